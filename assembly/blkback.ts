@@ -1,0 +1,342 @@
+// The backend's half of a blkif connection, as Linux xen-blkback runs it
+// (drivers/block/xen-blkback/blkback.c), over one vbd.
+//
+// backendProcess() is do_block_io_op: drain requests, answer each, then the
+// final check, repeated while work remains; all of it inside one call, so
+// JavaScript pays one crossing per batch, not per slot. Per request:
+//   1. copy the slot to private memory (the frontend may rewrite it meanwhile)
+//   2. validate as dispatch_rw_block_io does: segment count, sector bounds in
+//      each segment, read-only vbd, end beyond the vbd, alignment
+//   3. map every grant (writable for READ, read-only otherwise: no
+//      persistent grants), move the data through the device mapping, unmap
+//   4. answer OKAY, ERROR or EOPNOTSUPP with id and operation echoed
+// A frontend whose req_prod runs more than a ring ahead of the responses is
+// bogus: Linux logs it and parks the ring until disconnect, with no response
+// and no notification; so does this.
+//
+// Simplifications: requests complete within the call (no in-flight I/O
+// across calls), responses are published once per batch (equivalent to
+// Linux's push per response, as the frontend cannot move rsp_event
+// meanwhile), one queue, no persistent grants.
+
+import { frameAddr, rd32, rd64, touch, wr32, wr64, allocFrames } from "./arena";
+import { rawAlloc } from "./memory";
+import { mapGrant, unmapGrant, mappedFrame } from "./grant";
+import { deviceIO, IO_READ, IO_WRITE, IO_DISCARD, IO_OK } from "./blockmap";
+import { domainIsLive } from "./domain";
+import {
+  RingView, ringEntries, pushAndCheckNotify, finalCheckForRequests,
+  requestProdOverflow, requestConsOverflow, MAX_RING_PAGE_ORDER,
+  RING_REQ_PROD, RING_RSP_PROD, RING_RSP_EVENT,
+} from "./ring";
+import {
+  BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_OP_FLUSH_DISKCACHE,
+  BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT,
+  BLKIF_RSP_OKAY, BLKIF_RSP_ERROR, BLKIF_RSP_EOPNOTSUPP,
+  BLKIF_MAX_SEGMENTS_PER_REQUEST, MAX_INDIRECT_SEGMENTS, SEGMENTS_PER_INDIRECT_FRAME,
+  SECTORS_PER_PAGE, SEGMENT_BYTES, ABI_X86_32,
+  entryBytes, reqIdOffset, reqSectorOffset, rwSegOffset, discardNrOffset, indirectGrefsOffset,
+  RESPONSE_ID, RESPONSE_OPERATION, RESPONSE_STATUS,
+} from "./blkif";
+
+export const MAX_BACK_RINGS: u32 = 64;
+const RECORD_BYTES: u32 = 128;
+
+export const BACK_FREE: u32 = 0;
+export const BACK_CONNECTED: u32 = 1;
+export const BACK_BOGUS: u32 = 2; // halted: the frontend overran the ring
+
+export const VBD_READ_ONLY: u32 = 1;
+export const VBD_DISCARD: u32 = 2; // the device supports discard (blkback advertised feature-discard)
+
+export const BACK_ERR_MAP: i32 = -1; // a ring grant could not be mapped: see backendLastMapStatus
+export const BACK_ERR_BOGUS: i32 = -2; // xen_blkif_map: req_prod - rsp_prod > ring size (-EIO)
+export const BACK_ERR_ARGS: i32 = -3;
+export const BACK_ERR_FULL: i32 = -4;
+
+// Back ring record.
+const B_STATE = 0;
+const B_BACK_DOM = 4;
+const B_FRONT_DOM = 8;
+const B_ORDER = 12;
+const B_ENTRIES = 16;
+const B_ABI = 20;
+const B_REQ_CONS = 24;
+const B_RSP_PROD_PVT = 28;
+const B_DEVICE = 32;
+const B_FLAGS = 36;
+const B_SECTORS = 40; // u64: vbd size in 512-byte sectors
+const B_LBS_SECTORS = 48; // logical block size in sectors
+const B_STAT_OK = 52;
+const B_STAT_ERROR = 56;
+const B_STAT_EOPNOTSUPP = 60;
+const B_HANDLES = 64; // u32 x 16: grant handles of the ring pages
+
+// Result of backendProcess: bit 0 notify the frontend, bit 1 more work
+// remains (the budget ran out), bit 2 the ring is halted as bogus;
+// bits 8 and up: requests answered in this call.
+export const PROCESS_NOTIFY: u32 = 1;
+export const PROCESS_MORE: u32 = 2;
+export const PROCESS_BOGUS: u32 = 4;
+
+let table: u32 = 0; // first of 2 consecutive frames
+let lastMapStatus: i32 = 0;
+let view: RingView = new RingView();
+let reqBuf: usize = 0; // the private copy of a slot
+let segBuf: usize = 0; // segments of the request in hand, 8 bytes each (up to 256)
+let handleBuf: usize = 0; // grant handles mapped for the request in hand
+
+export function blkbackInit(): bool {
+  table = allocFrames((MAX_BACK_RINGS * RECORD_BYTES) >> 12);
+  reqBuf = rawAlloc(128, 16);
+  segBuf = rawAlloc(MAX_INDIRECT_SEGMENTS * SEGMENT_BYTES, 16);
+  handleBuf = rawAlloc((MAX_INDIRECT_SEGMENTS + 8) * 4, 16);
+  return table != 0 && reqBuf != 0 && segBuf != 0 && handleBuf != 0;
+}
+
+// @ts-ignore: decorator
+@inline function recFrame(r: u32): u32 { return table + ((r * RECORD_BYTES) >> 12); }
+// @ts-ignore: decorator
+@inline function recOff(r: u32): u32 { return (r * RECORD_BYTES) & 4095; }
+function get(r: u32, field: u32): u32 { return rd32(recFrame(r), recOff(r) + field); }
+function set(r: u32, field: u32, v: u32): void { wr32(recFrame(r), recOff(r) + field, v); }
+
+export function backendState(r: u32): u32 { return r < MAX_BACK_RINGS ? get(r, B_STATE) : BACK_FREE; }
+export function backendField(r: u32, field: u32): u32 { return get(r, field); }
+export function backendLastMapStatus(): i32 { return lastMapStatus; }
+
+/**
+ * connect_ring + xen_blkif_map: map the frontend's ring grants `grefs`
+ * (2^order of them, u32 each at `grefs`) and serve `device` through it.
+ * Returns the ring id or a BACK_ERR_* code.
+ */
+export function backendConnect(
+  backDom: u32, frontDom: u32, grefs: usize, order: u32, abi: u32,
+  device: u32, flags: u32, sectors: u64, logicalBlockSize: u32,
+): i32 {
+  if (order > MAX_RING_PAGE_ORDER || abi > ABI_X86_32 || !domainIsLive(backDom)) return BACK_ERR_ARGS;
+  if (logicalBlockSize < 512 || logicalBlockSize > 4096 || (logicalBlockSize & (logicalBlockSize - 1)) != 0) return BACK_ERR_ARGS;
+  let r: u32 = 0;
+  while (r < MAX_BACK_RINGS && get(r, B_STATE) != BACK_FREE) r++;
+  if (r == MAX_BACK_RINGS) return BACK_ERR_FULL;
+  const pages: u32 = 1 << order;
+  for (let i: u32 = 0; i < pages; i++) {
+    const h = mapGrant(backDom, frontDom, load<u32>(grefs + (i << 2)), false);
+    if (h < 0) {
+      lastMapStatus = h;
+      for (let j: u32 = 0; j < i; j++) unmapGrant(backDom, get(r, B_HANDLES + (j << 2)));
+      return BACK_ERR_MAP;
+    }
+    set(r, B_HANDLES + (i << 2), <u32>h);
+  }
+  const entries = ringEntries(order, entryBytes(abi));
+  set(r, B_STATE, BACK_CONNECTED);
+  set(r, B_BACK_DOM, backDom);
+  set(r, B_FRONT_DOM, frontDom);
+  set(r, B_ORDER, order);
+  set(r, B_ENTRIES, entries);
+  set(r, B_ABI, abi);
+  set(r, B_DEVICE, device);
+  set(r, B_FLAGS, flags);
+  wr64(recFrame(r), recOff(r) + B_SECTORS, sectors);
+  set(r, B_LBS_SECTORS, logicalBlockSize >> 9);
+  set(r, B_STAT_OK, 0);
+  set(r, B_STAT_ERROR, 0);
+  set(r, B_STAT_EOPNOTSUPP, 0);
+  loadView(r);
+  // The backend starts from the shared indices the frontend left there.
+  const rspProd = view.rd(RING_RSP_PROD);
+  if (requestProdOverflow(entries, view.rd(RING_REQ_PROD), rspProd)) {
+    backendDisconnect(r);
+    return BACK_ERR_BOGUS;
+  }
+  set(r, B_REQ_CONS, rspProd);
+  set(r, B_RSP_PROD_PVT, rspProd);
+  return <i32>r;
+}
+
+/** xen_blkif_disconnect: unmap the ring. 0, or -1 for a ring that is not connected. */
+export function backendDisconnect(r: u32): i32 {
+  if (backendState(r) == BACK_FREE) return -1;
+  const backDom = get(r, B_BACK_DOM);
+  const pages: u32 = 1 << get(r, B_ORDER);
+  for (let i: u32 = 0; i < pages; i++) unmapGrant(backDom, get(r, B_HANDLES + (i << 2)));
+  touch(recFrame(r));
+  memory.fill(frameAddr(recFrame(r)) + recOff(r), 0, RECORD_BYTES);
+  return 0;
+}
+
+function loadView(r: u32): void {
+  const backDom = get(r, B_BACK_DOM);
+  const pages: u32 = 1 << get(r, B_ORDER);
+  for (let i: u32 = 0; i < pages; i++) unchecked(view.frames[i] = mappedFrame(backDom, get(r, B_HANDLES + (i << 2))));
+  view.pages = pages;
+  view.entries = get(r, B_ENTRIES);
+  view.entryBytes = entryBytes(get(r, B_ABI));
+}
+
+/** do_block_io_op over at most `budget` requests. Returns PROCESS_* bits | answered << 8. */
+export function backendProcess(r: u32, budget: u32): u32 {
+  const state = backendState(r);
+  if (state == BACK_BOGUS) return PROCESS_BOGUS;
+  if (state != BACK_CONNECTED) return 0;
+  loadView(r);
+  const entries = view.entries;
+  let reqCons = get(r, B_REQ_CONS);
+  let rspProdPvt = get(r, B_RSP_PROD_PVT);
+  let answered: u32 = 0;
+  let result: u32 = 0;
+  while (true) {
+    const rp = view.rd(RING_REQ_PROD);
+    if (requestProdOverflow(entries, rp, rspProdPvt)) {
+      set(r, B_STATE, BACK_BOGUS);
+      result |= PROCESS_BOGUS;
+      break;
+    }
+    let budgetLeft = true;
+    while (reqCons != rp) {
+      if (requestConsOverflow(entries, reqCons, rspProdPvt)) break;
+      if (answered == budget) { budgetLeft = false; break; }
+      view.copyOut(reqCons, reqBuf);
+      reqCons++;
+      handleRequest(r, rspProdPvt);
+      rspProdPvt++;
+      answered++;
+    }
+    if (!budgetLeft) { result |= PROCESS_MORE; break; }
+    if (!finalCheckForRequests(view, reqCons, rspProdPvt)) break;
+  }
+  set(r, B_REQ_CONS, reqCons);
+  set(r, B_RSP_PROD_PVT, rspProdPvt);
+  if (answered > 0 && pushAndCheckNotify(view, RING_RSP_PROD, RING_RSP_EVENT, rspProdPvt)) result |= PROCESS_NOTIFY;
+  return result | (answered << 8);
+}
+
+function respond(r: u32, slot: u32, id: u64, op: u8, status: i16): void {
+  store<u64>(reqBuf + 112, id); // scratch beyond the request copy
+  store<u8>(reqBuf + 120, op);
+  store<u8>(reqBuf + 121, 0);
+  store<i16>(reqBuf + 122, status);
+  view.copyIn(slot, RESPONSE_ID, reqBuf + 112, 8);
+  view.copyIn(slot, RESPONSE_OPERATION, reqBuf + 120, 1);
+  view.copyIn(slot, RESPONSE_STATUS, reqBuf + 122, 2);
+  const stat = status == BLKIF_RSP_OKAY ? B_STAT_OK : status == BLKIF_RSP_ERROR ? B_STAT_ERROR : B_STAT_EOPNOTSUPP;
+  set(r, stat, get(r, stat) + 1);
+}
+
+function handleRequest(r: u32, slot: u32): void {
+  const abi = get(r, B_ABI);
+  const op = load<u8>(reqBuf);
+  const id = load<u64>(reqBuf + reqIdOffset(abi));
+  if (op == BLKIF_OP_DISCARD) {
+    respond(r, slot, id, op, discard(r, abi));
+  } else if (op <= BLKIF_OP_FLUSH_DISKCACHE || op == BLKIF_OP_INDIRECT) {
+    const reqOp = op == BLKIF_OP_INDIRECT ? load<u8>(reqBuf + 1) : op;
+    respond(r, slot, id, reqOp, readWrite(r, abi, op, reqOp));
+  } else {
+    respond(r, slot, id, op, BLKIF_RSP_EOPNOTSUPP); // dispatch_other_io, RESERVED_1 included
+  }
+}
+
+/** dispatch_rw_block_io for READ, WRITE, WRITE_BARRIER, FLUSH_DISKCACHE and INDIRECT. */
+function readWrite(r: u32, abi: u32, op: u8, reqOp: u8): i16 {
+  const indirect = op == BLKIF_OP_INDIRECT;
+  if (indirect && reqOp != BLKIF_OP_READ && reqOp != BLKIF_OP_WRITE) return BLKIF_RSP_ERROR;
+  const isRead = reqOp == BLKIF_OP_READ;
+  const flush = reqOp == BLKIF_OP_WRITE_BARRIER || reqOp == BLKIF_OP_FLUSH_DISKCACHE;
+  const nseg: u32 = indirect ? <u32>load<u16>(reqBuf + 2) : <u32>load<u8>(reqBuf + 1);
+  if ((nseg == 0 && !flush) || nseg > (indirect ? MAX_INDIRECT_SEGMENTS : BLKIF_MAX_SEGMENTS_PER_REQUEST)) return BLKIF_RSP_ERROR;
+  const backDom = get(r, B_BACK_DOM);
+  const frontDom = get(r, B_FRONT_DOM);
+
+  // Gather the segments into segBuf (their own copy, validated there).
+  if (indirect) {
+    if (!copyIndirectSegments(backDom, frontDom, abi, nseg)) return BLKIF_RSP_ERROR;
+  } else {
+    memory.copy(segBuf, reqBuf + rwSegOffset(abi), nseg * SEGMENT_BYTES);
+  }
+  let nrSects: u64 = 0;
+  for (let i: u32 = 0; i < nseg; i++) {
+    const s = segBuf + i * SEGMENT_BYTES;
+    const first = <u32>load<u8>(s + 4);
+    const last = <u32>load<u8>(s + 5);
+    if (last >= SECTORS_PER_PAGE || last < first) return BLKIF_RSP_ERROR;
+    nrSects += <u64>(last - first + 1);
+  }
+  // xen_vbd_translate
+  const sector = load<u64>(reqBuf + reqSectorOffset(abi));
+  if (!isRead && (get(r, B_FLAGS) & VBD_READ_ONLY) != 0) return BLKIF_RSP_ERROR;
+  if (nrSects != 0) {
+    const end = sector + nrSects;
+    if (end < sector || end > rd64(recFrame(r), recOff(r) + B_SECTORS)) return BLKIF_RSP_ERROR;
+  }
+  // "Misaligned I/O request": start and every segment in whole logical blocks.
+  const lbsMask = get(r, B_LBS_SECTORS) - 1;
+  for (let i: u32 = 0; i < nseg; i++) {
+    const s = segBuf + i * SEGMENT_BYTES;
+    const nsec = <u32>load<u8>(s + 5) - <u32>load<u8>(s + 4) + 1;
+    if (((<u32>sector | nsec) & lbsMask) != 0) return BLKIF_RSP_ERROR;
+  }
+  // Map every segment, then move the data, then unmap.
+  for (let i: u32 = 0; i < nseg; i++) {
+    const h = mapGrant(backDom, frontDom, load<u32>(segBuf + i * SEGMENT_BYTES), !isRead);
+    if (h < 0) {
+      for (let j: u32 = 0; j < i; j++) unmapGrant(backDom, load<u32>(handleBuf + (j << 2)));
+      return BLKIF_RSP_ERROR;
+    }
+    store<u32>(handleBuf + (i << 2), <u32>h);
+  }
+  const dev = get(r, B_DEVICE);
+  let status = BLKIF_RSP_OKAY;
+  let at = sector;
+  for (let i: u32 = 0; i < nseg; i++) {
+    const s = segBuf + i * SEGMENT_BYTES;
+    const first = <u32>load<u8>(s + 4);
+    const nsec = <u32>load<u8>(s + 5) - first + 1;
+    const f = mappedFrame(backDom, load<u32>(handleBuf + (i << 2)));
+    if (isRead) touch(f);
+    const rc = deviceIO(dev, at, <u64>nsec, isRead ? IO_READ : IO_WRITE, frameAddr(f) + (first << 9));
+    if (rc != IO_OK) { status = BLKIF_RSP_ERROR; break; }
+    at += <u64>nsec;
+  }
+  for (let i: u32 = 0; i < nseg; i++) unmapGrant(backDom, load<u32>(handleBuf + (i << 2)));
+  return status;
+}
+
+/** xen_blkbk_parse_indirect: map the descriptor pages read-only, copy the segments out, unmap. */
+function copyIndirectSegments(backDom: u32, frontDom: u32, abi: u32, nseg: u32): bool {
+  const pages = (nseg + SEGMENTS_PER_INDIRECT_FRAME - 1) / SEGMENTS_PER_INDIRECT_FRAME;
+  const grefs = reqBuf + indirectGrefsOffset(abi);
+  let copied: u32 = 0;
+  for (let p: u32 = 0; p < pages; p++) {
+    const h = mapGrant(backDom, frontDom, load<u32>(grefs + (p << 2)), true);
+    if (h < 0) return false;
+    const n = min(nseg - copied, SEGMENTS_PER_INDIRECT_FRAME);
+    memory.copy(segBuf + copied * SEGMENT_BYTES, frameAddr(mappedFrame(backDom, <u32>h)), n * SEGMENT_BYTES);
+    unmapGrant(backDom, <u32>h);
+    copied += n;
+  }
+  return true;
+}
+
+/** dispatch_discard_io. */
+function discard(r: u32, abi: u32): i16 {
+  const sector = load<u64>(reqBuf + reqSectorOffset(abi));
+  const nr = load<u64>(reqBuf + discardNrOffset(abi));
+  if ((get(r, B_FLAGS) & VBD_READ_ONLY) != 0) return BLKIF_RSP_ERROR;
+  if (nr != 0) {
+    const end = sector + nr;
+    if (end < sector || end > rd64(recFrame(r), recOff(r) + B_SECTORS)) return BLKIF_RSP_ERROR;
+  }
+  // A device without discard support fails blkdev_issue_discard with -EOPNOTSUPP.
+  if ((get(r, B_FLAGS) & VBD_DISCARD) == 0) return BLKIF_RSP_EOPNOTSUPP;
+  if (nr == 0) return BLKIF_RSP_OKAY;
+  return deviceIO(get(r, B_DEVICE), sector, nr, IO_DISCARD, 0) == IO_OK ? BLKIF_RSP_OKAY : BLKIF_RSP_ERROR;
+}
+
+export const FIELD_REQ_CONS = B_REQ_CONS;
+export const FIELD_RSP_PROD_PVT = B_RSP_PROD_PVT;
+export const FIELD_ENTRIES = B_ENTRIES;
+export const FIELD_STAT_OK = B_STAT_OK;
+export const FIELD_STAT_ERROR = B_STAT_ERROR;
+export const FIELD_STAT_EOPNOTSUPP = B_STAT_EOPNOTSUPP;

@@ -1,0 +1,154 @@
+// Sparse backing stores: the bytes of image files (what a loop device or a
+// file-backed disk reads and writes).
+//
+// An image is a 3-level radix tree of 1024-entry frames over 4 KiB blocks
+// (up to 2^30 blocks = 4 TiB). A block that was never written has no frame
+// and reads as zeros, so an 8 GiB image costs one record until it is used.
+// Discarding whole blocks frees them (a hole punched in the file).
+
+import { allocFrame, freeFrame, frameAddr, rd32, touch, wr32, PAGE_SIZE, PAGE_SHIFT } from "./arena";
+
+export const MAX_IMAGES: u32 = 256;
+export const MAX_IMAGE_BYTES: u64 = <u64>1 << 42; // 4 TiB
+
+// Image record, 16 bytes: +0 u64 size in bytes, +8 u32 radix root frame, +12 u32 data blocks in use.
+let imageTable: u32 = 0;
+
+export function imagesInit(): bool {
+  imageTable = allocFrame();
+  return imageTable != 0;
+}
+
+// @ts-ignore: decorator
+@inline function rec(img: u32): u32 { return img << 4; }
+
+export function imageExists(img: u32): bool {
+  return img < MAX_IMAGES && rd32(imageTable, rec(img) + 8) != 0;
+}
+export function imageSize(img: u32): u64 { return load<u64>(frameAddr(imageTable) + rec(img)); }
+export function imageBlocks(img: u32): u32 { return rd32(imageTable, rec(img) + 12); }
+
+/** 0, -1 for a bad id, size or an id in use, -2 when the arena is full. */
+export function imageCreate(img: u32, size: u64): i32 {
+  if (img >= MAX_IMAGES || imageExists(img) || size > MAX_IMAGE_BYTES) return -1;
+  const root = allocFrame();
+  if (root == 0) return -2;
+  touch(imageTable);
+  store<u64>(frameAddr(imageTable) + rec(img), size);
+  wr32(imageTable, rec(img) + 8, root);
+  wr32(imageTable, rec(img) + 12, 0);
+  return 0;
+}
+
+export function imageResize(img: u32, size: u64): i32 {
+  if (!imageExists(img) || size > MAX_IMAGE_BYTES) return -1;
+  const old = imageSize(img);
+  if (size < old) {
+    // Bytes past the new end must read as zeros if the file grows again.
+    imageDiscard(img, size, old - size);
+  }
+  touch(imageTable);
+  store<u64>(frameAddr(imageTable) + rec(img), size);
+  return 0;
+}
+
+/** The data frame of a block, 0 for a hole. With `alloc`, fills the hole (0 only when the arena is full). */
+function blockFrame(img: u32, block: u32, alloc: bool): u32 {
+  let node = rd32(imageTable, rec(img) + 8);
+  for (let level = 0; level < 3; level++) {
+    const shift = <u32>(20 - level * 10);
+    const off = ((block >> shift) & 1023) << 2;
+    let next = rd32(node, off);
+    if (next == 0) {
+      if (!alloc) return 0;
+      next = allocFrame();
+      if (next == 0) return 0;
+      wr32(node, off, next);
+      if (level == 2) wr32(imageTable, rec(img) + 12, imageBlocks(img) + 1);
+    }
+    node = next;
+  }
+  return node;
+}
+
+/** Copies image bytes to linear memory; holes read as zeros. The caller has checked bounds. */
+export function imageRead(img: u32, offset: u64, dst: usize, len: u32): void {
+  while (len > 0) {
+    const block = <u32>(offset >> PAGE_SHIFT);
+    const inBlock = <u32>offset & (PAGE_SIZE - 1);
+    const n = min(len, PAGE_SIZE - inBlock);
+    const f = blockFrame(img, block, false);
+    if (f == 0) memory.fill(dst, 0, n);
+    else memory.copy(dst, frameAddr(f) + inBlock, n);
+    dst += n; offset += n; len -= n;
+  }
+}
+
+/** Copies linear memory into the image. False when the arena is full. The caller has checked bounds. */
+export function imageWrite(img: u32, offset: u64, src: usize, len: u32): bool {
+  while (len > 0) {
+    const block = <u32>(offset >> PAGE_SHIFT);
+    const inBlock = <u32>offset & (PAGE_SIZE - 1);
+    const n = min(len, PAGE_SIZE - inBlock);
+    const f = blockFrame(img, block, true);
+    if (f == 0) return false;
+    touch(f);
+    memory.copy(frameAddr(f) + inBlock, src, n);
+    src += n; offset += n; len -= n;
+  }
+  return true;
+}
+
+/** Punches a hole: whole blocks are freed, partial blocks zeroed. */
+export function imageDiscard(img: u32, offset: u64, len: u64): void {
+  let end = offset + len;
+  while (offset < end) {
+    const block = <u32>(offset >> PAGE_SHIFT);
+    const inBlock = <u32>offset & (PAGE_SIZE - 1);
+    const n = min<u64>(end - offset, <u64>(PAGE_SIZE - inBlock));
+    if (inBlock == 0 && n == <u64>PAGE_SIZE) {
+      freeBlock(img, block);
+    } else {
+      const f = blockFrame(img, block, false);
+      if (f != 0) { touch(f); memory.fill(frameAddr(f) + inBlock, 0, <usize>n); }
+    }
+    offset += n;
+  }
+}
+
+function freeBlock(img: u32, block: u32): void {
+  const l1 = rd32(rd32(imageTable, rec(img) + 8), ((block >> 20) & 1023) << 2);
+  if (l1 == 0) return;
+  const l2 = rd32(l1, ((block >> 10) & 1023) << 2);
+  if (l2 == 0) return;
+  const off = (block & 1023) << 2;
+  const f = rd32(l2, off);
+  if (f == 0) return;
+  wr32(l2, off, 0);
+  freeFrame(f);
+  wr32(imageTable, rec(img) + 12, imageBlocks(img) - 1);
+}
+
+/** Frees an image and every frame it used. */
+export function imageDestroy(img: u32): i32 {
+  if (!imageExists(img)) return -1;
+  const root = rd32(imageTable, rec(img) + 8);
+  for (let i: u32 = 0; i < 1024; i++) {
+    const l1 = rd32(root, i << 2);
+    if (l1 == 0) continue;
+    for (let j: u32 = 0; j < 1024; j++) {
+      const l2 = rd32(l1, j << 2);
+      if (l2 == 0) continue;
+      for (let k: u32 = 0; k < 1024; k++) {
+        const f = rd32(l2, k << 2);
+        if (f != 0) freeFrame(f);
+      }
+      freeFrame(l2);
+    }
+    freeFrame(l1);
+  }
+  freeFrame(root);
+  touch(imageTable);
+  memory.fill(frameAddr(imageTable) + rec(img), 0, 16);
+  return 0;
+}
