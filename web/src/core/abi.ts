@@ -106,6 +106,56 @@ export function encodeSegment(v: DataView, offset: number, s: Segment): void {
   v.setUint8(offset + 5, s.lastSect);
 }
 
+/** A ring entry read back as the backend reads it (for views and tests): numbers, not names. */
+export interface DecodedRequest {
+  operation: number;
+  operationName: BlkifOpName | "unknown";
+  id: bigint;
+  sector: bigint;
+  handle: number;
+  /** READ/WRITE/BARRIER/FLUSH: the nr_segments byte and the segments it claims (at most 11 decoded). */
+  nrSegments?: number;
+  segments?: Segment[];
+  /** DISCARD */
+  flag?: number;
+  nrSectors?: bigint;
+  /** INDIRECT */
+  indirectOp?: number;
+  indirectGrefs?: number[];
+}
+
+export function opName(op: number): BlkifOpName | "unknown" {
+  const hit = (Object.keys(BLKIF_OP) as BlkifOpName[]).find((k) => BLKIF_OP[k] === op);
+  return hit ?? "unknown";
+}
+
+export function decodeRequest(entry: Uint8Array, abi: BlkifAbi = "x86_64-abi"): DecodedRequest {
+  const L = LAYOUT[abi];
+  if (entry.length < L.entry) throw new RangeError(`a ${abi} ring entry is ${L.entry} bytes, got ${entry.length}`);
+  const v = new DataView(entry.buffer, entry.byteOffset, L.entry);
+  const operation = v.getUint8(0);
+  const base = { operation, operationName: opName(operation), id: v.getBigUint64(L.id, true), sector: v.getBigUint64(L.sector, true) };
+  if (operation === BLKIF_OP.DISCARD) {
+    return { ...base, handle: v.getUint16(2, true), flag: v.getUint8(1), nrSectors: v.getBigUint64(L.discardNr, true) };
+  }
+  if (operation === BLKIF_OP.INDIRECT) {
+    const nrSegments = v.getUint16(2, true);
+    const pages = Math.min(BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, Math.ceil(nrSegments / 512));
+    return {
+      ...base, handle: v.getUint16(L.indirectHandle, true), indirectOp: v.getUint8(1), nrSegments,
+      indirectGrefs: Array.from({ length: pages }, (_, i) => v.getUint32(L.indirectGrefs + 4 * i, true)),
+    };
+  }
+  if (operation <= BLKIF_OP.FLUSH_DISKCACHE) {
+    const nrSegments = v.getUint8(1);
+    const segments = Array.from({ length: Math.min(nrSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST) }, (_, i) => ({
+      gref: v.getUint32(L.seg + 8 * i, true), firstSect: v.getUint8(L.seg + 8 * i + 4), lastSect: v.getUint8(L.seg + 8 * i + 5),
+    }));
+    return { ...base, handle: v.getUint16(2, true), nrSegments, segments };
+  }
+  return { ...base, handle: v.getUint16(2, true) };
+}
+
 export interface BlkifResponse {
   id: bigint;
   operation: number;
