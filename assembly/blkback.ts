@@ -143,7 +143,7 @@ export function backendConnect(
   set(r, B_STAT_OK, 0);
   set(r, B_STAT_ERROR, 0);
   set(r, B_STAT_EOPNOTSUPP, 0);
-  loadView(r);
+  loadView(r); // just mapped: cannot fail
   // The backend starts from the shared indices the frontend left there.
   const rspProd = view.rd(RING_RSP_PROD);
   if (requestProdOverflow(entries, view.rd(RING_REQ_PROD), rspProd)) {
@@ -166,21 +166,33 @@ export function backendDisconnect(r: u32): i32 {
   return 0;
 }
 
-function loadView(r: u32): void {
+/** Points the view at the ring's mapped pages; false if a mapping is gone. */
+function loadView(r: u32): bool {
   const backDom = get(r, B_BACK_DOM);
   const pages: u32 = 1 << get(r, B_ORDER);
-  for (let i: u32 = 0; i < pages; i++) unchecked(view.frames[i] = mappedFrame(backDom, get(r, B_HANDLES + (i << 2))));
+  for (let i: u32 = 0; i < pages; i++) {
+    const f = mappedFrame(backDom, get(r, B_HANDLES + (i << 2)));
+    if (f == 0) return false;
+    unchecked(view.frames[i] = f);
+  }
   view.pages = pages;
   view.entries = get(r, B_ENTRIES);
   view.entryBytes = entryBytes(get(r, B_ABI));
+  return true;
+}
+
+/** When the backend domain goes, so do its rings (their mappings are dropped with it). */
+export function backendDisconnectAllOf(domid: u32): void {
+  for (let r: u32 = 0; r < MAX_BACK_RINGS; r++) {
+    if (get(r, B_STATE) != BACK_FREE && get(r, B_BACK_DOM) == domid) backendDisconnect(r);
+  }
 }
 
 /** do_block_io_op over at most `budget` requests. Returns PROCESS_* bits | answered << 8. */
 export function backendProcess(r: u32, budget: u32): u32 {
   const state = backendState(r);
   if (state == BACK_BOGUS) return PROCESS_BOGUS;
-  if (state != BACK_CONNECTED) return 0;
-  loadView(r);
+  if (state != BACK_CONNECTED || !loadView(r)) return 0;
   const entries = view.entries;
   let reqCons = get(r, B_REQ_CONS);
   let rspProdPvt = get(r, B_RSP_PROD_PVT);

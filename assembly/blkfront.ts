@@ -101,6 +101,13 @@ export function frontendFree(r: u32): i32 {
   return 0;
 }
 
+/** A destroyed guest's frontend rings go with it (the backend may still map the pages). */
+export function frontendFreeAllOf(domid: u32): void {
+  for (let r: u32 = 0; r < MAX_FRONT_RINGS; r++) {
+    if (get(r, F_STATE) != FRONT_FREE && get(r, F_DOM) == domid) frontendFree(r);
+  }
+}
+
 /** RING_FREE_REQUESTS. */
 export function frontendFreeSlots(r: u32): u32 {
   return get(r, F_ENTRIES) - (get(r, F_REQ_PROD_PVT) - get(r, F_RSP_CONS));

@@ -48,7 +48,13 @@ export function arenaDigest(): u32 {
 
 // ---- domains and guest memory ----
 export function domainCreate(domid: u32, nrPages: u32, grantFrames: u32): i32 { return domain.domainCreate(domid, nrPages, grantFrames); }
-export function domainDestroy(domid: u32): i32 { return grant.domainDestroy(domid); }
+export function domainDestroy(domid: u32): i32 {
+  if (domain.domainState(domid) == domain.DOM_LIVE) {
+    blkback.backendDisconnectAllOf(domid);
+    blkfront.frontendFreeAllOf(domid);
+  }
+  return grant.domainDestroy(domid);
+}
 export function domainState(domid: u32): u32 { return domain.domainState(domid); }
 export function domainNrPages(domid: u32): u32 { return domain.domainState(domid) == 0 ? 0 : domain.domainNrPages(domid); }
 export function domainGrantEntries(domid: u32): u32 { return domain.domainState(domid) == 0 ? 0 : domain.domainGrantEntries(domid); }

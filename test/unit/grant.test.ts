@@ -122,3 +122,24 @@ describe("grant tables", () => {
     expect(last).toEqual({ ok: false, status: -7, name: "no_device_space" });
   });
 });
+
+describe("domain destruction and rings", () => {
+  it("destroying the backend domain disconnects its rings; the guest's pages are released when unmapped", async () => {
+    const { setup, DOM0, GUEST } = await import("../support/world");
+    const s = await setup();
+    expect(s.dp.destroyDomain(DOM0)).toBe("freed");
+    expect(() => s.dp.backendIndices(s.back)).toThrow(/not connected/);
+    expect(s.dp.grantPins(GUEST, 8)).toBe(0);
+    expect(s.dp.destroyDomain(GUEST)).toBe("freed");
+    expect(() => s.dp.frontendIndices(s.front)).toThrow(/does not exist/);
+  });
+
+  it("destroying the guest leaves it dying while blkback maps its ring, and blkback keeps a consistent view", async () => {
+    const { setup, GUEST } = await import("../support/world");
+    const s = await setup();
+    expect(s.dp.destroyDomain(GUEST)).toBe("dying");
+    expect(s.dp.backendProcess(s.back)).toMatchObject({ answered: 0, bogus: false });
+    s.dp.backendDisconnect(s.back);
+    expect(s.dp.domainState(GUEST)).toBe("free");
+  });
+});
