@@ -30,7 +30,7 @@ describe("blkback request validation", () => {
     const r = await statusOf(req);
     expect(r.statusName).toBe(status);
     expect(r.id).toBe(7n);
-    expect(r.operation).toBe(BLKIF_OP[req.operation]);
+    expect(r.operation).toBe(BLKIF_OP[req.operation as keyof typeof BLKIF_OP]);
   });
 
   it("12 segments is more than BLKIF_MAX_SEGMENTS_PER_REQUEST: the count byte says 12, the backend refuses", async () => {

@@ -104,7 +104,7 @@ export class DataPlane {
 
   private constructor(readonly raw: CoreExports) {
     this.staging = raw.stagingPtr();
-    this.stagingBytes = raw.STAGING_BYTES.valueOf();
+    this.stagingBytes = raw.STAGING_BYTES.value;
   }
 
   /** A view of linear memory (re-made per call: growing memory detaches old views). */

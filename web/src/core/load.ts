@@ -32,5 +32,5 @@ async function fetchAndCompile(): Promise<WebAssembly.Module> {
 }
 
 export async function instantiateCore(module?: WebAssembly.Module): Promise<CoreExports> {
-  return instantiate(module ?? (await compileCore()), {});
+  return instantiate(module ?? (await compileCore()), { env: {} });
 }
