@@ -9,6 +9,7 @@
 //      each segment, read-only vbd, end beyond the vbd, alignment
 //   3. map every grant (writable for READ, read-only otherwise: no
 //      persistent grants), move the data through the device mapping, unmap
+//      (in one pass: a map undone within the call leaves only its net effect)
 //   4. answer OKAY, ERROR or EOPNOTSUPP with id and operation echoed
 // A frontend whose req_prod runs more than a ring ahead of the responses is
 // bogus: Linux logs it and parks the ring until disconnect, with no response
@@ -19,10 +20,11 @@
 // Linux's push per response, as the frontend cannot move rsp_event
 // meanwhile), one queue, no persistent grants.
 
-import { frameAddr, rd32, rd64, touch, wr32, wr64, allocFrames } from "./arena";
-import { rawAlloc } from "./memory";
-import { mapGrant, unmapGrant, mappedFrame } from "./grant";
-import { deviceIO, IO_READ, IO_WRITE, IO_DISCARD, IO_OK } from "./blockmap";
+import { frameAddr, rd32, rd64, touch, wr32, wr64, allocFrames, PAGE_SIZE } from "./arena";
+import { rawAlloc, copySmall } from "./memory";
+import { mapGrant, unmapGrant, mappedFrame, grantSegmentsForIO } from "./grant";
+import { deviceIO, resolveToImage, resolvedImage, resolvedOffset, IO_READ, IO_WRITE, IO_DISCARD, IO_OK } from "./blockmap";
+import { imageSize, imageResize, imageTransferVec } from "./image";
 import { domainIsLive } from "./domain";
 import {
   RingView, ringEntries, pushAndCheckNotify, finalCheckForRequests,
@@ -84,14 +86,40 @@ let lastMapStatus: i32 = 0;
 let view: RingView = new RingView();
 let reqBuf: usize = 0; // the private copy of a slot
 let segBuf: usize = 0; // segments of the request in hand, 8 bytes each (up to 256)
-let handleBuf: usize = 0; // grant handles mapped for the request in hand
+let iovBuf: usize = 0; // (address, length) of each segment's bytes
+
+// The connection in hand, read from its record once per backendProcess call
+// (nothing else changes it during the call).
+let vbdBackDom: u32 = 0;
+let vbdFrontDom: u32 = 0;
+let vbdAbi: u32 = 0;
+let vbdFlags: u32 = 0;
+let vbdSectors: u64 = 0;
+let vbdLbsMask: u32 = 0;
+let vbdDevice: u32 = 0;
+let statOk: u32 = 0;
+let statError: u32 = 0;
+let statEopnotsupp: u32 = 0;
+
+function loadVbd(r: u32): void {
+  vbdBackDom = get(r, B_BACK_DOM);
+  vbdFrontDom = get(r, B_FRONT_DOM);
+  vbdAbi = get(r, B_ABI);
+  vbdFlags = get(r, B_FLAGS);
+  vbdSectors = rd64(recFrame(r), recOff(r) + B_SECTORS);
+  vbdLbsMask = get(r, B_LBS_SECTORS) - 1;
+  vbdDevice = get(r, B_DEVICE);
+  statOk = get(r, B_STAT_OK);
+  statError = get(r, B_STAT_ERROR);
+  statEopnotsupp = get(r, B_STAT_EOPNOTSUPP);
+}
 
 export function blkbackInit(): bool {
   table = allocFrames((MAX_BACK_RINGS * RECORD_BYTES) >> 12);
   reqBuf = rawAlloc(128, 16);
   segBuf = rawAlloc(MAX_INDIRECT_SEGMENTS * SEGMENT_BYTES, 16);
-  handleBuf = rawAlloc((MAX_INDIRECT_SEGMENTS + 8) * 4, 16);
-  return table != 0 && reqBuf != 0 && segBuf != 0 && handleBuf != 0;
+  iovBuf = rawAlloc(MAX_INDIRECT_SEGMENTS * 8, 16);
+  return table != 0 && reqBuf != 0 && segBuf != 0 && iovBuf != 0;
 }
 
 // @ts-ignore: decorator
@@ -194,6 +222,7 @@ export function backendProcess(r: u32, budget: u32): u32 {
   if (state == BACK_BOGUS) return PROCESS_BOGUS;
   if (state != BACK_CONNECTED || !loadView(r)) return 0;
   const entries = view.entries;
+  loadVbd(r);
   let reqCons = get(r, B_REQ_CONS);
   let rspProdPvt = get(r, B_RSP_PROD_PVT);
   let answered: u32 = 0;
@@ -211,7 +240,7 @@ export function backendProcess(r: u32, budget: u32): u32 {
       if (answered == budget) { budgetLeft = false; break; }
       view.copyOut(reqCons, reqBuf);
       reqCons++;
-      handleRequest(r, rspProdPvt);
+      handleRequest(rspProdPvt);
       rspProdPvt++;
       answered++;
     }
@@ -220,99 +249,120 @@ export function backendProcess(r: u32, budget: u32): u32 {
   }
   set(r, B_REQ_CONS, reqCons);
   set(r, B_RSP_PROD_PVT, rspProdPvt);
+  set(r, B_STAT_OK, statOk);
+  set(r, B_STAT_ERROR, statError);
+  set(r, B_STAT_EOPNOTSUPP, statEopnotsupp);
   if (answered > 0 && pushAndCheckNotify(view, RING_RSP_PROD, RING_RSP_EVENT, rspProdPvt)) result |= PROCESS_NOTIFY;
   return result | (answered << 8);
 }
 
-function respond(r: u32, slot: u32, id: u64, op: u8, status: i16): void {
-  store<u64>(reqBuf + 112, id); // scratch beyond the request copy
-  store<u8>(reqBuf + 120, op);
-  store<u8>(reqBuf + 121, 0);
-  store<i16>(reqBuf + 122, status);
-  view.copyIn(slot, RESPONSE_ID, reqBuf + 112, 8);
-  view.copyIn(slot, RESPONSE_OPERATION, reqBuf + 120, 1);
-  view.copyIn(slot, RESPONSE_STATUS, reqBuf + 122, 2);
-  const stat = status == BLKIF_RSP_OKAY ? B_STAT_OK : status == BLKIF_RSP_ERROR ? B_STAT_ERROR : B_STAT_EOPNOTSUPP;
-  set(r, stat, get(r, stat) + 1);
+function respond(slot: u32, id: u64, op: u8, status: i16): void {
+  const off = view.slotOffset(slot);
+  if ((off & (PAGE_SIZE - 1)) <= PAGE_SIZE - 16) {
+    const f = unchecked(view.frames[off >> 12]);
+    touch(f);
+    const a = frameAddr(f) + (off & (PAGE_SIZE - 1));
+    store<u64>(a + RESPONSE_ID, id);
+    store<u8>(a + RESPONSE_OPERATION, op);
+    store<i16>(a + RESPONSE_STATUS, status);
+  } else {
+    // The slot straddles two ring pages (x86_32 entries, multi-page rings).
+    const tmp = reqBuf + 112; // scratch beyond the request copy
+    store<u64>(tmp, id);
+    store<u8>(tmp + 8, op);
+    store<i16>(tmp + 10, status);
+    view.copyIn(slot, RESPONSE_ID, tmp, 8);
+    view.copyIn(slot, RESPONSE_OPERATION, tmp + 8, 1);
+    view.copyIn(slot, RESPONSE_STATUS, tmp + 10, 2);
+  }
+  if (status == BLKIF_RSP_OKAY) statOk++;
+  else if (status == BLKIF_RSP_ERROR) statError++;
+  else statEopnotsupp++;
 }
 
-function handleRequest(r: u32, slot: u32): void {
-  const abi = get(r, B_ABI);
+function handleRequest(slot: u32): void {
+  const abi = vbdAbi;
   const op = load<u8>(reqBuf);
   const id = load<u64>(reqBuf + reqIdOffset(abi));
   if (op == BLKIF_OP_DISCARD) {
-    respond(r, slot, id, op, discard(r, abi));
+    respond(slot, id, op, discard(abi));
   } else if (op <= BLKIF_OP_FLUSH_DISKCACHE || op == BLKIF_OP_INDIRECT) {
     const reqOp = op == BLKIF_OP_INDIRECT ? load<u8>(reqBuf + 1) : op;
-    respond(r, slot, id, reqOp, readWrite(r, abi, op, reqOp));
+    respond(slot, id, reqOp, readWrite(abi, op, reqOp));
   } else {
-    respond(r, slot, id, op, BLKIF_RSP_EOPNOTSUPP); // dispatch_other_io, RESERVED_1 included
+    respond(slot, id, op, BLKIF_RSP_EOPNOTSUPP); // dispatch_other_io, RESERVED_1 included
   }
 }
 
 /** dispatch_rw_block_io for READ, WRITE, WRITE_BARRIER, FLUSH_DISKCACHE and INDIRECT. */
-function readWrite(r: u32, abi: u32, op: u8, reqOp: u8): i16 {
+function readWrite(abi: u32, op: u8, reqOp: u8): i16 {
   const indirect = op == BLKIF_OP_INDIRECT;
   if (indirect && reqOp != BLKIF_OP_READ && reqOp != BLKIF_OP_WRITE) return BLKIF_RSP_ERROR;
   const isRead = reqOp == BLKIF_OP_READ;
   const flush = reqOp == BLKIF_OP_WRITE_BARRIER || reqOp == BLKIF_OP_FLUSH_DISKCACHE;
   const nseg: u32 = indirect ? <u32>load<u16>(reqBuf + 2) : <u32>load<u8>(reqBuf + 1);
   if ((nseg == 0 && !flush) || nseg > (indirect ? MAX_INDIRECT_SEGMENTS : BLKIF_MAX_SEGMENTS_PER_REQUEST)) return BLKIF_RSP_ERROR;
-  const backDom = get(r, B_BACK_DOM);
-  const frontDom = get(r, B_FRONT_DOM);
+  const backDom = vbdBackDom;
+  const frontDom = vbdFrontDom;
 
   // Gather the segments into segBuf (their own copy, validated there).
   if (indirect) {
     if (!copyIndirectSegments(backDom, frontDom, abi, nseg)) return BLKIF_RSP_ERROR;
   } else {
-    memory.copy(segBuf, reqBuf + rwSegOffset(abi), nseg * SEGMENT_BYTES);
+    copySmall(segBuf, reqBuf + rwSegOffset(abi), nseg * SEGMENT_BYTES);
   }
+  // Segment sectors within the page, and "Misaligned I/O request": the
+  // start and every segment in whole logical blocks. (Linux checks the
+  // alignment after xen_vbd_translate; every failure here is the same
+  // BLKIF_RSP_ERROR with nothing done, so the order cannot be observed.)
+  const sector = load<u64>(reqBuf + reqSectorOffset(abi));
+  const lbsMask = vbdLbsMask;
   let nrSects: u64 = 0;
   for (let i: u32 = 0; i < nseg; i++) {
     const s = segBuf + i * SEGMENT_BYTES;
     const first = <u32>load<u8>(s + 4);
     const last = <u32>load<u8>(s + 5);
     if (last >= SECTORS_PER_PAGE || last < first) return BLKIF_RSP_ERROR;
-    nrSects += <u64>(last - first + 1);
+    const nsec = last - first + 1;
+    if (((<u32>sector | nsec) & lbsMask) != 0) return BLKIF_RSP_ERROR;
+    nrSects += <u64>nsec;
   }
   // xen_vbd_translate
-  const sector = load<u64>(reqBuf + reqSectorOffset(abi));
-  if (!isRead && (get(r, B_FLAGS) & VBD_READ_ONLY) != 0) return BLKIF_RSP_ERROR;
+  if (!isRead && (vbdFlags & VBD_READ_ONLY) != 0) return BLKIF_RSP_ERROR;
   if (nrSects != 0) {
     const end = sector + nrSects;
-    if (end < sector || end > rd64(recFrame(r), recOff(r) + B_SECTORS)) return BLKIF_RSP_ERROR;
+    if (end < sector || end > vbdSectors) return BLKIF_RSP_ERROR;
   }
-  // "Misaligned I/O request": start and every segment in whole logical blocks.
-  const lbsMask = get(r, B_LBS_SECTORS) - 1;
-  for (let i: u32 = 0; i < nseg; i++) {
-    const s = segBuf + i * SEGMENT_BYTES;
-    const nsec = <u32>load<u8>(s + 5) - <u32>load<u8>(s + 4) + 1;
-    if (((<u32>sector | nsec) & lbsMask) != 0) return BLKIF_RSP_ERROR;
-  }
-  // Map every segment, then move the data, then unmap.
-  for (let i: u32 = 0; i < nseg; i++) {
-    const h = mapGrant(backDom, frontDom, load<u32>(segBuf + i * SEGMENT_BYTES), !isRead);
-    if (h < 0) {
-      for (let j: u32 = 0; j < i; j++) unmapGrant(backDom, load<u32>(handleBuf + (j << 2)));
-      return BLKIF_RSP_ERROR;
+  // Map every segment, move the data, unmap: as one pass over the grants
+  // that yields an I/O vector (grantSegmentsForIO has map-then-unmap's
+  // checks and net effect). The segments are consecutive sectors of the vbd.
+  const total = grantSegmentsForIO(backDom, frontDom, segBuf, nseg, !isRead, iovBuf);
+  if (total < 0) return BLKIF_RSP_ERROR;
+  if (nseg == 0) return BLKIF_RSP_OKAY; // a flush: nothing is cached, nothing to write
+  const bytes = <u64>total;
+  const dev = vbdDevice;
+  const ioOp = isRead ? IO_READ : IO_WRITE;
+  // The common case, a request that reaches one image through linear
+  // targets without being split, moves in one pass; anything else goes
+  // segment by segment through the general mapping, which splits and fails
+  // exactly where the stack says.
+  if (resolveToImage(dev, sector, nrSects, ioOp)) {
+    const img = resolvedImage;
+    const offset = resolvedOffset;
+    const size = imageSize(img);
+    if (!isRead || offset + bytes <= size) {
+      if (!imageTransferVec(img, offset, iovBuf, nseg, !isRead)) return BLKIF_RSP_ERROR;
+      if (!isRead && offset + bytes > size) imageResize(img, offset + bytes); // writing past the end grows the file
+      return BLKIF_RSP_OKAY;
     }
-    store<u32>(handleBuf + (i << 2), <u32>h);
   }
-  const dev = get(r, B_DEVICE);
-  let status = BLKIF_RSP_OKAY;
   let at = sector;
   for (let i: u32 = 0; i < nseg; i++) {
-    const s = segBuf + i * SEGMENT_BYTES;
-    const first = <u32>load<u8>(s + 4);
-    const nsec = <u32>load<u8>(s + 5) - first + 1;
-    const f = mappedFrame(backDom, load<u32>(handleBuf + (i << 2)));
-    if (isRead) touch(f);
-    const rc = deviceIO(dev, at, <u64>nsec, isRead ? IO_READ : IO_WRITE, frameAddr(f) + (first << 9));
-    if (rc != IO_OK) { status = BLKIF_RSP_ERROR; break; }
-    at += <u64>nsec;
+    const len = load<u32>(iovBuf + (i << 3) + 4);
+    if (deviceIO(dev, at, <u64>(len >> 9), ioOp, <usize>load<u32>(iovBuf + (i << 3))) != IO_OK) return BLKIF_RSP_ERROR;
+    at += <u64>(len >> 9);
   }
-  for (let i: u32 = 0; i < nseg; i++) unmapGrant(backDom, load<u32>(handleBuf + (i << 2)));
-  return status;
+  return BLKIF_RSP_OKAY;
 }
 
 /** xen_blkbk_parse_indirect: map the descriptor pages read-only, copy the segments out, unmap. */
@@ -332,18 +382,18 @@ function copyIndirectSegments(backDom: u32, frontDom: u32, abi: u32, nseg: u32):
 }
 
 /** dispatch_discard_io. */
-function discard(r: u32, abi: u32): i16 {
+function discard(abi: u32): i16 {
   const sector = load<u64>(reqBuf + reqSectorOffset(abi));
   const nr = load<u64>(reqBuf + discardNrOffset(abi));
-  if ((get(r, B_FLAGS) & VBD_READ_ONLY) != 0) return BLKIF_RSP_ERROR;
+  if ((vbdFlags & VBD_READ_ONLY) != 0) return BLKIF_RSP_ERROR;
   if (nr != 0) {
     const end = sector + nr;
-    if (end < sector || end > rd64(recFrame(r), recOff(r) + B_SECTORS)) return BLKIF_RSP_ERROR;
+    if (end < sector || end > vbdSectors) return BLKIF_RSP_ERROR;
   }
   // A device without discard support fails blkdev_issue_discard with -EOPNOTSUPP.
-  if ((get(r, B_FLAGS) & VBD_DISCARD) == 0) return BLKIF_RSP_EOPNOTSUPP;
+  if ((vbdFlags & VBD_DISCARD) == 0) return BLKIF_RSP_EOPNOTSUPP;
   if (nr == 0) return BLKIF_RSP_OKAY;
-  return deviceIO(get(r, B_DEVICE), sector, nr, IO_DISCARD, 0) == IO_OK ? BLKIF_RSP_OKAY : BLKIF_RSP_ERROR;
+  return deviceIO(vbdDevice, sector, nr, IO_DISCARD, 0) == IO_OK ? BLKIF_RSP_OKAY : BLKIF_RSP_ERROR;
 }
 
 export const FIELD_REQ_CONS = B_REQ_CONS;

@@ -215,6 +215,42 @@ function findTarget(ta: usize, targets: u32, sector: u64): u32 {
   return lo;
 }
 
+// The result of resolveToImage.
+export let resolvedImage: u32 = 0;
+export let resolvedOffset: u64 = 0;
+
+/**
+ * Follows a request down the stack without splitting it: through linear
+ * targets only, to an image. Sets resolvedImage and resolvedOffset (a byte
+ * offset) and returns true; false when the request would be split, refused
+ * or fail anywhere, in which case deviceIO must be used and will say how.
+ */
+export function resolveToImage(dev: u32, sector: u64, nsect: u64, op: u32): bool {
+  for (let depth: u32 = 0; depth < MAX_STACK_DEPTH; depth++) {
+    if (dev >= MAX_DEVICES) return false;
+    const a = frameAddr(devFrame(dev)) + devOff(dev);
+    const kind = load<u32>(a);
+    const end = sector + nsect;
+    if (kind == DEV_NONE || end < sector || end > load<u64>(a + 8)) return false;
+    if (op != IO_READ && (load<u32>(a + 4) & DEV_READ_ONLY) != 0) return false;
+    if (kind == DEV_IMAGE) {
+      const img = load<u32>(a + 16);
+      if (!imageExists(img)) return false;
+      resolvedImage = img;
+      resolvedOffset = load<u64>(a + 24) + (sector << 9);
+      return true;
+    }
+    const ta = frameAddr(load<u32>(a + 16));
+    const t = ta + TABLE_HEADER + <usize>(findTarget(ta, load<u32>(ta), sector) * TARGET_BYTES);
+    if (load<u16>(t + 16) != TARGET_LINEAR) return false;
+    const o = sector - load<u64>(t);
+    if (nsect > load<u64>(t + 8) - o) return false;
+    dev = load<u32>(t + 20);
+    sector = load<u64>(t + 24) + o;
+  }
+  return false;
+}
+
 function imageIO(dev: u32, sector: u64, nsect: u64, op: u32, buf: usize): i32 {
   const a = frameAddr(devFrame(dev)) + devOff(dev);
   const img = load<u32>(a + 16);

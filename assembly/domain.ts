@@ -105,6 +105,9 @@ export function guestFrame(domid: u32, gfn: u32): u32 {
   return f;
 }
 
+/** First frame of the domain's gfn -> frame table (1024 u32 entries per frame). */
+export function domainP2M(domid: u32): u32 { return domainField(domid, D_P2M); }
+
 /** Frees everything the domain owned. The caller has checked that nothing maps it any more. */
 export function domainFree(domid: u32): void {
   const r = recOff(domid);

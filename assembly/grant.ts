@@ -21,7 +21,7 @@ import { frameAddr, rd32, touch, wr32, PAGE_SIZE } from "./arena";
 import {
   MAX_DOMAINS, MAPTRACK_ENTRIES, DOM_LIVE, DOM_DYING,
   domainState, domainIsLive, domainGrantEntries, grantSharedFrame, grantActiveFrame, maptrackFrame,
-  guestFrame, domainField, setDomainField, domainFree, setDomainState,
+  guestFrame, domainField, setDomainField, domainFree, setDomainState, domainNrPages, domainP2M,
   FIELD_MAPTRACK_FREE, FIELD_ACTIVE_PINS, FIELD_MAPS_HELD,
 } from "./domain";
 
@@ -163,6 +163,66 @@ export function mapGrant(mapper: u32, granter: u32, ref: u32, readonly: bool): i
   return <i32>handle;
 }
 
+/**
+ * blkback's per-request map, I/O and unmap of `nseg` segments (8-byte
+ * descriptors at `segs`: gref u32, first_sect u8, last_sect u8), in one pass
+ * and without the bookkeeping: the same checks as mapGrant in the same order
+ * (a free maptrack handle for each, then type, grantee and read-only for an
+ * unpinned entry, the mapper for a pinned one), and the net effect of
+ * map-then-unmap on the shared flags (an unpinned entry ends with
+ * GTF_reading, and for a writable map GTF_writing, cleared). Nothing else of
+ * a map undone before the data plane returns is observable. Writes an I/O
+ * vector to `iov`: the address and length of each segment's bytes in the
+ * granted page (a writable map's frame is touched, as the I/O will write
+ * it). Returns the total bytes, or -1 when any map would fail.
+ */
+export function grantSegmentsForIO(mapper: u32, granter: u32, segs: usize, nseg: u32, readonly: bool, iov: usize): i64 {
+  if (!domainIsLive(mapper) || granter >= MAX_DOMAINS || !domainIsLive(granter)) return -1;
+  if (nseg > MAPTRACK_ENTRIES - domainField(mapper, FIELD_MAPS_HELD)) return -1;
+  const entries = domainGrantEntries(granter);
+  const shared0 = grantSharedFrame(granter, 0);
+  const active0 = grantActiveFrame(granter, 0);
+  const pages = domainNrPages(granter);
+  const p2m = domainP2M(granter);
+  let total: i64 = 0;
+  for (let i: u32 = 0; i < nseg; i++) {
+    const seg = segs + (<usize>i << 3);
+    const ref = load<u32>(seg);
+    if (ref >= entries) return -1;
+    const sf = shared0 + (ref >> 9);
+    const sa = frameAddr(sf) + sharedOff(ref);
+    const flags = load<u16>(sa);
+    const aa = frameAddr(active0 + (ref >> 8)) + activeOff(ref);
+    let f: u32;
+    if (load<u32>(aa) == 0) {
+      if ((flags & (GTF_type_mask | GTF_sub_page)) != GTF_permit_access) return -1;
+      if (<u32>load<u16>(sa + 2) != mapper) return -1;
+      if (!readonly && (flags & GTF_readonly) != 0) return -1;
+      const gfn = load<u32>(sa + 4);
+      if (gfn >= pages) return -1;
+      f = rd32(p2m + (gfn >> 10), (gfn & 1023) << 2);
+      if (f == 0) f = guestFrame(granter, gfn); // first touch of that page
+      if (f == 0) return -1;
+      const clear: u16 = GTF_reading | (readonly ? 0 : GTF_writing);
+      if ((flags & clear) != 0) {
+        touch(sf);
+        store<u16>(sa, flags & ~clear);
+      }
+    } else {
+      if (load<u32>(aa + 12) != mapper) return -1;
+      if (!readonly && (flags & GTF_readonly) != 0) return -1;
+      f = load<u32>(aa + 8);
+    }
+    if (!readonly) touch(f);
+    const first = <u32>load<u8>(seg + 4);
+    const len = (<u32>load<u8>(seg + 5) - first + 1) << 9;
+    store<u32>(iov + (<usize>i << 3), <u32>(frameAddr(f) + (first << 9)));
+    store<u32>(iov + (<usize>i << 3) + 4, len);
+    total += len;
+  }
+  return total;
+}
+
 /** The arena frame behind a live handle, or 0. */
 export function mappedFrame(mapper: u32, handle: u32): u32 {
   if (mapper >= MAX_DOMAINS || domainState(mapper) == 0 || handle >= MAPTRACK_ENTRIES) return 0;
@@ -193,7 +253,7 @@ export function unmapGrant(mapper: u32, handle: u32): i32 {
   wr32(af, ao, pins);
   wr32(af, ao + 4, wpins);
   let clear: u16 = 0;
-  if (wpins == 0) clear |= GTF_writing;
+  if (wpins == 0 && !readonly) clear |= GTF_writing;
   if (pins == 0) clear |= GTF_reading;
   if (clear != 0) setSharedFlags(granter, ref, sharedFlags(granter, ref) & ~clear);
 

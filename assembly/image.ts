@@ -52,23 +52,81 @@ export function imageResize(img: u32, size: u64): i32 {
   return 0;
 }
 
-/** The data frame of a block, 0 for a hole. With `alloc`, fills the hole (0 only when the arena is full). */
-function blockFrame(img: u32, block: u32, alloc: bool): u32 {
+/** The leaf table (1024 block entries) covering `block`; with `alloc`, created when absent (0 only when the arena is full). */
+function leafFor(img: u32, block: u32, alloc: bool): u32 {
   let node = rd32(imageTable, rec(img) + 8);
-  for (let level = 0; level < 3; level++) {
-    const shift = <u32>(20 - level * 10);
-    const off = ((block >> shift) & 1023) << 2;
+  for (let level = 0; level < 2; level++) {
+    const off = ((block >> <u32>(20 - level * 10)) & 1023) << 2;
     let next = rd32(node, off);
     if (next == 0) {
       if (!alloc) return 0;
       next = allocFrame();
       if (next == 0) return 0;
       wr32(node, off, next);
-      if (level == 2) wr32(imageTable, rec(img) + 12, imageBlocks(img) + 1);
     }
     node = next;
   }
   return node;
+}
+
+/** The data frame of `block` in `leaf`; with `alloc`, fills a hole (0 only when the arena is full). */
+function leafBlock(img: u32, leaf: u32, block: u32, alloc: bool): u32 {
+  const off = (block & 1023) << 2;
+  let f = rd32(leaf, off);
+  if (f == 0 && alloc) {
+    f = allocFrame();
+    if (f == 0) return 0;
+    wr32(leaf, off, f);
+    wr32(imageTable, rec(img) + 12, imageBlocks(img) + 1);
+  }
+  return f;
+}
+
+/** The data frame of a block, 0 for a hole. With `alloc`, fills the hole (0 only when the arena is full). */
+function blockFrame(img: u32, block: u32, alloc: bool): u32 {
+  const leaf = leafFor(img, block, alloc);
+  return leaf == 0 ? 0 : leafBlock(img, leaf, block, alloc);
+}
+
+/**
+ * Vectored transfer between the image bytes from `offset` and `count`
+ * buffers (u32 address, u32 length pairs at `iov`), as one contiguous range:
+ * how a request of several segments reaches a file. The radix walk is done
+ * once per 1024 blocks, not per block. For reads the caller has checked that
+ * the range lies within the image. False when the arena is full.
+ */
+export function imageTransferVec(img: u32, offset: u64, iov: usize, count: u32, write: bool): bool {
+  let leaf: u32 = 0;
+  let leafAddr: usize = 0;
+  let leafKey: u32 = 0xFFFF_FFFF;
+  for (let i: u32 = 0; i < count; i++) {
+    let addr = <usize>load<u32>(iov + (<usize>i << 3));
+    let len = load<u32>(iov + (<usize>i << 3) + 4);
+    while (len > 0) {
+      const block = <u32>(offset >> PAGE_SHIFT);
+      const inBlock = <u32>offset & (PAGE_SIZE - 1);
+      const n = min(len, PAGE_SIZE - inBlock);
+      if ((block >> 10) != leafKey) {
+        leaf = leafFor(img, block, write);
+        if (leaf == 0 && write) return false;
+        leafAddr = leaf == 0 ? 0 : frameAddr(leaf);
+        leafKey = block >> 10;
+      }
+      let f: u32 = leaf == 0 ? 0 : load<u32>(leafAddr + ((block & 1023) << 2));
+      if (f == 0 && write) f = leafBlock(img, leaf, block, true); // fill the hole
+      if (write) {
+        if (f == 0) return false;
+        touch(f);
+        memory.copy(frameAddr(f) + inBlock, addr, n);
+      } else if (f == 0) {
+        memory.fill(addr, 0, n);
+      } else {
+        memory.copy(addr, frameAddr(f) + inBlock, n);
+      }
+      addr += n; offset += n; len -= n;
+    }
+  }
+  return true;
 }
 
 /** Copies image bytes to linear memory; holes read as zeros. The caller has checked bounds. */

@@ -33,3 +33,14 @@ export function rawAlloc(bytes: usize, align: usize): usize {
 export function rawBytesInUse(): usize {
   return rawTop;
 }
+
+/**
+ * Copies a few bytes (a ring slot, a segment list) with plain loads and
+ * stores: for copies this small, a memory.copy instruction costs more in
+ * call overhead than it saves.
+ */
+// @ts-ignore: decorator
+@inline export function copySmall(dst: usize, src: usize, n: u32): void {
+  while (n >= 8) { store<u64>(dst, load<u64>(src)); dst += 8; src += 8; n -= 8; }
+  while (n > 0) { store<u8>(dst, load<u8>(src)); dst++; src++; n--; }
+}

@@ -23,6 +23,7 @@
 // slot is copied into private memory before it is looked at.
 
 import { frameAddr, touch, PAGE_SIZE } from "./arena";
+import { copySmall } from "./memory";
 
 export const RING_HEADER_BYTES: u32 = 64;
 export const RING_REQ_PROD: u32 = 0;
@@ -56,13 +57,15 @@ export class RingView {
   slotOffset(i: u32): u32 { return RING_HEADER_BYTES + (i & (this.entries - 1)) * this.entryBytes; }
 
   /** Copies slot i out to private memory (it may straddle two pages). */
-  copyOut(i: u32, dst: usize): void {
-    let off = this.slotOffset(i);
-    let n = this.entryBytes;
+  copyOut(i: u32, dst: usize): void { this.copyOutPart(i, 0, dst, this.entryBytes); }
+
+  /** Copies `n` bytes of slot i from `at` out to private memory. */
+  copyOutPart(i: u32, at: u32, dst: usize, n: u32): void {
+    let off = this.slotOffset(i) + at;
     while (n > 0) {
       const inPage = off & (PAGE_SIZE - 1);
       const k = min(n, PAGE_SIZE - inPage);
-      memory.copy(dst, frameAddr(unchecked(this.frames[off >> 12])) + inPage, k);
+      copySmall(dst, frameAddr(unchecked(this.frames[off >> 12])) + inPage, k);
       dst += k; off += k; n -= k;
     }
   }
@@ -75,7 +78,7 @@ export class RingView {
       const k = min(len, PAGE_SIZE - inPage);
       const f = unchecked(this.frames[off >> 12]);
       touch(f);
-      memory.copy(frameAddr(f) + inPage, src, k);
+      copySmall(frameAddr(f) + inPage, src, k);
       src += k; off += k; len -= k;
     }
   }

@@ -199,3 +199,62 @@ describe("blkback batches, budgets and a bogus frontend", () => {
     expect(s.dp.backendConnect(DOM0, GUEST, { grefs: [77], device: 1, sectors: 8 })).toMatchObject({ ok: false, reason: "grant-map", name: "general_error" });
   });
 });
+
+describe("a request's grant maps leave exactly what map-then-unmap leaves", () => {
+  it("GTF_reading/GTF_writing that a guest set on an unpinned entry are cleared, as Xen's unmap clears them", async () => {
+    const { GTF } = await import("../../web/src/core");
+    const s = await setup();
+    s.dp.writeGrantEntry(GUEST, dataRef(0), { flags: GTF.permit_access | GTF.reading | GTF.writing, domid: DOM0, frame: dataGfn(0) });
+    expect(s.roundTrip([rw("READ", 0)])).toMatchObject([{ statusName: "OKAY" }]);
+    expect(s.dp.readGrantEntry(GUEST, dataRef(0)).flags).toBe(GTF.permit_access);
+    // A WRITE maps read-only: only GTF_reading is cleared by the unmap.
+    s.dp.writeGrantEntry(GUEST, dataRef(1), { flags: GTF.permit_access | GTF.reading | GTF.writing, domid: DOM0, frame: dataGfn(1) });
+    expect(s.roundTrip([rw("WRITE", 0, [fullPage(1)])])).toMatchObject([{ statusName: "OKAY" }]);
+    expect(s.dp.readGrantEntry(GUEST, dataRef(1)).flags).toBe(GTF.permit_access | GTF.writing);
+  });
+
+  it("a data segment that names the ring's own (pinned) grant is served from the pinned frame", async () => {
+    const s = await setup();
+    s.dp.guestWrite(GUEST, RING_GFN, 2048, new Uint8Array(512).fill(0x42));
+    const r = s.roundTrip([rw("WRITE", 40, [{ gref: 8, firstSect: 4, lastSect: 4 }])]);
+    expect(r).toMatchObject([{ statusName: "OKAY" }]);
+    expect(s.dp.readImage(IMAGE, 40 * 512, 512).every((b) => b === 0x42)).toBe(true);
+    expect(s.dp.grantPins(GUEST, 8)).toBe(1); // still just blkback's ring mapping
+  });
+
+  it("needs a free maptrack handle per segment, as sequential maps would", async () => {
+    const s = await setup();
+    s.dp.grantAccess(GUEST, 300, DOM0, 300, { readonly: true });
+    for (let i = 0; i < 4096 - 1 - 6; i++) expect(s.dp.mapGrant(DOM0, GUEST, 300, { readonly: true }).ok).toBe(true);
+    // blkback holds 1 (the ring) + 4089 handles: 6 left.
+    const segs = (n: number) => Array.from({ length: n }, (_, i) => fullPage(i));
+    expect(s.roundTrip([rw("READ", 0, segs(7))])).toMatchObject([{ statusName: "ERROR" }]);
+    expect(s.roundTrip([rw("READ", 0, segs(6))])).toMatchObject([{ statusName: "OKAY" }]);
+  });
+
+  it("requests that the stack splits or fails take the general path with the same results", async () => {
+    const s = await setup();
+    const { dp } = s;
+    dp.writeImage(IMAGE, 0, page((i) => i * 7));
+    // dm-0 becomes: 8 sectors of the image, then 16 of zero, then an error target.
+    dp.setTableDevice(1, [
+      { start: 0, length: 8, type: "linear", device: 0, offset: 0 },
+      { start: 8, length: 16, type: "zero" },
+      { start: 24, length: 8, type: "error" },
+    ]);
+    dp.guestWrite(GUEST, dataGfn(0), 0, new Uint8Array(4096).fill(1));
+    dp.guestWrite(GUEST, dataGfn(1), 0, new Uint8Array(4096).fill(1));
+    expect(s.roundTrip([rw("READ", 4, [fullPage(0), fullPage(1)])])).toMatchObject([{ statusName: "OKAY" }]);
+    expect(dp.guestRead(GUEST, dataGfn(0), 0, 2048)).toEqual(page((i) => i * 7).subarray(2048));
+    expect(dp.guestRead(GUEST, dataGfn(0), 2048, 2048).every((b) => b === 0)).toBe(true);
+    expect(dp.guestRead(GUEST, dataGfn(1), 0, 4096).every((b) => b === 0)).toBe(true);
+    expect(s.roundTrip([rw("READ", 20, [fullPage(0)])])).toMatchObject([{ statusName: "ERROR" }]); // runs into the error target
+    // A file that shrank under its loop device reads as zeros past its end.
+    dp.setImageDevice(0, { image: IMAGE, sectors: 64 });
+    dp.setTableDevice(1, [{ start: 0, length: 64, type: "linear", device: 0, offset: 0 }]);
+    dp.resizeImage(IMAGE, 6 * 512);
+    dp.guestWrite(GUEST, dataGfn(2), 0, new Uint8Array(4096).fill(9));
+    expect(s.roundTrip([rw("READ", 0, [fullPage(2)])])).toMatchObject([{ statusName: "OKAY" }]);
+    expect(dp.guestRead(GUEST, dataGfn(2), 0, 4096)).toEqual(Uint8Array.from({ length: 4096 }, (_, i) => (i < 3072 ? (i * 7) & 0xff : 0)));
+  });
+});
