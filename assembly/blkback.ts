@@ -24,7 +24,7 @@ import { frameAddr, rd32, rd64, touch, wr32, wr64, allocFrames, PAGE_SIZE } from
 import { rawAlloc, copySmall } from "./memory";
 import { mapGrant, unmapGrant, mappedFrame, grantSegmentsForIO } from "./grant";
 import { deviceIO, resolveToImage, resolvedImage, resolvedOffset, IO_READ, IO_WRITE, IO_DISCARD, IO_OK } from "./blockmap";
-import { imageSize, imageResize, imageTransferVec } from "./image";
+import { imageSize, imageTransferVec, imageWriteVecExtending } from "./image";
 import { domainIsLive } from "./domain";
 import {
   RingView, ringEntries, pushAndCheckNotify, finalCheckForRequests,
@@ -349,12 +349,8 @@ function readWrite(abi: u32, op: u8, reqOp: u8): i16 {
   if (resolveToImage(dev, sector, nrSects, ioOp)) {
     const img = resolvedImage;
     const offset = resolvedOffset;
-    const size = imageSize(img);
-    if (!isRead || offset + bytes <= size) {
-      if (!imageTransferVec(img, offset, iovBuf, nseg, !isRead)) return BLKIF_RSP_ERROR;
-      if (!isRead && offset + bytes > size) imageResize(img, offset + bytes); // writing past the end grows the file
-      return BLKIF_RSP_OKAY;
-    }
+    if (!isRead) return imageWriteVecExtending(img, offset, iovBuf, nseg, bytes) ? BLKIF_RSP_OKAY : BLKIF_RSP_ERROR;
+    if (offset + bytes <= imageSize(img)) return imageTransferVec(img, offset, iovBuf, nseg, false) ? BLKIF_RSP_OKAY : BLKIF_RSP_ERROR;
   }
   let at = sector;
   for (let i: u32 = 0; i < nseg; i++) {

@@ -22,7 +22,7 @@
 // result = (chunk / stripes) * c + o % c + leg start.
 
 import { allocFrame, freeFrame, frameAddr, rd32, touch, wr32 } from "./arena";
-import { imageExists, imageRead, imageWrite, imageDiscard, imageResize, imageSize } from "./image";
+import { imageExists, imageRead, imageWriteExtending, imageDiscard, imageSize } from "./image";
 
 export const MAX_DEVICES: u32 = 256;
 export const DEV_NONE: u32 = 0;
@@ -271,6 +271,5 @@ function imageIO(dev: u32, sector: u64, nsect: u64, op: u32, buf: usize): i32 {
     return IO_OK;
   }
   // Writing past the end of the file extends it, as a write through a loop device does.
-  if (offset + bytes > imageSize(img) && imageResize(img, offset + bytes) != 0) return IO_ERROR;
-  return imageWrite(img, offset, buf, <u32>bytes) ? IO_OK : IO_NO_SPACE;
+  return imageWriteExtending(img, offset, buf, <u32>bytes) ? IO_OK : IO_NO_SPACE;
 }

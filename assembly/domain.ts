@@ -6,7 +6,7 @@
 // Simplification: guest frames are populated on first access rather than at
 // domain creation, so a guest's memory costs nothing until used.
 
-import { allocFrame, allocFrames, freeFrame, frameAddr, rd32, touch, wr32, PAGE_SIZE } from "./arena";
+import { allocFrame, allocFrames, freeFrame, frameAddr, freshFramesLeft, rd32, touch, wr32, PAGE_SIZE } from "./arena";
 
 export const MAX_DOMAINS: u32 = 64; // domids 0..63: ample for a scenario
 export const MAX_GUEST_PAGES: u32 = 16384; // 64 MiB of guest memory per domain
@@ -64,11 +64,20 @@ export function domainCreate(domid: u32, nrPages: u32, grantFrames: u32): i32 {
   if (grantFrames == 0 || grantFrames > MAX_GRANT_FRAMES) return -1;
   if (domainState(domid) != DOM_FREE) return -1;
   const p2mFrames = (nrPages + 1023) >> 10;
+  const activeFrames = grantFrames * ACTIVE_FRAMES_PER_GRANT_FRAME;
+  const maptrackFrames = (MAPTRACK_ENTRIES * 16) >> 12;
+  if (p2mFrames + grantFrames + activeFrames + maptrackFrames > freshFramesLeft()) return -2;
   const p2m = allocFrames(p2mFrames);
-  const shared = allocFrames(grantFrames);
-  const active = allocFrames(grantFrames * ACTIVE_FRAMES_PER_GRANT_FRAME);
-  const maptrack = allocFrames((MAPTRACK_ENTRIES * 16) >> 12);
-  if (p2m == 0 || shared == 0 || active == 0 || maptrack == 0) return -2;
+  const shared = p2m == 0 ? 0 : allocFrames(grantFrames);
+  const active = shared == 0 ? 0 : allocFrames(activeFrames);
+  const maptrack = active == 0 ? 0 : allocFrames(maptrackFrames);
+  if (maptrack == 0) {
+    // Out of linear memory part way: give back what was taken.
+    if (p2m != 0) freeRun(p2m, p2mFrames);
+    if (shared != 0) freeRun(shared, grantFrames);
+    if (active != 0) freeRun(active, activeFrames);
+    return -2;
+  }
   // Chain the free handles: entry h keeps h + 2 (the next free handle, plus one) at offset 4.
   for (let h: u32 = 0; h < MAPTRACK_ENTRIES; h++) {
     const f = maptrack + (h >> 8);
@@ -86,6 +95,10 @@ export function domainCreate(domid: u32, nrPages: u32, grantFrames: u32): i32 {
   wr32(domainTable, r + D_ACTIVE_PINS, 0);
   wr32(domainTable, r + D_MAPS_HELD, 0);
   return 0;
+}
+
+function freeRun(first: u32, n: u32): void {
+  for (let i: u32 = 0; i < n; i++) freeFrame(first + i);
 }
 
 /**
@@ -117,12 +130,11 @@ export function domainFree(domid: u32): void {
     const f = rd32(p2m + (g >> 10), (g & 1023) << 2);
     if (f != 0) freeFrame(f);
   }
-  const p2mFrames = (nrPages + 1023) >> 10;
-  for (let i: u32 = 0; i < p2mFrames; i++) freeFrame(p2m + i);
+  freeRun(p2m, (nrPages + 1023) >> 10);
   const gf = domainField(domid, D_GRANT_FRAMES);
-  for (let i: u32 = 0; i < gf; i++) freeFrame(domainField(domid, D_GRANT_SHARED) + i);
-  for (let i: u32 = 0; i < gf * ACTIVE_FRAMES_PER_GRANT_FRAME; i++) freeFrame(domainField(domid, D_GRANT_ACTIVE) + i);
-  for (let i: u32 = 0; i < (MAPTRACK_ENTRIES * 16) >> 12; i++) freeFrame(domainField(domid, D_MAPTRACK) + i);
+  freeRun(domainField(domid, D_GRANT_SHARED), gf);
+  freeRun(domainField(domid, D_GRANT_ACTIVE), gf * ACTIVE_FRAMES_PER_GRANT_FRAME);
+  freeRun(domainField(domid, D_MAPTRACK), (MAPTRACK_ENTRIES * 16) >> 12);
   touch(domainTable);
   memory.fill(frameAddr(domainTable) + r, 0, DOMAIN_RECORD_BYTES); // DOM_FREE is 0
 }

@@ -91,10 +91,11 @@ export function writeGrantEntry(dom: u32, ref: u32, flags: u32, domid: u32, gfn:
   return 0;
 }
 
-/** Packed shared entry: flags | domid << 16 | frame << 32, or -1 for a bad ref. */
-export function readGrantEntry(dom: u32, ref: u32): i64 {
+/** Copies the 8-byte shared entry to `dst`; -1 for a bad ref. */
+export function readGrantEntry(dom: u32, ref: u32, dst: usize): i32 {
   if (!validRef(dom, ref)) return -1;
-  return <i64>load<u64>(frameAddr(grantSharedFrame(dom, ref)) + sharedOff(ref));
+  store<u64>(dst, load<u64>(frameAddr(grantSharedFrame(dom, ref)) + sharedOff(ref)));
+  return 0;
 }
 
 /**
@@ -127,28 +128,35 @@ export function mapGrant(mapper: u32, granter: u32, ref: u32, readonly: bool): i
 
   const sf = grantSharedFrame(granter, ref);
   const sa = frameAddr(sf) + sharedOff(ref);
-  const flags = load<u16>(sa);
   const af = grantActiveFrame(granter, ref);
   const ao = activeOff(ref);
   const pins = rd32(af, ao);
-  let frame: u32;
-  if (pins == 0) {
-    if ((flags & (GTF_type_mask | GTF_sub_page)) != GTF_permit_access) return GNTST_general_error;
-    if (<u32>load<u16>(sa + 2) != mapper) return GNTST_general_error;
+  const wpins = rd32(af, ao + 4);
+  if (pins != 0 && rd32(af, ao + 12) != mapper) return GNTST_general_error; // pinned by another domain
+  let frame: u32 = pins == 0 ? 0 : rd32(af, ao + 8);
+  if (pins == 0 || (!readonly && wpins == 0)) {
+    // _set_status_v1: checks, then GTF_reading (and GTF_writing) set in the shared entry.
+    const flags = load<u16>(sa);
+    if (pins == 0) {
+      if ((flags & (GTF_type_mask | GTF_sub_page)) != GTF_permit_access) return GNTST_general_error;
+      if (<u32>load<u16>(sa + 2) != mapper) return GNTST_general_error;
+    }
     if (!readonly && (flags & GTF_readonly) != 0) return GNTST_general_error;
-    frame = guestFrame(granter, load<u32>(sa + 4));
-    if (frame == 0) return GNTST_general_error; // not a frame of the granter's memory
-    wr32(af, ao + 8, frame);
-    wr32(af, ao + 12, mapper);
-  } else {
-    if (rd32(af, ao + 12) != mapper) return GNTST_general_error;
-    if (!readonly && (flags & GTF_readonly) != 0) return GNTST_general_error;
-    frame = rd32(af, ao + 8);
+    touch(sf);
+    store<u16>(sa, flags | GTF_reading | (readonly ? 0 : GTF_writing));
+    if (pins == 0) {
+      frame = guestFrame(granter, load<u32>(sa + 4));
+      if (frame == 0) {
+        // Not a frame of the granter's memory: unlock_out_clear takes the bits back.
+        store<u16>(sa, load<u16>(sa) & ~(GTF_reading | (readonly ? 0 : GTF_writing)));
+        return GNTST_general_error;
+      }
+      wr32(af, ao + 8, frame);
+      wr32(af, ao + 12, mapper);
+    }
   }
   wr32(af, ao, pins + 1);
-  if (!readonly) wr32(af, ao + 4, rd32(af, ao + 4) + 1);
-  touch(sf);
-  store<u16>(sa, load<u16>(sa) | GTF_reading | (readonly ? 0 : GTF_writing));
+  if (!readonly) wr32(af, ao + 4, wpins + 1);
 
   const handle = freeHandle - 1;
   const mf = maptrackFrame(mapper, handle);
@@ -193,24 +201,35 @@ export function grantSegmentsForIO(mapper: u32, granter: u32, segs: usize, nseg:
     const sa = frameAddr(sf) + sharedOff(ref);
     const flags = load<u16>(sa);
     const aa = frameAddr(active0 + (ref >> 8)) + activeOff(ref);
+    const pins = load<u32>(aa);
     let f: u32;
-    if (load<u32>(aa) == 0) {
+    if (pins == 0) {
       if ((flags & (GTF_type_mask | GTF_sub_page)) != GTF_permit_access) return -1;
       if (<u32>load<u16>(sa + 2) != mapper) return -1;
       if (!readonly && (flags & GTF_readonly) != 0) return -1;
-      const gfn = load<u32>(sa + 4);
-      if (gfn >= pages) return -1;
-      f = rd32(p2m + (gfn >> 10), (gfn & 1023) << 2);
-      if (f == 0) f = guestFrame(granter, gfn); // first touch of that page
-      if (f == 0) return -1;
+      // Map then unmap (or a failed frame lookup, unlock_out_clear) leaves
+      // GTF_reading, and for a writable map GTF_writing, cleared.
       const clear: u16 = GTF_reading | (readonly ? 0 : GTF_writing);
       if ((flags & clear) != 0) {
         touch(sf);
         store<u16>(sa, flags & ~clear);
       }
+      const gfn = load<u32>(sa + 4);
+      if (gfn >= pages) return -1;
+      f = rd32(p2m + (gfn >> 10), (gfn & 1023) << 2);
+      if (f == 0) f = guestFrame(granter, gfn); // first touch of that page
+      if (f == 0) return -1;
     } else {
       if (load<u32>(aa + 12) != mapper) return -1;
-      if (!readonly && (flags & GTF_readonly) != 0) return -1;
+      if (!readonly && load<u32>(aa + 4) == 0) {
+        // _set_status runs for the first writable pin: it checks GTF_readonly and
+        // sets GTF_writing, which the unmap clears again.
+        if ((flags & GTF_readonly) != 0) return -1;
+        if ((flags & GTF_writing) != 0) {
+          touch(sf);
+          store<u16>(sa, flags & ~GTF_writing);
+        }
+      }
       f = load<u32>(aa + 8);
     }
     if (!readonly) touch(f);

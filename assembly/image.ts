@@ -157,6 +157,35 @@ export function imageWrite(img: u32, offset: u64, src: usize, len: u32): bool {
   return true;
 }
 
+/**
+ * A write that may run past the end of the file, which then grows. If the
+ * arena runs out part way, the size stays as it was and whatever landed past
+ * the end is discarded, so that bytes past the end still read as zeros when
+ * the file grows later. False in that case.
+ */
+export function imageWriteExtending(img: u32, offset: u64, src: usize, len: u32): bool {
+  const size = imageSize(img);
+  const end = offset + <u64>len;
+  if (!imageWrite(img, offset, src, len)) {
+    if (end > size) imageDiscard(img, size, end - size);
+    return false;
+  }
+  if (end > size) imageResize(img, end);
+  return true;
+}
+
+/** imageTransferVec for a write that may run past the end, with imageWriteExtending's rules. */
+export function imageWriteVecExtending(img: u32, offset: u64, iov: usize, count: u32, bytes: u64): bool {
+  const size = imageSize(img);
+  const end = offset + bytes;
+  if (!imageTransferVec(img, offset, iov, count, true)) {
+    if (end > size) imageDiscard(img, size, end - size);
+    return false;
+  }
+  if (end > size) imageResize(img, end);
+  return true;
+}
+
 /** Punches a hole: whole blocks are freed, partial blocks zeroed. */
 export function imageDiscard(img: u32, offset: u64, len: u64): void {
   let end = offset + len;

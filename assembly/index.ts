@@ -80,12 +80,8 @@ export function guestRead(domid: u32, gfn: u32, offset: u32, dst: usize, len: u3
 // ---- grant tables ----
 export function grantAccess(dom: u32, ref: u32, grantee: u32, gfn: u32, readonly: bool): i32 { return grant.grantAccess(dom, ref, grantee, gfn, readonly); }
 export function writeGrantEntry(dom: u32, ref: u32, flags: u32, domid: u32, gfn: u32): i32 { return grant.writeGrantEntry(dom, ref, flags, domid, gfn); }
-/** Shared entry as f64: flags + domid * 2^16 + frame * 2^32, or -1. */
-export function readGrantEntry(dom: u32, ref: u32): f64 {
-  const v = grant.readGrantEntry(dom, ref);
-  if (v < 0) return -1;
-  return <f64>(<u64>v & 0xFFFF_FFFF) + <f64>(<u64>v >>> 32) * 4294967296.0;
-}
+/** Copies the 8-byte shared entry (flags u16, domid u16, frame u32) to `dst`. 0, or -1 for a bad ref. */
+export function readGrantEntry(dom: u32, ref: u32, dst: usize): i32 { return grant.readGrantEntry(dom, ref, dst); }
 export function endForeignAccess(dom: u32, ref: u32): i32 { return grant.endForeignAccess(dom, ref); }
 export function grantPins(dom: u32, ref: u32): u32 { return grant.grantPins(dom, ref); }
 export function mapGrant(mapper: u32, granter: u32, ref: u32, readonly: bool): i32 { return grant.mapGrant(mapper, granter, ref, readonly); }
@@ -126,10 +122,7 @@ export function imageRead(img: u32, offset: f64, dst: usize, len: u32): i32 {
 }
 export function imageWrite(img: u32, offset: f64, src: usize, len: u32): i32 {
   if (!image.imageExists(img) || offset + <f64>len > <f64>image.MAX_IMAGE_BYTES) return -1;
-  if (!image.imageWrite(img, <u64>offset, src, len)) return -2;
-  const end = <u64>offset + <u64>len;
-  if (end > image.imageSize(img)) image.imageResize(img, end);
-  return 0;
+  return image.imageWriteExtending(img, <u64>offset, src, len) ? 0 : -2;
 }
 export function imageDiscard(img: u32, offset: f64, len: f64): i32 {
   if (!image.imageExists(img) || offset + len > <f64>image.imageSize(img)) return -1;

@@ -88,6 +88,13 @@ function isU32(v: number): boolean {
 function isSafeCount(v: number): boolean {
   return Number.isSafeInteger(v) && v >= 0;
 }
+/** An id or index: checked here in full, since WebAssembly would take it modulo 2^32. */
+function index(what: string, v: number, limit: number): void {
+  check(Number.isInteger(v) && v >= 0 && v < limit, `${what} must be an integer in 0..${limit - 1}, got ${v}`);
+}
+function count(what: string, v: number): void {
+  check(isSafeCount(v), `${what} must be a non-negative integer, got ${v}`);
+}
 
 export class DataPlane {
   /** Creates a fresh, independent data plane with room for `maxFrames` 4 KiB frames. */
@@ -134,14 +141,23 @@ export class DataPlane {
     return id;
   }
   restore(id: number): void {
-    check(this.raw.restore(id), `no open checkpoint ${id} (depth ${this.raw.checkpointDepth()})`);
+    this.openCheckpoint(id);
+    this.raw.restore(id);
   }
   /** Closes checkpoint `id` (and later ones) keeping the current state. */
   release(id: number): void {
-    check(this.raw.release(id), `no open checkpoint ${id} (depth ${this.raw.checkpointDepth()})`);
+    this.openCheckpoint(id);
+    this.raw.release(id);
   }
   get checkpointDepth(): number { return this.raw.checkpointDepth(); }
-  dirtyFramesSince(id: number): number { return this.raw.dirtyFramesSince(id); }
+  dirtyFramesSince(id: number): number {
+    this.openCheckpoint(id);
+    return this.raw.dirtyFramesSince(id);
+  }
+  private openCheckpoint(id: number): void {
+    const depth = this.raw.checkpointDepth();
+    check(Number.isInteger(id) && id >= 1 && id <= depth, `no open checkpoint ${id} (open: ${depth === 0 ? "none" : `1..${depth}`})`);
+  }
   /** crc32c over every allocated frame: equal for equal states. Costs a pass over the arena. */
   digest(): number { return this.raw.arenaDigest(); }
 
@@ -150,7 +166,7 @@ export class DataPlane {
   createDomain(domid: number, options: { pages?: number; grantFrames?: number } = {}): void {
     const pages = options.pages ?? 1024;
     const grantFrames = options.grantFrames ?? 4;
-    check(Number.isInteger(domid) && domid >= 0 && domid < LIMITS.domains, `domid must be an integer in 0..${LIMITS.domains - 1}, got ${domid}`);
+    index("domid", domid, LIMITS.domains);
     check(Number.isInteger(pages) && pages >= 1 && pages <= LIMITS.guestPages, `pages must be in 1..${LIMITS.guestPages}, got ${pages}`);
     check(Number.isInteger(grantFrames) && grantFrames >= 1 && grantFrames <= LIMITS.grantFrames, `grantFrames must be in 1..${LIMITS.grantFrames}, got ${grantFrames}`);
     check(this.raw.domainState(domid) === 0, `domain ${domid} already exists`);
@@ -166,11 +182,13 @@ export class DataPlane {
   }
 
   domainState(domid: number): DomainState {
+    index("domid", domid, LIMITS.domains);
     return DOMAIN_STATES[this.raw.domainState(domid)] ?? "free";
   }
 
-  private liveDomain(domid: number): void {
-    check(Number.isInteger(domid) && this.raw.domainState(domid) === 1, `domain ${domid} does not exist`);
+  private liveDomain(domid: number, what = "domid"): void {
+    index(what, domid, LIMITS.domains);
+    check(this.raw.domainState(domid) === 1, `domain ${domid} does not exist`);
   }
   private pageRange(domid: number, gfn: number, offset: number, length: number): void {
     this.liveDomain(domid);
@@ -194,7 +212,8 @@ export class DataPlane {
   // ---- grant tables ----
 
   private grantRef(dom: number, ref: number): void {
-    check(Number.isInteger(dom) && this.raw.domainState(dom) !== 0, `domain ${dom} does not exist`);
+    index("domid", dom, LIMITS.domains);
+    check(this.raw.domainState(dom) !== 0, `domain ${dom} does not exist`);
     const n = this.raw.domainGrantEntries(dom);
     check(Number.isInteger(ref) && ref >= 0 && ref < n, `grant ref ${ref} is outside domain ${dom}'s table of ${n} entries`);
   }
@@ -202,7 +221,8 @@ export class DataPlane {
   /** gnttab_grant_foreign_access_ref: let `grantee` map page `gfn`. */
   grantAccess(dom: number, ref: number, grantee: number, gfn: number, options: { readonly?: boolean } = {}): void {
     this.grantRef(dom, ref);
-    check(isU32(grantee) && grantee <= 0xffff && isU32(gfn), "grantee must be a u16 domid and gfn a u32");
+    index("grantee", grantee, 0x10000);
+    check(isU32(gfn), `gfn must be a u32, got ${gfn}`);
     this.raw.grantAccess(dom, ref, grantee, gfn, options.readonly ?? false);
   }
   /** Any bytes a guest may put in its own grant entry. */
@@ -213,9 +233,9 @@ export class DataPlane {
   }
   readGrantEntry(dom: number, ref: number): GrantEntry {
     this.grantRef(dom, ref);
-    const v = this.raw.readGrantEntry(dom, ref);
-    const lo = v % 2 ** 32;
-    return { flags: lo & 0xffff, domid: lo >>> 16, frame: Math.floor(v / 2 ** 32) };
+    this.raw.readGrantEntry(dom, ref, this.staging);
+    const v = new DataView(this.raw.memory.buffer, this.staging, 8);
+    return { flags: v.getUint16(0, true), domid: v.getUint16(2, true), frame: v.getUint32(4, true) };
   }
   /** gnttab_end_foreign_access_ref: false (and no change) while the grantee has it mapped. */
   endForeignAccess(dom: number, ref: number): boolean {
@@ -228,23 +248,27 @@ export class DataPlane {
   }
   /** GNTTABOP_map_grant_ref, with GNTMAP_host_map and optionally GNTMAP_readonly. */
   mapGrant(mapper: number, granter: number, ref: number, options: { readonly?: boolean } = {}): MapResult {
-    this.liveDomain(mapper);
-    check(isU32(granter) && isU32(ref), "granter and ref must be u32");
+    this.liveDomain(mapper, "mapper domid");
+    check(isU32(granter) && isU32(ref), `granter and ref must be u32, got ${granter} and ${ref}`);
     const h = this.raw.mapGrant(mapper, granter, ref, options.readonly ?? false);
     return h >= 0 ? { ok: true, handle: h } : { ok: false, status: h, name: gntstName(h) };
   }
   /** GNTTABOP_unmap_grant_ref: the GNTST status. */
   unmapGrant(mapper: number, handle: number): { status: number; name: GntstName | "unknown" } {
-    check(isU32(mapper) && isU32(handle), "mapper and handle must be u32");
+    check(isU32(mapper) && isU32(handle), `mapper and handle must be u32, got ${mapper} and ${handle}`);
     const s = this.raw.unmapGrant(mapper, handle);
     return { status: s, name: gntstName(s) };
   }
   mappedRead(mapper: number, handle: number, offset: number, length: number): Uint8Array {
+    this.liveDomain(mapper, "mapper domid");
+    index("handle", handle, LIMITS.maptrackHandles);
     check(isU32(offset) && isU32(length) && offset + length <= PAGE_SIZE, "offset + length must stay within the page");
     check(this.raw.mappedRead(mapper, handle, offset, this.staging, length) === 0, `handle ${handle} of domain ${mapper} is not mapped`);
     return this.take(length);
   }
   mappedWrite(mapper: number, handle: number, offset: number, bytes: Uint8Array): void {
+    this.liveDomain(mapper, "mapper domid");
+    index("handle", handle, LIMITS.maptrackHandles);
     check(isU32(offset) && offset + bytes.length <= PAGE_SIZE, "offset + length must stay within the page");
     const rc = this.raw.mappedWrite(mapper, handle, offset, this.put(bytes), bytes.length);
     check(rc !== -1, `handle ${handle} of domain ${mapper} is not mapped`);
@@ -257,7 +281,7 @@ export class DataPlane {
     dst: { ref: number; dom: number; offset: number } | { gfn: number; offset: number },
     length: number,
   ): { status: number; name: GntstName | "unknown" } {
-    this.liveDomain(caller);
+    this.liveDomain(caller, "caller domid");
     const side = (s: typeof src) => ("ref" in s ? [true, s.dom, s.ref, s.offset] as const : [false, caller, s.gfn, s.offset] as const);
     const [sr, sd, sx, so] = side(src);
     const [dr, dd, dx, doff] = side(dst);
@@ -269,10 +293,11 @@ export class DataPlane {
   // ---- images (backing files) ----
 
   private image(id: number): void {
-    check(Number.isInteger(id) && this.raw.imageExists(id), `image ${id} does not exist`);
+    index("image id", id, LIMITS.images);
+    check(this.raw.imageExists(id), `image ${id} does not exist`);
   }
   createImage(id: number, sizeBytes: number): void {
-    check(Number.isInteger(id) && id >= 0 && id < LIMITS.images, `image id must be in 0..${LIMITS.images - 1}, got ${id}`);
+    index("image id", id, LIMITS.images);
     check(!this.raw.imageExists(id), `image ${id} already exists`);
     check(isSafeCount(sizeBytes) && sizeBytes <= LIMITS.imageBytes, `image size must be 0..${LIMITS.imageBytes} bytes, got ${sizeBytes}`);
     if (this.raw.imageCreate(id, sizeBytes) !== 0) throw new CoreOutOfMemoryError("no arena frames left");
@@ -325,7 +350,7 @@ export class DataPlane {
   // ---- block devices ----
 
   private deviceId(dev: number): void {
-    check(Number.isInteger(dev) && dev >= 0 && dev < LIMITS.devices, `device id must be in 0..${LIMITS.devices - 1}, got ${dev}`);
+    index("device id", dev, LIMITS.devices);
   }
 
   /** A loop device's mapping: `sectors` of image `image` starting at byte `offset` (lo_offset). */
@@ -349,6 +374,7 @@ export class DataPlane {
     let next = 0;
     let leg = 0;
     targets.forEach((t, i) => {
+      count(`target ${i} start`, t.start);
       check(t.start === next, `target ${i} starts at ${t.start}, expected ${next}: targets must be contiguous from sector 0`);
       check(Number.isSafeInteger(t.length) && t.length > 0, `target ${i} has length ${t.length}`);
       next += t.length;
@@ -363,6 +389,7 @@ export class DataPlane {
         v.setBigUint64(o + 24, BigInt(t.offset), true);
       } else if (t.type === "striped") {
         check(t.legs.length > 0 && t.legs.length <= 0xffff, `target ${i}: a striped target needs 1..65535 stripes`);
+        t.legs.forEach((l, j) => count(`target ${i} leg ${j} offset`, l.offset));
         check(Number.isSafeInteger(t.chunkSectors) && t.chunkSectors > 0, `target ${i}: chunk size must be positive`);
         v.setUint16(o + 18, t.legs.length, true);
         v.setUint32(o + 20, leg, true);
@@ -422,7 +449,8 @@ export class DataPlane {
     return r;
   }
   private frontRing(r: number): void {
-    check(Number.isInteger(r) && this.raw.frontendState(r) !== 0, `frontend ring ${r} does not exist`);
+    index("frontend ring", r, LIMITS.frontendRings);
+    check(this.raw.frontendState(r) !== 0, `frontend ring ${r} does not exist`);
   }
   frontendFree(r: number): void {
     this.frontRing(r);
@@ -451,6 +479,7 @@ export class DataPlane {
   /** Responses since the last call, or "broken" once the backend overran the ring. */
   frontendConsume(r: number, max = 1 << 16): BlkifResponse[] | "broken" {
     this.frontRing(r);
+    check(Number.isInteger(max) && max >= 1, `max must be a positive integer, got ${max}`);
     const n = this.raw.frontendConsume(r, this.staging, Math.min(max, this.stagingBytes / 16));
     if (n < 0) return "broken";
     const bytes = this.memory(this.staging, n * 16);
@@ -514,7 +543,8 @@ export class DataPlane {
     throw new CoreUsageError("backendConnect: bad arguments");
   }
   private backRing(r: number): void {
-    check(Number.isInteger(r) && this.raw.backendState(r) !== 0, `backend ring ${r} is not connected`);
+    index("backend ring", r, LIMITS.backendRings);
+    check(this.raw.backendState(r) !== 0, `backend ring ${r} is not connected`);
   }
   backendDisconnect(r: number): void {
     this.backRing(r);
