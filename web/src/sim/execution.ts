@@ -1,0 +1,251 @@
+// One execution of a scenario: the world (the store), the actors, and the
+// step that runs one of them. Strategies (replay, random, PCT, exhaustive)
+// decide which transition to take; this file only knows how to take it, how
+// to record it, and how to go back to an earlier state: restore the store
+// from a checkpoint and bring moved actors back by replaying their logs.
+
+import { ActorRuntime, DivergenceError, type Channel, type Outcome } from "./actor";
+import { hashString, mix, hex64, type Hash64 } from "./hash";
+import { SysError, type KernelEvent, type Op, type StepContext, type Who } from "./op";
+import { Store, emptyFootprint, type Footprint } from "./store";
+
+export interface ActorSpec {
+  name: string;
+  domain: string;
+  /** A kernel thread or service that may wait forever: not a deadlock when the rest are done. */
+  daemon?: boolean;
+  /** The explorer also tries killing it at each of its steps. */
+  mayCrash?: boolean;
+  body: (ch: Channel, who: Who) => Promise<void>;
+}
+
+export interface ExecutionSpec {
+  actors: ActorSpec[];
+  /** Builds the initial world. */
+  setup(store: Store): void;
+  /** What the kernel does when an actor dies (closes its fds...). */
+  onKill?(ctx: StepContext): void;
+}
+
+/** Which actor moves, killed or not, and the values of the step's choice points. */
+export interface Transition {
+  actor: number;
+  kill?: boolean;
+  choices?: number[];
+}
+
+export interface StepRecord {
+  step: number;
+  actor: number;
+  call: string;
+  args: readonly unknown[];
+  outcome: Outcome;
+  footprint: Footprint;
+  /** Choice points met: name, options and the value taken. */
+  choicePoints: { name: string; options: number; value: number }[];
+  events: KernelEvent[];
+}
+
+export interface ExecCheckpoint {
+  store: number;
+  positions: number[];
+  steps: number;
+}
+
+export function transitionKey(t: Transition): string {
+  return `${t.actor}${t.kill ? "k" : ""}${t.choices?.length ? `c${t.choices.join(".")}` : ""}`;
+}
+
+export class Execution {
+  readonly store = new Store();
+  readonly actors: ActorRuntime[];
+  readonly steps: StepRecord[] = [];
+
+  constructor(readonly spec: ExecutionSpec) {
+    this.actors = spec.actors.map((a, index) => {
+      const who: Who = { index, name: a.name, domain: a.domain };
+      return new ActorRuntime(who, (ch) => a.body(ch, who), a.daemon ?? false, a.mayCrash ?? false);
+    });
+  }
+
+  /** Builds the world and runs every actor to its first call. */
+  async start(): Promise<void> {
+    this.spec.setup(this.store);
+    for (const a of this.actors) await a.start();
+  }
+
+  /** Actors whose pending step may run now (guards evaluated, reads not recorded). */
+  enabled(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.actors.length; i++) if (this.isEnabled(i)) out.push(i);
+    return out;
+  }
+
+  isEnabled(i: number): boolean {
+    const a = this.actors[i]!;
+    if (a.status !== "parked" || !a.pending) return false;
+    const ready = a.pending.ready;
+    return ready === undefined || ready(this.store);
+  }
+
+  /** The footprint of evaluating an actor's guard (a blocked step depends on what would unblock it). */
+  guardFootprint(i: number): Footprint {
+    const fp = emptyFootprint();
+    const op = this.actors[i]!.pending;
+    if (op?.ready) {
+      const saved = this.store.recording;
+      this.store.recording = fp;
+      op.ready(this.store);
+      this.store.recording = saved;
+    }
+    return fp;
+  }
+
+  /**
+   * What an actor's pending step would read and write if it ran now, with
+   * every value of its choice points and, for an actor that may crash, its
+   * death: the step is run against the store and undone, and the actor is
+   * not told. The explorer's race detection needs this before choosing.
+   */
+  probe(i: number): Footprint {
+    const a = this.actors[i]!;
+    const op = a.pending;
+    const fp = this.guardFootprint(i);
+    if (!op) return fp;
+    const alternatives: Transition[] = [{ actor: i }];
+    if (a.mayCrash) alternatives.push({ actor: i, kill: true });
+    for (let k = 0; k < alternatives.length && k < 64; k++) {
+      const t = alternatives[k]!;
+      const cp = this.store.checkpoint();
+      const saved = this.store.recording;
+      this.store.recording = fp;
+      const points: { options: number; value: number }[] = [];
+      const given = t.choices ?? [];
+      const ctx: StepContext = {
+        store: this.store,
+        who: a.who,
+        choose: (_name, options) => {
+          const value = points.length < given.length ? given[points.length]! : 0;
+          points.push({ options, value });
+          return value;
+        },
+        emit: () => {},
+      };
+      try {
+        if (t.kill) this.spec.onKill?.(ctx);
+        else op.run(ctx);
+      } catch {
+        // an errno, or a blocked step run early: its reads so far still count
+      } finally {
+        this.store.recording = saved;
+        this.store.restore(cp);
+        this.store.release(cp);
+      }
+      for (let j = given.length; j < points.length; j++) {
+        for (let v = 1; v < points[j]!.options; v++) {
+          alternatives.push({ actor: i, kill: t.kill, choices: [...points.slice(0, j).map((p) => p.value), v] });
+        }
+      }
+    }
+    return fp;
+  }
+
+  /** Actors parked on a guard that does not hold. */
+  blocked(): number[] {
+    return this.actors.flatMap((a, i) => (a.status === "parked" && a.pending && !this.isEnabled(i) ? [i] : []));
+  }
+
+  /** True when nothing can move: every actor done, failed, killed, or blocked. */
+  quiescent(): boolean {
+    return this.enabled().length === 0;
+  }
+
+  /** Runs one transition. Choice values not given take 0; the record says which points were met. */
+  async step(t: Transition): Promise<StepRecord> {
+    const a = this.actors[t.actor]!;
+    const op = a.pending;
+    if (!op || a.status !== "parked") throw new Error(`actor ${a.who.name} has no pending step`);
+    const fp = emptyFootprint();
+    const choicePoints: StepRecord["choicePoints"] = [];
+    const events: KernelEvent[] = [];
+    const given = t.choices ?? [];
+    const ctx: StepContext = {
+      store: this.store,
+      who: a.who,
+      choose: (name, options) => {
+        const value = choicePoints.length < given.length ? given[choicePoints.length]! : 0;
+        choicePoints.push({ name, options, value: value < options ? value : 0 });
+        return choicePoints[choicePoints.length - 1]!.value;
+      },
+      emit: (e) => { events.push(e); },
+    };
+    const prev = this.store.recording;
+    this.store.recording = fp;
+    let outcome: Outcome;
+    let call = op.call;
+    let args = op.args;
+    try {
+      if (t.kill) {
+        call = "<killed>";
+        args = [op.call];
+        this.spec.onKill?.(ctx);
+        outcome = { ok: true, value: null };
+      } else {
+        if (op.ready) op.ready(this.store); // the guard's reads belong to the step
+        outcome = { ok: true, value: op.run(ctx) };
+      }
+    } catch (e) {
+      if (!(e instanceof SysError)) throw e; // a bug in a model, not an outcome
+      outcome = { ok: false, error: e };
+    } finally {
+      this.store.recording = prev;
+    }
+    const rec: StepRecord = { step: this.steps.length, actor: t.actor, call, args, outcome, footprint: fp, choicePoints, events };
+    this.steps.push(rec);
+    if (t.kill) a.kill();
+    else await a.deliver(op.call, op.args, outcome);
+    if (a.divergence) throw a.divergence;
+    return rec;
+  }
+
+  /** 64-bit key of the state: the world plus each actor's position and what it has observed. */
+  stateKey(): Hash64 {
+    let h = this.store.fingerprint();
+    for (const a of this.actors) h = mix(h, mix(hashString(`${a.position}:${a.status}`), a.observedHash));
+    return h;
+  }
+  stateKeyHex(): string {
+    return hex64(this.stateKey());
+  }
+
+  checkpoint(): ExecCheckpoint {
+    return { store: this.store.checkpoint(), positions: this.actors.map((a) => a.position), steps: this.steps.length };
+  }
+
+  /** Back to a checkpoint, which stays open. Only actors that moved since are replayed. */
+  async restore(cp: ExecCheckpoint): Promise<void> {
+    this.store.restore(cp.store);
+    this.steps.length = cp.steps;
+    for (let i = 0; i < this.actors.length; i++) {
+      const a = this.actors[i]!;
+      if (a.position !== cp.positions[i]) {
+        await a.rewind(cp.positions[i]!);
+        if (a.divergence) throw a.divergence;
+      }
+    }
+  }
+
+  release(cp: ExecCheckpoint): void {
+    this.store.release(cp.store);
+  }
+
+  /** Errors that end the run as a scenario error rather than an outcome: a script bug. */
+  scriptErrors(): { actor: string; error: unknown }[] {
+    return this.actors.flatMap((a) =>
+      a.status === "failed" && !(a.error instanceof SysError) ? [{ actor: a.who.name, error: a.error }] : [],
+    );
+  }
+}
+
+export { DivergenceError };
+export type { Op };

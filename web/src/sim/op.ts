@@ -1,0 +1,54 @@
+// One atomic step of an actor: a call on the world that runs synchronously
+// when the scheduler picks the actor. A blocking call has a guard: the step
+// is enabled only while the guard holds, so waiting is never a spin.
+
+import type { Store } from "./store";
+
+/** A failed system call: the kernel's errno name and a message. */
+export class SysError extends Error {
+  constructor(
+    readonly errno: string,
+    message: string,
+    /** What the kernel wrote back despite the error (a dm ioctl's header). */
+    readonly result?: unknown,
+  ) {
+    super(`${errno}: ${message}`);
+    this.name = "SysError";
+  }
+}
+
+/** Something a step caused that a viewer wants to see: a uevent, a watch firing, a diskseq change. */
+export interface KernelEvent {
+  kind: string;
+  [field: string]: unknown;
+}
+
+export interface Who {
+  /** Index of the actor in the scenario. */
+  index: number;
+  name: string;
+  domain: string;
+}
+
+export interface StepContext {
+  readonly store: Store;
+  readonly who: Who;
+  /**
+   * A named choice point with `options` outcomes (0 is the ordinary one):
+   * a watch event coalesced, an allocation failing. Drawn from the seed when
+   * sampling, enumerated when exploring.
+   */
+  choose(name: string, options: number): number;
+  emit(event: KernelEvent): void;
+}
+
+export interface Op<R = unknown> {
+  /** What the trace shows: "writeFile", "ioctl LOOP_CONFIGURE". */
+  readonly call: string;
+  readonly args: readonly unknown[];
+  /** Enabled only while this holds (its reads count in the step's footprint). */
+  readonly ready?: (store: Store) => boolean;
+  /** Why a blocked step waits, for people: "until /local/domain/0/.../opened = 1". */
+  readonly waitingFor?: string;
+  readonly run: (ctx: StepContext) => R;
+}

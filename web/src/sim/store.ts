@@ -1,0 +1,167 @@
+// The world's shared objects, reached only through accessors that record
+// what each step reads and writes (its footprint). Two steps are dependent
+// when their footprints overlap and one of them writes; the explorer's
+// reductions rest on that, so nothing here is ever declared by hand.
+//
+// Objects are named "kind:id" ("loop:0", "file:/run/state", "xs:/local/...")
+// and hold immutable JSON-like values: a model replaces a value, never
+// mutates it. Creating or deleting an object also writes its collection
+// "kind:*", which listing reads, so "list all loop devices" conflicts with
+// "create loop8" but not with "change loop3".
+//
+// Checkpoints are an undo log (restore costs what changed since), and the
+// 64-bit fingerprint is kept incrementally: the XOR of a hash per object.
+
+import { canonical, hashString, hex64, type Hash64 } from "./hash";
+
+const ABSENT = Symbol("absent");
+type Slot = unknown | typeof ABSENT;
+
+export interface Footprint {
+  reads: Set<string>;
+  writes: Set<string>;
+}
+
+export function emptyFootprint(): Footprint {
+  return { reads: new Set(), writes: new Set() };
+}
+
+/**
+ * Dependent: overlapping objects, one of the two writing. A collection
+ * ("kind:*") is written only by creating or deleting a member, and two such
+ * writes commute (the set of members ends the same), so only a listing
+ * (a read of the collection) conflicts with them.
+ */
+export function conflicts(a: Footprint, b: Footprint): boolean {
+  for (const w of a.writes) if (b.reads.has(w) || (b.writes.has(w) && !w.endsWith(":*"))) return true;
+  for (const w of b.writes) if (a.reads.has(w)) return true;
+  return false;
+}
+
+export function collectionOf(key: string): string {
+  const i = key.indexOf(":");
+  return i < 0 ? "*" : `${key.slice(0, i)}:*`;
+}
+
+export class Store {
+  private readonly objects = new Map<string, unknown>();
+  private readonly objectHash = new Map<string, Hash64>();
+  private fp0 = 0;
+  private fp1 = 0;
+  private readonly undo: [string, Slot][] = [];
+  private readonly marks: number[] = [];
+  /** The footprint being recorded (the step in hand), or null. */
+  recording: Footprint | null = null;
+
+  get<T>(key: string): T | undefined {
+    this.recording?.reads.add(key);
+    return this.objects.get(key) as T | undefined;
+  }
+
+  has(key: string): boolean {
+    this.recording?.reads.add(key);
+    return this.objects.has(key);
+  }
+
+  set(key: string, value: unknown): void {
+    const existed = this.objects.has(key);
+    if (this.recording) {
+      this.recording.writes.add(key);
+      if (!existed) this.recording.writes.add(collectionOf(key));
+    }
+    this.remember(key, existed ? this.objects.get(key) : ABSENT);
+    this.unhash(key);
+    this.objects.set(key, value);
+    const h = hashString(`${key}=${canonical(value)}`);
+    this.objectHash.set(key, h);
+    this.fp0 ^= h[0];
+    this.fp1 ^= h[1];
+  }
+
+  delete(key: string): void {
+    if (!this.objects.has(key)) return;
+    if (this.recording) {
+      this.recording.writes.add(key);
+      this.recording.writes.add(collectionOf(key));
+    }
+    this.remember(key, this.objects.get(key));
+    this.unhash(key);
+    this.objects.delete(key);
+  }
+
+  /** Keys of a collection ("loop" lists every "loop:..."), sorted for determinism. */
+  list(kind: string): string[] {
+    this.recording?.reads.add(`${kind}:*`);
+    const prefix = `${kind}:`;
+    const out: string[] = [];
+    for (const k of this.objects.keys()) if (k.startsWith(prefix)) out.push(k);
+    return out.sort();
+  }
+
+  /** Reads without recording: for invariants, views and fingerprints, never for models. */
+  peek<T>(key: string): T | undefined {
+    return this.objects.get(key) as T | undefined;
+  }
+  peekKeys(): string[] {
+    return [...this.objects.keys()].sort();
+  }
+
+  private unhash(key: string): void {
+    const old = this.objectHash.get(key);
+    if (old) {
+      this.fp0 ^= old[0];
+      this.fp1 ^= old[1];
+      this.objectHash.delete(key);
+    }
+  }
+
+  private remember(key: string, old: Slot): void {
+    if (this.marks.length > 0) this.undo.push([key, old]);
+  }
+
+  fingerprint(): Hash64 {
+    return [this.fp0 >>> 0, this.fp1 >>> 0];
+  }
+  fingerprintHex(): string {
+    return hex64(this.fingerprint());
+  }
+
+  // ---- checkpoints ----
+
+  checkpoint(): number {
+    this.marks.push(this.undo.length);
+    return this.marks.length;
+  }
+
+  restore(id: number): void {
+    if (id < 1 || id > this.marks.length) throw new RangeError(`no open store checkpoint ${id}`);
+    const to = this.marks[id - 1]!;
+    const rec = this.recording;
+    this.recording = null;
+    while (this.undo.length > to) {
+      const [key, old] = this.undo.pop()!;
+      this.unhash(key);
+      if (old === ABSENT) {
+        this.objects.delete(key);
+      } else {
+        this.objects.set(key, old);
+        const h = hashString(`${key}=${canonical(old)}`);
+        this.objectHash.set(key, h);
+        this.fp0 ^= h[0];
+        this.fp1 ^= h[1];
+      }
+    }
+    this.marks.length = id;
+    this.recording = rec;
+  }
+
+  release(id: number): void {
+    if (id < 1 || id > this.marks.length) throw new RangeError(`no open store checkpoint ${id}`);
+    this.marks.length = id - 1;
+    if (this.marks.length === 0) this.undo.length = 0;
+  }
+
+  get checkpointDepth(): number {
+    return this.marks.length;
+  }
+}
