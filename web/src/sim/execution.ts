@@ -107,11 +107,11 @@ export class Execution {
    * death: the step is run against the store and undone, and the actor is
    * not told. The explorer's race detection needs this before choosing.
    */
-  probe(i: number): Footprint {
+  probe(i: number): { footprint: Footprint; alternatives: Transition[] } {
     const a = this.actors[i]!;
     const op = a.pending;
     const fp = this.guardFootprint(i);
-    if (!op) return fp;
+    if (!op) return { footprint: fp, alternatives: [] };
     const alternatives: Transition[] = [{ actor: i }];
     if (a.mayCrash) alternatives.push({ actor: i, kill: true });
     for (let k = 0; k < alternatives.length && k < 64; k++) {
@@ -147,7 +147,7 @@ export class Execution {
         }
       }
     }
-    return fp;
+    return { footprint: fp, alternatives };
   }
 
   /** Actors parked on a guard that does not hold. */

@@ -1,11 +1,11 @@
 // A schedule is the list of transitions an execution took, written as a
 // compact token that fits in a URL and a command line:
 //
-//   "1." then items joined by "-"; an item is the actor index in base 36,
-//   then "k" if the actor was killed there, then ".v" per choice value
-//   (base 36), then "x" and a repeat count (base 36) for a run of identical
-//   items. Example: "1.0x3-1-0k-2.1" = actor 0 three times, actor 1, actor 0
-//   killed, actor 2 with choice value 1.
+//   "1." then items joined by "-"; an item is the actor index in base 36
+//   (lower case), then "K" if the actor was killed there, then ".v" per
+//   choice value (base 36), then "X" and a repeat count (base 36) for a run
+//   of identical items. Example: "1.0X3-1-0K-2.1" = actor 0 three times,
+//   actor 1, actor 0 killed, actor 2 with choice value 1.
 //
 // Only characters that URLs, shells and chat tools leave alone are used.
 
@@ -14,7 +14,7 @@ import type { Transition } from "./execution";
 export const SCHEDULE_VERSION = "1";
 
 function item(t: Transition): string {
-  return `${t.actor.toString(36)}${t.kill ? "k" : ""}${(t.choices ?? []).map((c) => `.${c.toString(36)}`).join("")}`;
+  return `${t.actor.toString(36)}${t.kill ? "K" : ""}${(t.choices ?? []).map((c) => `.${c.toString(36)}`).join("")}`;
 }
 
 export function encodeSchedule(ts: readonly Transition[]): string {
@@ -23,7 +23,7 @@ export function encodeSchedule(ts: readonly Transition[]): string {
     const s = item(ts[i]!);
     let n = 1;
     while (i + n < ts.length && item(ts[i + n]!) === s) n++;
-    parts.push(n > 1 ? `${s}x${n.toString(36)}` : s);
+    parts.push(n > 1 ? `${s}X${n.toString(36)}` : s);
     i += n;
   }
   return `${SCHEDULE_VERSION}.${parts.join("-")}`;
@@ -45,7 +45,7 @@ export function decodeSchedule(token: string): Transition[] {
   if (body === "") return [];
   const out: Transition[] = [];
   for (const part of body.split("-")) {
-    const m = /^([0-9a-z]+)(k?)((?:\.[0-9a-z]+)*)(?:x([0-9a-z]+))?$/.exec(part);
+    const m = /^([0-9a-z]+)(K?)((?:\.[0-9a-z]+)*)(?:X([0-9a-z]+))?$/.exec(part);
     if (!m) throw new ScheduleSyntaxError(`bad schedule item ${JSON.stringify(part)}`);
     const t: Transition = { actor: parseInt(m[1]!, 36) };
     if (m[2]) t.kill = true;
