@@ -52,6 +52,14 @@ export interface ExecCheckpoint {
   steps: number;
 }
 
+/** An actor's code threw something that is not a SysError: a bug in the script, which ends the run. */
+export class ScriptError extends Error {
+  constructor(readonly actor: string, readonly error: unknown) {
+    super(`${actor}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+    this.name = "ScriptError";
+  }
+}
+
 export function transitionKey(t: Transition): string {
   return `${t.actor}${t.kill ? "k" : ""}${t.choices?.length ? `c${t.choices.join(".")}` : ""}`;
 }
@@ -71,7 +79,15 @@ export class Execution {
   /** Builds the world and runs every actor to its first call. */
   async start(): Promise<void> {
     this.spec.setup(this.store);
-    for (const a of this.actors) await a.start();
+    for (const a of this.actors) {
+      await a.start();
+      this.checkScript(a);
+    }
+  }
+
+  private checkScript(a: ActorRuntime): void {
+    if (a.divergence) throw a.divergence;
+    if (a.status === "failed" && !(a.error instanceof SysError)) throw new ScriptError(a.who.name, a.error);
   }
 
   /** Actors whose pending step may run now (guards evaluated, reads not recorded). */
@@ -204,7 +220,7 @@ export class Execution {
     this.steps.push(rec);
     if (t.kill) a.kill();
     else await a.deliver(op.call, op.args, outcome);
-    if (a.divergence) throw a.divergence;
+    this.checkScript(a);
     return rec;
   }
 
@@ -230,20 +246,13 @@ export class Execution {
       const a = this.actors[i]!;
       if (a.position !== cp.positions[i]) {
         await a.rewind(cp.positions[i]!);
-        if (a.divergence) throw a.divergence;
+        this.checkScript(a);
       }
     }
   }
 
   release(cp: ExecCheckpoint): void {
     this.store.release(cp.store);
-  }
-
-  /** Errors that end the run as a scenario error rather than an outcome: a script bug. */
-  scriptErrors(): { actor: string; error: unknown }[] {
-    return this.actors.flatMap((a) =>
-      a.status === "failed" && !(a.error instanceof SysError) ? [{ actor: a.who.name, error: a.error }] : [],
-    );
   }
 }
 
