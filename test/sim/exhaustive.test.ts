@@ -9,11 +9,11 @@ describe("exhaustive search on small models with known answers", () => {
       b: async (s) => { for (let i = 0; i < 3; i++) await s.write("y", i); },
       c: async (s) => { for (let i = 0; i < 3; i++) await s.write("z", i); },
     });
-    const r = await exploreExhaustive(spec, props(), { por: true });
+    const r = await exploreExhaustive(spec, props());
     expect(r.complete).toBe(true);
     expect(r.executions).toBe(1);
     expect(r.states).toBe(10); // 9 steps, one path
-    const cachedOnly = await exploreExhaustive(spec, props());
+    const cachedOnly = await exploreExhaustive(spec, props(), { por: false });
     expect(cachedOnly.states).toBe(64); // every combination of positions: 4 x 4 x 4
     const naive = await exploreExhaustive(spec, props(), { por: false, sleepSets: false, caching: false });
     expect(naive.executions).toBe(1680); // 9! / (3! 3! 3!)
@@ -68,7 +68,7 @@ describe("exhaustive search on small models with known answers", () => {
       b: async (s) => { await s.write("x", 2); const v = await s.read("n"); await s.write("n", v + 10); },
       c: async (s) => { await s.lock("L"); await s.write("y", await s.read("x")); await s.unlock("L"); },
     });
-    const reduced = await exploreExhaustive(spec, props(), { collectEndStates: true, por: true });
+    const reduced = await exploreExhaustive(spec, props(), { collectEndStates: true });
     const naive = await exploreExhaustive(spec, props(), { collectEndStates: true, por: false, sleepSets: false, caching: false });
     expect([...reduced.endStates].sort()).toEqual([...naive.endStates].sort());
     expect(reduced.states).toBeLessThan(naive.states);

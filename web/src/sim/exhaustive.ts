@@ -119,12 +119,12 @@ function mergeSummary(into: Summary, actor: number, fp: Footprint): void {
 
 export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, opts: ExhaustiveOptions = {}): Promise<ExhaustiveResult> {
   const caching = opts.caching ?? true;
-  // The dynamic reduction is opt-in: on random programs whose steps have
-  // choice points (an allocation that may fail) it lost executions, alone
-  // with caching and with sleep sets (test/sim/reduction-soundness shows
-  // where); without choice points it agrees with the naive search. Until
-  // that is understood, the default is caching with sleep sets, which is sound.
-  const por = opts.por ?? false;
+  const por = opts.por ?? true;
+  // Sleep sets are sound alone and with caching, but with the dynamic
+  // reduction they lost executions of actors whose steps have several
+  // alternatives (choice values): Flanagan and Godefroid's proof assumes one
+  // next step per process. So they serve only when the dynamic reduction is
+  // off; test/sim/reduction-soundness checks both configurations.
   const sleepSets = (opts.sleepSets ?? true) && !por;
   const maxSteps = opts.maxSteps ?? 1000;
   const maxStates = opts.maxStates ?? 1_000_000;
@@ -166,6 +166,14 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
     }
   };
 
+  const detectRaces = () => {
+    if (!por) return;
+    for (let p = 0; p < nActors; p++) {
+      const a = exec.actors[p]!;
+      if (a.status === "parked" && a.pending) noteRace(p, exec.probe(p).footprint, true);
+    }
+  };
+
   const push = (t: Transition, fp: Footprint) => {
     const j = path.length;
     const prev = actorClock[t.actor]!;
@@ -192,6 +200,9 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
       if (res.states > maxStates) { res.complete = false; res.stoppedBy = "states"; throw new Stop(); }
       if ((res.states & 255) === 0 && now() > deadline) { res.complete = false; res.stoppedBy = "seconds"; throw new Stop(); }
     }
+    // Races of every actor's next step with the path so far (FG05, line 4),
+    // at every state reached, whatever happens to it next.
+    detectRaces();
     const en = enabledTransitions(exec);
     if (en.length === 0) {
       res.executions++;
@@ -212,13 +223,6 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
 
     const enabledActors = new Set(en.map((t) => t.actor));
     const frame: Frame = { enabledActors, backtrack: new Set() };
-    if (por) {
-      // Races of every actor's next step with the path so far (FG05, line 4).
-      for (let p = 0; p < nActors; p++) {
-        const a = exec.actors[p]!;
-        if (a.status === "parked" && a.pending) noteRace(p, exec.probe(p).footprint, true);
-      }
-    }
     frames.push(frame);
 
     const isAwake = (t: Transition) => !(sleepSets && sleep.has(t.actor));
@@ -254,8 +258,10 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
           mergeSummary(summary, t.actor, rec.footprint);
           push(t, rec.footprint);
           const v = checkAfterStep(exec, props, res.sometimesSeen);
-          if (v) report(v);
-          else {
+          if (v) {
+            report(v);
+            detectRaces(); // not explored below a violation, but its races still count
+          } else {
             const child = new Map<number, Sleeper>();
             if (sleepSets) {
               for (const [a, z] of sleep) if (a !== t.actor && !conflicts(z.fp, rec.footprint)) child.set(a, z);
