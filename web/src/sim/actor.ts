@@ -1,18 +1,32 @@
 // An actor's life in the runtime: an async function that parks at every
-// call until the scheduler runs the call's step. Actors are opaque closures,
-// but each is a deterministic function of the results it has observed, so
-// it can be brought back to any earlier point by running it again from the
-// start and answering its first k calls from its log (no world involved).
+// call until the scheduler runs the call's step.
+//
+// Actors are opaque closures, but each is a deterministic function of the
+// results it has observed. So the runtime keeps, per actor, a log of
+// (call, outcome) and a *position* in it: the actor's state in the branch
+// being explored. Going back to an earlier state only moves the position
+// (nothing runs). Going forward again replays the logged call: if it
+// yields the logged outcome, the position advances and the actor's code is
+// not involved at all; only when an outcome differs (or the log runs out)
+// does the live incarnation of the actor have to be at that position, and
+// if it is ahead, the actor is restarted and answered from its log up to
+// there (no world involved). Exploration mostly revisits the same outcomes,
+// so most steps never touch the actor's code.
 
 import { canonical, hashString, mix, type Hash64 } from "./hash";
 import { SysError, type Op, type Who } from "./op";
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: SysError };
 
-export interface Observation {
-  call: string;
+interface Entry {
+  /** The call the actor made after `index` observations. */
+  op: Op;
   argsText: string;
-  outcome: Outcome;
+  /** Its outcome, once the step has run in some branch; "kill" when the actor died there. */
+  outcome?: Outcome | "kill";
+  outcomeText?: string;
+  /** Hash of the observations up to and including this one. */
+  hash?: Hash64;
 }
 
 /** How an actor's code talks to the runtime; the API layer wraps it into a `Sys`. */
@@ -30,14 +44,20 @@ export class DivergenceError extends Error {
   }
 }
 
+function outcomeText(o: Outcome): string {
+  return o.ok ? `=${canonical(o.value)}` : `!${o.error.errno}:${o.error.message}`;
+}
+
 export class ActorRuntime {
-  status: ActorStatus = "parked";
-  pending: Op | null = null;
-  /** The error that ended the actor (an uncaught SysError, or a bug in the script). */
-  error: unknown = undefined;
-  /** Observations so far; `position` is their count. */
-  readonly log: Observation[] = [];
-  private hashes: Hash64[] = [[0, 0]];
+  /** Calls and outcomes: entries before `position` are this branch's past; later ones a remembered future. */
+  private readonly log: Entry[] = [];
+  private pos = 0;
+  /** How the live incarnation ended, after `endAt` observations (or -1 while it runs). */
+  private endAt = -1;
+  private endStatus: ActorStatus = "done";
+  private endError: unknown = undefined;
+  /** Observations the live incarnation has consumed; -1 when there is none. */
+  private liveAt = -1;
   private generation = 0;
   private replayUntil = 0;
   private replayed = 0;
@@ -54,24 +74,46 @@ export class ActorRuntime {
   ) {}
 
   get position(): number {
-    return this.log.length;
+    return this.pos;
+  }
+
+  get status(): ActorStatus {
+    if (this.pos > 0 && this.log[this.pos - 1]!.outcome === "kill") return "killed";
+    if (this.pos === this.endAt) return this.endStatus;
+    return "parked";
+  }
+
+  /** The call the actor waits in at this position, or null. */
+  get pending(): Op | null {
+    return this.status === "parked" ? this.log[this.pos]?.op ?? null : null;
+  }
+
+  /** The error that ended the actor (an uncaught SysError, or a bug in the script). */
+  get error(): unknown {
+    return this.status === "failed" || this.status === "diverged" ? this.endError : undefined;
   }
 
   /** Hash of everything observed so far: with the position, it stands for the actor's local state. */
   get observedHash(): Hash64 {
-    return this.hashes[this.log.length]!;
+    return this.pos === 0 ? [0, 0] : this.log[this.pos - 1]!.hash!;
   }
 
-  /** (Re)starts the actor and runs it, answering from its log, up to its current position. */
+  /** Starts the actor and runs it to its first call. */
   async start(): Promise<void> {
+    this.log.length = 0;
+    this.pos = 0;
+    await this.incarnate(0);
+  }
+
+  /** A new live incarnation, answered from the log up to `at` observations, parked at its next call. */
+  private async incarnate(at: number): Promise<void> {
     const gen = ++this.generation;
-    this.status = "parked";
-    this.pending = null;
-    this.error = undefined;
+    this.endAt = -1;
     this.divergence = null;
-    this.replayUntil = this.log.length;
+    this.replayUntil = at;
     this.replayed = 0;
-    const parked = this.parked();
+    this.liveAt = at;
+    const parked = new Promise<void>((resolve) => { this.onPark = resolve; });
     const channel: Channel = { call: (op) => this.call(gen, op) as Promise<never> };
     let run: Promise<void>;
     try {
@@ -80,46 +122,47 @@ export class ActorRuntime {
       run = Promise.reject(e);
     }
     run.then(
-      () => { if (gen === this.generation && this.status === "parked") this.finish("done", undefined); },
-      (e) => { if (gen === this.generation && this.status === "parked") this.finish(e instanceof DivergenceError ? "diverged" : "failed", e); },
+      () => { if (gen === this.generation) this.end("done", undefined); },
+      (e) => { if (gen === this.generation) this.end(e instanceof DivergenceError ? "diverged" : "failed", e); },
     );
     await parked;
   }
 
-  private finish(status: ActorStatus, error: unknown): void {
-    this.status = status;
-    this.error = error;
-    this.pending = null;
+  private end(status: ActorStatus, error: unknown): void {
+    this.endAt = this.liveAt;
+    this.endStatus = status;
+    this.endError = error;
+    this.log.length = this.liveAt; // nothing follows the end
     this.wake();
   }
 
   private call(gen: number, op: Op): Promise<unknown> {
-    if (gen !== this.generation || this.status !== "parked") return new Promise(() => {}); // a stale incarnation
+    if (gen !== this.generation) return new Promise(() => {}); // a stale incarnation: never resumes
     const argsText = canonical(op.args);
     if (this.replayed < this.replayUntil) {
-      const o = this.log[this.replayed]!;
-      if (o.call !== op.call || o.argsText !== argsText) {
-        this.divergence = new DivergenceError(this.who.name, this.replayed, `${o.call}(${o.argsText})`, `${op.call}(${argsText})`);
+      const e = this.log[this.replayed]!;
+      if (e.op.call !== op.call || e.argsText !== argsText) {
+        this.divergence = new DivergenceError(this.who.name, this.replayed, `${e.op.call}(${e.argsText})`, `${op.call}(${argsText})`);
         return Promise.reject(this.divergence);
       }
+      e.op = op; // the new incarnation's op (same call and arguments)
       this.replayed++;
-      if (this.replayed === this.replayUntil) this.wakeAfterReplay();
-      return o.outcome.ok ? Promise.resolve(o.outcome.value) : Promise.reject(o.outcome.error);
+      const o = e.outcome as Outcome;
+      return o.ok ? Promise.resolve(o.value) : Promise.reject(o.error);
     }
-    this.pending = op;
+    // A new call: it is the entry at liveAt (replacing any remembered future there).
+    const known = this.log[this.liveAt];
+    if (!known || known.op.call !== op.call || known.argsText !== argsText) {
+      this.log.length = this.liveAt;
+      this.log.push({ op, argsText });
+    } else {
+      known.op = op;
+    }
     return new Promise((resolve, reject) => {
       this.resolvePending = resolve;
       this.rejectPending = reject;
       this.wake();
     });
-  }
-
-  // A replayed prefix ends when the actor makes its next call (parks) or
-  // finishes; both wake the waiter, so nothing to do here.
-  private wakeAfterReplay(): void {}
-
-  private parked(): Promise<void> {
-    return new Promise((resolve) => { this.onPark = resolve; });
   }
 
   private wake(): void {
@@ -128,45 +171,67 @@ export class ActorRuntime {
     f?.();
   }
 
-  /** Delivers the outcome of the pending step and waits until the actor parks again or ends. */
-  async deliver(call: string, args: readonly unknown[], outcome: Outcome): Promise<void> {
+  /** Moves to an earlier (or remembered later) position of this branch: nothing runs. */
+  moveTo(position: number): void {
+    this.pos = position;
+  }
+
+  /**
+   * The step at this position ran with `outcome`. If the log already has the
+   * same outcome here, only the position moves; otherwise the live actor is
+   * brought to this position (restarted if it is ahead) and told.
+   */
+  async advance(outcome: Outcome): Promise<void> {
+    const at = this.pos;
+    const e = this.log[at]!;
+    const text = outcomeText(outcome);
+    if (e.outcome !== undefined && e.outcome !== "kill" && e.outcomeText === text) {
+      this.pos = at + 1;
+      return;
+    }
+    // A new outcome here: whatever was remembered after it is void.
+    this.log.length = at + 1;
+    e.outcome = outcome;
+    e.outcomeText = text;
+    e.hash = mix(at === 0 ? [0, 0] : this.log[at - 1]!.hash!, hashString(`${e.op.call}(${e.argsText})${text}`));
+    if (this.endAt > at) this.endAt = -1;
+    if (this.liveAt !== at || this.resolvePending === null) {
+      await this.incarnate(at);
+      if (this.divergence) return;
+      if (this.log[at] !== e || this.resolvePending === null) {
+        // Run again on the same observations, the actor did something else: not deterministic.
+        this.divergence = new DivergenceError(this.who.name, at, `${e.op.call}(${e.argsText})`, this.log[at] ? `${this.log[at]!.op.call}(${this.log[at]!.argsText})` : "no call (it ended)");
+        return;
+      }
+    }
     const resolve = this.resolvePending!;
     const reject = this.rejectPending!;
     this.resolvePending = this.rejectPending = null;
-    this.pending = null;
-    this.record(call, canonical(args), outcome);
-    const parked = this.parked();
+    this.liveAt = at + 1;
+    this.pos = at + 1;
+    const parked = new Promise<void>((r) => { this.onPark = r; });
     if (outcome.ok) resolve(outcome.value);
     else reject(outcome.error);
     await parked;
   }
 
-  private record(call: string, argsText: string, outcome: Outcome): void {
-    this.log.push({ call, argsText, outcome });
-    const text = outcome.ok ? `${call}(${argsText})=${canonical(outcome.value)}` : `${call}(${argsText})!${outcome.error.errno}`;
-    this.hashes.push(mix(this.hashes[this.hashes.length - 1]!, hashString(text)));
-  }
-
-  /** The actor is killed at its pending step (the kernel cleans up after it). */
+  /** The actor dies at its pending call (the kernel cleans up after it). */
   kill(): void {
-    this.generation++;
-    this.status = "killed";
-    this.pending = null;
-    this.resolvePending = this.rejectPending = null;
-    this.record("<killed>", "", { ok: true, value: null });
-  }
-
-  /** Forgets everything after `position` and brings the actor back there. */
-  async rewind(position: number): Promise<void> {
-    this.log.length = position;
-    this.hashes.length = position + 1;
-    const killed = position > 0 && this.log[position - 1]!.call === "<killed>";
-    if (killed) {
-      this.generation++;
-      this.status = "killed";
-      this.pending = null;
-      return;
+    const at = this.pos;
+    const e = this.log[at]!;
+    if (e.outcome !== "kill") {
+      this.log.length = at + 1;
+      e.outcome = "kill";
+      e.outcomeText = "<killed>";
+      e.hash = mix(at === 0 ? [0, 0] : this.log[at - 1]!.hash!, hashString(`${e.op.call}(${e.argsText})<killed>`));
+      if (this.liveAt > at || this.liveAt === at) {
+        // The live incarnation is at or past the death: it can never be resumed from here.
+        this.generation++;
+        this.liveAt = -1;
+        this.resolvePending = this.rejectPending = null;
+      }
+      if (this.endAt > at) this.endAt = -1;
     }
-    await this.start();
+    this.pos = at + 1;
   }
 }

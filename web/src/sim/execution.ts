@@ -219,7 +219,7 @@ export class Execution {
     const rec: StepRecord = { step: this.steps.length, actor: t.actor, call, args, outcome, footprint: fp, choicePoints, events };
     this.steps.push(rec);
     if (t.kill) a.kill();
-    else await a.deliver(op.call, op.args, outcome);
+    else await a.advance(outcome);
     this.checkScript(a);
     return rec;
   }
@@ -238,17 +238,11 @@ export class Execution {
     return { store: this.store.checkpoint(), positions: this.actors.map((a) => a.position), steps: this.steps.length };
   }
 
-  /** Back to a checkpoint, which stays open. Only actors that moved since are replayed. */
+  /** Back to a checkpoint, which stays open. Actors only move back in their logs: nothing runs. */
   async restore(cp: ExecCheckpoint): Promise<void> {
     this.store.restore(cp.store);
     this.steps.length = cp.steps;
-    for (let i = 0; i < this.actors.length; i++) {
-      const a = this.actors[i]!;
-      if (a.position !== cp.positions[i]) {
-        await a.rewind(cp.positions[i]!);
-        this.checkScript(a);
-      }
-    }
+    for (let i = 0; i < this.actors.length; i++) this.actors[i]!.moveTo(cp.positions[i]!);
   }
 
   release(cp: ExecCheckpoint): void {
