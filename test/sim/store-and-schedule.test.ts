@@ -93,3 +93,22 @@ describe("executions", () => {
     expect(e.store.peek("var:n")).toBe(1);
   });
 });
+
+describe("script errors", () => {
+  it("a call that is not awaited before the next one is a script error naming both calls", async () => {
+    const { verify } = await import("../../web/src/sim/verify");
+    const spec = toyScenario({ a: async (s) => { void s.write("x", 1); await s.write("y", 2); } });
+    const r = await verify(spec, { invariants: [], sometimes: [], deadlock: true }, { mode: "run" });
+    expect(r.verdict).toBe("error");
+    expect(r.error?.message).toMatch(/a made a second call \(write\) while write had not returned: await every call/);
+  });
+
+  it("an exception in an actor's code ends the run as an error with the actor and the stack", async () => {
+    const { verify } = await import("../../web/src/sim/verify");
+    const spec = toyScenario({ a: async (s) => { await s.write("x", 1); (undefined as unknown as { f(): void }).f(); } });
+    const r = await verify(spec, { invariants: [], sometimes: [], deadlock: true }, { mode: "explore" });
+    expect(r).toMatchObject({ verdict: "error", error: { actor: "a" } });
+    expect(r.error?.message).toMatch(/TypeError/);
+    expect(r.error?.stack).toMatch(/store-and-schedule\.test\.ts/);
+  });
+});

@@ -108,6 +108,7 @@ export class ActorRuntime {
   /** A new live incarnation, answered from the log up to `at` observations, parked at its next call. */
   private async incarnate(at: number): Promise<void> {
     const gen = ++this.generation;
+    this.resolvePending = this.rejectPending = null; // the previous incarnation is abandoned where it waits
     this.endAt = -1;
     this.divergence = null;
     this.replayUntil = at;
@@ -149,6 +150,10 @@ export class ActorRuntime {
       this.replayed++;
       const o = e.outcome as Outcome;
       return o.ok ? Promise.resolve(o.value) : Promise.reject(o.error);
+    }
+    if (this.resolvePending !== null) {
+      // The previous call has not returned: a call was not awaited.
+      return Promise.reject(new Error(`${this.who.name} made a second call (${op.call}) while ${this.log[this.liveAt]?.op.call ?? "another"} had not returned: await every call`));
     }
     // A new call: it is the entry at liveAt (replacing any remembered future there).
     const known = this.log[this.liveAt];

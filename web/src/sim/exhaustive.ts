@@ -40,6 +40,8 @@ export interface ExhaustiveOptions {
   /** Longest execution explored (steps); deeper paths make the result incomplete. */
   maxSteps?: number;
   maxStates?: number;
+  /** Executions (paths to a final state) explored at most. */
+  maxExecutions?: number;
   maxSeconds?: number;
   /** Stop at the first violation (default) or go on, keeping one per invariant. */
   stopAtFirst?: boolean;
@@ -60,7 +62,7 @@ export interface ExhaustiveResult {
   executions: number;
   complete: boolean;
   /** Which bound stopped it, when not complete. */
-  stoppedBy?: "steps" | "states" | "seconds" | "violation";
+  stoppedBy?: "steps" | "states" | "executions" | "seconds" | "violation";
   sometimesSeen: Set<string>;
   endStates: Set<string>;
   collisionOdds: number;
@@ -148,6 +150,7 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
     if (res.violations.some((f) => f.invariant === v.invariant)) return;
     res.violations.push({ ...v, path: path.map((p) => ({ ...p.t })) });
     if (stopAtFirst) {
+      res.complete = false;
       res.stoppedBy = "violation";
       throw new Stop();
     }
@@ -206,9 +209,14 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
     const en = enabledTransitions(exec);
     if (en.length === 0) {
       res.executions++;
+      if (opts.maxExecutions !== undefined && res.executions >= opts.maxExecutions) {
+        res.complete = false;
+        res.stoppedBy = "executions";
+      }
       if (opts.collectEndStates) res.endStates.add(key);
       const v = checkAtEnd(exec, props, res.sometimesSeen);
       if (v) report(v);
+      if (res.stoppedBy === "executions") throw new Stop();
       return summary;
     }
     if (depth >= maxSteps) {

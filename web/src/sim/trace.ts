@@ -4,6 +4,7 @@
 // fixed order and sets are sorted, so equal executions give equal text.
 
 import type { Execution, StepRecord, Transition } from "./execution";
+import { SysError } from "./op";
 import { encodeSchedule } from "./schedule";
 
 export const TRACE_FORMAT = "blocklab-trace";
@@ -29,7 +30,8 @@ export interface TraceStep {
 export interface Trace {
   format: typeof TRACE_FORMAT;
   version: typeof TRACE_VERSION;
-  actors: { name: string; domain: string }[];
+  /** Each actor, and how it stands at the end of the trace ("parked" if it waits or was cut short). */
+  actors: { name: string; domain: string; status: string; errno?: string }[];
   schedule: string;
   steps: TraceStep[];
 }
@@ -67,7 +69,10 @@ export function traceOf(exec: Execution): Trace {
   return {
     format: TRACE_FORMAT,
     version: TRACE_VERSION,
-    actors: exec.actors.map((a) => ({ name: a.who.name, domain: a.who.domain })),
+    actors: exec.actors.map((a) => {
+      const err = a.error;
+      return { name: a.who.name, domain: a.who.domain, status: a.status, ...(err instanceof SysError ? { errno: err.errno } : {}) };
+    }),
     schedule: encodeSchedule(pathOf(exec.steps)),
     steps: exec.steps.map((s) => traceStep(exec, s)),
   };

@@ -44,7 +44,7 @@ export interface VerifyResult {
   sometimes: { name: string; held: boolean }[];
   /** The trace of the run (run mode). */
   trace?: Trace;
-  error?: { message: string; actor?: string; step?: number };
+  error?: { message: string; actor?: string; step?: number; stack?: string };
 }
 
 /** Runs one execution: along `path`, then the lowest-numbered enabled actor, to the end. */
@@ -88,7 +88,10 @@ function verdictOf(violations: number, props: Properties, seen: Set<string>): Ve
 }
 
 function errorResult(mode: Mode, e: unknown): VerifyResult {
-  if (e instanceof ScriptError) return { verdict: "error", mode, executions: 0, complete: false, violations: [], sometimes: [], error: { message: e.message, actor: e.actor } };
+  if (e instanceof ScriptError) {
+    const stack = e.error instanceof Error ? e.error.stack : undefined;
+    return { verdict: "error", mode, executions: 0, complete: false, violations: [], sometimes: [], error: { message: e.message, actor: e.actor, ...(stack ? { stack } : {}) } };
+  }
   if (e instanceof DivergenceError) return { verdict: "error", mode, executions: 0, complete: false, violations: [], sometimes: [], error: { message: e.message, actor: e.actor, step: e.position + 1 } };
   throw e;
 }
@@ -114,7 +117,8 @@ export async function verify(spec: ExecutionSpec, props: Properties, opts: Verif
     }
     if (mode === "explore") {
       const r = await exploreExhaustive(spec, props, {
-        maxSteps: opts.maxSteps, maxStates: opts.maxStates, maxSeconds: opts.maxSeconds, now: opts.now, por: opts.por,
+        maxSteps: opts.maxSteps, maxStates: opts.maxStates, maxExecutions: opts.maxExecutions,
+        maxSeconds: opts.maxSeconds, now: opts.now, por: opts.por,
       });
       const violations = [];
       for (const f of r.violations) violations.push(await withTrace(spec, props, f));
