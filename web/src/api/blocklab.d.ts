@@ -1,0 +1,479 @@
+// The public scenario API, as users and the editor see it:
+//   import { scenario } from "blocklab";
+//
+// This file is the one place where the public types are declared (with the
+// doc comments the editor shows on hover). The implementation in this folder
+// takes its types from here (types.ts), so the compiler checks that it keeps
+// to them; test/api/dts-sync.test.ts checks the rest at run time.
+// It is self-contained on purpose: the editor loads it as one extra lib.
+
+declare module "blocklab" {
+  // ---------------------------------------------------------------------------
+  // Kernel configuration (see the patch table in the docs)
+
+  /**
+   * The base kernel:
+   * - `"linux-6.1"` (default): 6.1.0 to 6.1.51, the kernel of the RFC's time;
+   * - `"linux-6.1.192"`: Debian 12's LTS kernel, with "block: increment diskseq on all media change events";
+   * - `"linux-6.12"`: 6.12 LTS (Debian 13): dm refuses `control`, `.`, `..`; `LOOP_CLR_FD` is always lazy.
+   */
+  export type KernelId = "linux-6.1" | "linux-6.1.192" | "linux-6.12";
+
+  /**
+   * A patch switch of the series "Allow race-free block device handling":
+   * - `"bdev-file"` 1/7 block: struct file from a block device (needed by `dm-fd`);
+   * - `"dm-fd"` 2/7 fd for a newly created DM device;
+   * - `"blkback-diskseq"` 3/7 diskseq checks in blkback;
+   * - `"loop-release-diskseq"` 4/7 bump diskseq on loop release;
+   * - `"loop-autoclear-delete"` 5/7 delete an autoclear loop device when unused;
+   * - `"blkback-cleanups"` 6/7 minor blkback cleanups (no behaviour change);
+   * - `"blkback-opened"` 7/7 blkback says it has opened the device;
+   * - `"rfc-dm-refcount-bug"`: teaching switch, the RFC's create-with-fd path counting the open twice (needs `dm-fd`).
+   */
+  export type PatchId =
+    | "bdev-file"
+    | "dm-fd"
+    | "blkback-diskseq"
+    | "loop-release-diskseq"
+    | "loop-autoclear-delete"
+    | "blkback-cleanups"
+    | "blkback-opened"
+    | "rfc-dm-refcount-bug";
+
+  /**
+   * How dm treats flag bits it does not know: `"ignore"` (mainline v4),
+   * `"reject"` (the RFC: bits above 20 give EINVAL), `"strict-v5"` (callers opt in with major 5).
+   */
+  export type DmFlagPolicy = "ignore" | "reject" | "strict-v5";
+
+  /** How the toolstack hands blkback the diskseq: a separate `diskseq` node, or the RFC's `seq@major:minor`. */
+  export type DiskseqFormat = "node" | "inline";
+
+  /** `"none"`: every switch off; `"rfc-v1"`: all seven on (reject, inline); `"v2"`: 3, 4, 7 on (strict-v5, node). */
+  export type PresetId = "none" | "rfc-v1" | "v2";
+
+  /** A switch's value: on or off, or (for `dm-fd`, `blkback-diskseq`) a sub-setting, which also turns it on. */
+  export type PatchValue = boolean | "on" | "off" | DmFlagPolicy | DiskseqFormat;
+
+  /** Switches by id on top of `preset` (default `"none"`), and the two sub-settings. */
+  export type PatchMap = { [id in PatchId]?: PatchValue } & {
+    preset?: PresetId;
+    dmFlagPolicy?: DmFlagPolicy;
+    diskseqFormat?: DiskseqFormat;
+  };
+
+  /** A preset, a list of the switches that are on, or a map of switches. */
+  export type PatchSelection = PresetId | PatchId[] | PatchMap;
+
+  /** Every switch resolved: what a run actually used (results, shared links). */
+  export type ResolvedPatches = { [id in PatchId]: boolean } & {
+    dmFlagPolicy: DmFlagPolicy;
+    diskseqFormat: DiskseqFormat;
+  };
+
+  export interface Config {
+    kernel: KernelId;
+    patches: ResolvedPatches;
+  }
+
+  // ---------------------------------------------------------------------------
+  // The scenario file
+
+  /** Bytes, or a string with an optional K, M or G suffix (powers of 1024): `"8M"`. */
+  export type Size = number | `${number}` | `${number}${"K" | "M" | "G" | "k" | "m" | "g"}`;
+
+  /** A guest VM. Options will come with the Xen model; `{}` for now. */
+  export interface DomainDefinition {}
+
+  /** A disk image: its size and the VM whose data it holds. */
+  export interface ImageFileDefinition {
+    size: Size;
+    /** The domain allowed to see this image's data. */
+    owner?: string;
+    /** The domain whose filesystem holds the file (default `"dom0"`). */
+    domain?: string;
+  }
+
+  /** A small text file. */
+  export interface TextFileDefinition {
+    content: string;
+    /** The domain whose filesystem holds the file (default `"dom0"`). */
+    domain?: string;
+  }
+
+  export type FileDefinition = ImageFileDefinition | TextFileDefinition;
+
+  /** An actor's code: one process, every `sys` call one atomic step. */
+  export type ActorFunction = (sys: Sys) => Promise<void> | void;
+
+  export interface ActorDefinition {
+    /** The domain the process runs in (default `"dom0"`). */
+    domain?: string;
+    run: ActorFunction;
+    /** The explorer also tries killing it at each of its steps (the kernel closes its fds). */
+    mayCrash?: boolean;
+    /** A service that may wait forever: not a deadlock when everything else is done. */
+    daemon?: boolean;
+  }
+
+  /**
+   * The built-in invariants:
+   * - `"progress"`: no deadlock (checked);
+   * - `"isolation"`, `"no-leak"`, `"no-stale-open"`: accepted, but not checked until
+   *   block devices are emulated (they cannot be violated before that).
+   */
+  export type BuiltinInvariant = "isolation" | "no-leak" | "no-stale-open" | "progress";
+
+  /**
+   * A check over the world. `check` returns a message (or `false`) when the
+   * property does not hold, and `undefined` (or `true`) when it holds.
+   */
+  export interface WorldCheck {
+    name: string;
+    /** Check once, when every actor is done (or stuck); otherwise after every step. */
+    atEnd?: boolean;
+    check(world: WorldView): string | boolean | undefined | void;
+  }
+
+  export interface ScenarioDefinition {
+    title?: string;
+    /** Base kernel (default `"linux-6.1"`); the CLI's `--kernel` overrides it. */
+    kernel?: KernelId;
+    /** Patch switches (default `"none"`); the CLI's `--patches`/`--patch` override them. */
+    patches?: PatchSelection;
+    /** Guest VMs; dom0 always exists. Guests get domids 1, 2, ... in this order. */
+    domains?: { [name: string]: DomainDefinition };
+    /** Files that exist at the start, by absolute path. */
+    files?: { [path: string]: FileDefinition };
+    /** The processes, each an async function over `Sys` (in dom0), or an `ActorDefinition`. */
+    actors: { [name: string]: ActorFunction | ActorDefinition };
+    /** Built-in invariant names and the scenario's own checks; default: every built-in one. */
+    invariants?: (BuiltinInvariant | WorldCheck)[];
+    /** Each must hold in at least one explored execution, or a pass is reported as vacuous. */
+    sometimes?: WorldCheck[];
+  }
+
+  /** Checks a scenario definition (throws a clear error when it is malformed) and returns it. */
+  export function scenario(def: ScenarioDefinition): ScenarioDefinition;
+
+  // ---------------------------------------------------------------------------
+  // What a custom check sees
+
+  /** A block device as `lsblk` would show it. */
+  export interface DeviceView {
+    path: string;
+    major: number;
+    minor: number;
+    diskseq: number;
+  }
+
+  /** A read-only view of the world for custom checks; reading it is not a step. */
+  export interface WorldView {
+    /** The text of an ordinary file of `domain`, or undefined (missing, or a disk image). */
+    readFile(domain: string, path: string): string | undefined;
+    /** Whether a file exists in `domain`. */
+    exists(domain: string, path: string): boolean;
+    /** Xenstore is **not emulated yet**: always undefined for now. */
+    xenstore(path: string): string | undefined;
+    /** Block devices are **not emulated yet**: always `[]` for now. */
+    devices(domain: string): DeviceView[];
+  }
+
+  // ---------------------------------------------------------------------------
+  // Sys: one process in one domain
+
+  /** A failed call: `errno` is the kernel's name (`"ENOENT"`, `"EBUSY"`, ...). */
+  export class SysError extends Error {
+    constructor(errno: string, message: string, result?: unknown);
+    readonly errno: string;
+    /** What the kernel wrote back despite the error (a dm ioctl's header). */
+    readonly result?: unknown;
+  }
+
+  export interface OpenFlags {
+    write?: boolean;
+    /** O_EXCL: on a block device, fails with EBUSY while someone else holds it exclusively. */
+    excl?: boolean;
+  }
+
+  /** A device number. */
+  export interface DevT {
+    major: number;
+    minor: number;
+  }
+
+  export interface Stat {
+    type: "file" | "block" | "char" | "directory" | "symlink";
+    rdev: DevT;
+  }
+
+  export type LoopFlagName = "LO_FLAGS_READ_ONLY" | "LO_FLAGS_AUTOCLEAR" | "LO_FLAGS_PARTSCAN" | "LO_FLAGS_DIRECT_IO";
+
+  export type DmFlagName =
+    | "DM_READONLY_FLAG"
+    | "DM_SUSPEND_FLAG"
+    | "DM_EXISTS_FLAG"
+    | "DM_PERSISTENT_DEV_FLAG"
+    | "DM_STATUS_TABLE_FLAG"
+    | "DM_ACTIVE_PRESENT_FLAG"
+    | "DM_INACTIVE_PRESENT_FLAG"
+    | "DM_BUFFER_FULL_FLAG"
+    | "DM_SKIP_BDGET_FLAG"
+    | "DM_SKIP_LOCKFS_FLAG"
+    | "DM_NOFLUSH_FLAG"
+    | "DM_QUERY_INACTIVE_TABLE_FLAG"
+    | "DM_UEVENT_GENERATED_FLAG"
+    | "DM_UUID_FLAG"
+    | "DM_SECURE_DATA_FLAG"
+    | "DM_DATA_OUT_FLAG"
+    | "DM_DEFERRED_REMOVE"
+    | "DM_INTERNAL_SUSPEND_FLAG"
+    | "DM_IMA_MEASUREMENT_FLAG"
+    | "DM_FILE_DESCRIPTOR_FLAG";
+
+  /** `struct loop_info64`. Flags in: a number or a list of names; out: both. */
+  export interface LoopInfo64 {
+    lo_device?: number;
+    lo_inode?: number;
+    lo_rdevice?: number;
+    lo_offset?: number;
+    lo_sizelimit?: number;
+    lo_number?: number;
+    lo_flags?: number | LoopFlagName[];
+    /** In results: the names of the bits set in `lo_flags`. */
+    lo_flag_names?: LoopFlagName[];
+    lo_file_name?: string;
+  }
+
+  /** `struct loop_config` for LOOP_CONFIGURE. */
+  export interface LoopConfig {
+    fd: number;
+    block_size?: number;
+    info?: LoopInfo64;
+  }
+
+  /** A dm target line: `{ sector_start: 0, length: 16384, target_type: "linear", params: "/dev/loop0 0" }`. */
+  export interface DmTarget {
+    sector_start: number;
+    length: number;
+    target_type: string;
+    params: string;
+    /** DM_TABLE_STATUS results. */
+    status?: string;
+  }
+
+  /** `struct dm_ioctl` in: the header fields and a command's payload. */
+  export interface DmIoctlArg {
+    version?: [number, number, number];
+    name?: string;
+    uuid?: string;
+    dev?: DevT;
+    flags?: number | DmFlagName[];
+    event_nr?: number;
+    targets?: DmTarget[];
+    new_name?: string;
+    message?: string;
+  }
+
+  /** `struct dm_ioctl` out: the header the kernel wrote back, plus the command's payload. */
+  export interface DmIoctlResult {
+    version: [number, number, number];
+    flags: number;
+    flag_names: DmFlagName[];
+    dev: DevT;
+    open_count: number;
+    event_nr: number;
+    target_count: number;
+    name: string;
+    uuid: string;
+    /** DM_LIST_DEVICES. */
+    names?: { name: string; dev: DevT; event_nr: number; uuid?: string }[];
+    /** DM_TABLE_DEPS. */
+    deps?: DevT[];
+    /** DM_TABLE_STATUS. */
+    targets?: DmTarget[];
+    /** DM_DEV_CREATE with DM_FILE_DESCRIPTOR_FLAG where patch 2 (`dm-fd`) is on. */
+    fd?: number;
+  }
+
+  /** The ioctls the emulator knows, with the argument and result of each. */
+  export interface IoctlMap {
+    LOOP_CTL_GET_FREE: { arg: void; result: number };
+    LOOP_CTL_ADD: { arg: number; result: number };
+    LOOP_CTL_REMOVE: { arg: number; result: number };
+    LOOP_CONFIGURE: { arg: LoopConfig; result: 0 };
+    LOOP_SET_FD: { arg: number; result: 0 };
+    LOOP_CHANGE_FD: { arg: number; result: 0 };
+    LOOP_CLR_FD: { arg: void; result: 0 };
+    LOOP_SET_STATUS64: { arg: LoopInfo64; result: 0 };
+    LOOP_GET_STATUS64: { arg: void; result: LoopInfo64 };
+    BLKGETDISKSEQ: { arg: void; result: number };
+    BLKGETSIZE64: { arg: void; result: number };
+    DM_VERSION: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_REMOVE_ALL: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_LIST_DEVICES: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_DEV_CREATE: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_DEV_REMOVE: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_DEV_RENAME: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_DEV_SUSPEND: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_DEV_STATUS: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_DEV_WAIT: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_TABLE_LOAD: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_TABLE_CLEAR: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_TABLE_DEPS: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_TABLE_STATUS: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_LIST_VERSIONS: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_TARGET_MSG: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_GET_TARGET_VERSION: { arg: DmIoctlArg; result: DmIoctlResult };
+  }
+
+  export type IoctlName = keyof IoctlMap;
+
+  /** `losetup -f --show`'s answer. */
+  export interface LoopAttachment {
+    path: string;
+    index: number;
+    major: number;
+    minor: number;
+    diskseq: number;
+    /** The open fd on the device, with `keepFd`. */
+    fd?: number;
+  }
+
+  export interface LoopListEntry {
+    path: string;
+    index: number;
+    backingFile: string;
+    autoclear: boolean;
+    readOnly: boolean;
+    diskseq: number;
+  }
+
+  /** `losetup`: several steps each, like the real program. **Not emulated yet** (ENOSYS). */
+  export interface Losetup {
+    /** `losetup -f --show FILE`: find a free device, bind FILE to it. */
+    attach(file: string, options?: { autoclear?: boolean; readOnly?: boolean; keepFd?: boolean }): Promise<LoopAttachment>;
+    /** `losetup -d DEV`. */
+    detach(path: string): Promise<void>;
+    /** `losetup -l`. */
+    list(): Promise<LoopListEntry[]>;
+  }
+
+  export interface DmInfo {
+    name: string;
+    uuid: string;
+    major: number;
+    minor: number;
+    open_count: number;
+    event_nr: number;
+    state: "ACTIVE" | "SUSPENDED";
+    deferredRemove: boolean;
+  }
+
+  /** `dmsetup`, tables in its text form (`"0 16384 linear /dev/loop0 0"`). **Not emulated yet** (ENOSYS). */
+  export interface Dmsetup {
+    /** `dmsetup create NAME --table TABLE`; `fd` asks for patch 2's fd on the new device. */
+    create(name: string, table: string, options?: { fd?: boolean; deferredRemove?: boolean; uuid?: string }): Promise<DmInfo & { fd?: number }>;
+    /** `dmsetup remove [--deferred] NAME`. */
+    remove(name: string, options?: { deferred?: boolean }): Promise<void>;
+    info(name: string): Promise<DmInfo>;
+    table(name: string): Promise<string>;
+    ls(): Promise<{ name: string; major: number; minor: number }[]>;
+  }
+
+  export interface XenstoreWatchEvent {
+    /** The path that changed (or the watched path, for the first event). */
+    path: string;
+  }
+
+  /** Reads and writes inside a xenstore transaction. */
+  export interface XenstoreTransaction {
+    read(path: string): Promise<string>;
+    write(path: string, value: string): Promise<void>;
+    rm(path: string): Promise<void>;
+    ls(path: string): Promise<string[]>;
+  }
+
+  /** The xenstore client of this domain. **Not emulated yet** (ENOSYS). */
+  export interface Xenstore {
+    /** The value at `path`; ENOENT when missing. */
+    read(path: string): Promise<string>;
+    write(path: string, value: string): Promise<void>;
+    rm(path: string): Promise<void>;
+    ls(path: string): Promise<string[]>;
+    /** Events for `path` and below; the first one comes at once. */
+    watch(path: string): AsyncIterableIterator<XenstoreWatchEvent>;
+    /** Blocks until `predicate` holds for the value at `path` (undefined when missing); returns that value. */
+    waitFor(path: string, predicate: (value: string | undefined) => boolean): Promise<string | undefined>;
+    /** Runs `body` in a transaction, again from the start when the commit fails with EAGAIN. */
+    transaction<T>(body: (tx: XenstoreTransaction) => Promise<T>): Promise<T>;
+    /** `xenstore-chmod`: permissions in its form, e.g. `["n0", "r1"]`. */
+    setPerms(path: string, perms: string[]): Promise<void>;
+  }
+
+  /** A hotplug script written in the scenario: it gets the backend's xenstore path. */
+  export type HotplugScript = (sys: Sys, backendPath: string) => Promise<void>;
+
+  /** The toolstack, like `xl`. **Not emulated yet** (ENOSYS). */
+  export interface Xl {
+    create(domain: string): Promise<void>;
+    shutdown(domain: string): Promise<void>;
+    destroy(domain: string): Promise<void>;
+    /** `xl block-attach`: `script` is `"block"` (stock), `"qubes-block"`, or your own. */
+    blockAttach(domain: string, disk: { target: string; vdev: string; mode?: "r" | "w"; script?: "block" | "qubes-block" | HotplugScript }): Promise<void>;
+    blockDetach(domain: string, vdev: string): Promise<void>;
+  }
+
+  /** A guest's virtual disks, through blkfront, the ring and blkback. **Not emulated yet** (ENOSYS). */
+  export interface Disk {
+    read(vdev: string, sector: number, count: number): Promise<Uint8Array>;
+    write(vdev: string, sector: number, bytes: Uint8Array): Promise<void>;
+  }
+
+  /**
+   * One process in one domain. Every call is one atomic step: the scheduler
+   * may run other actors between two calls, never inside one. Await every
+   * call before the next. Failures throw a `SysError` with the kernel's errno.
+   *
+   * Emulated today: `readFile`, `writeFile`, `exists` (ordinary files) and
+   * `log`. Every other call fails with ENOSYS ("not emulated yet") until
+   * its model lands.
+   */
+  export interface Sys {
+    /** The domain this process runs in. */
+    readonly domain: string;
+    /** The actor's name in the scenario. */
+    readonly actor: string;
+
+    /** open(2): an fd. **Not emulated yet** (ENOSYS). */
+    open(path: string, flags?: OpenFlags): Promise<number>;
+    /** close(2). **Not emulated yet** (ENOSYS). */
+    close(fd: number): Promise<void>;
+    /** pread(2). **Not emulated yet** (ENOSYS). */
+    read(fd: number, offset: number, length: number): Promise<Uint8Array>;
+    /** pwrite(2): bytes written. **Not emulated yet** (ENOSYS). */
+    write(fd: number, offset: number, bytes: Uint8Array): Promise<number>;
+    /** ioctl(2) with the kernel's request names; arguments and results mirror the uapi structs. **Not emulated yet** (ENOSYS). */
+    ioctl<N extends IoctlName>(fd: number, name: N, arg?: IoctlMap[N]["arg"]): Promise<IoctlMap[N]["result"]>;
+    /** stat(2): the type and, for a device node, its device number. **Not emulated yet** (ENOSYS). */
+    stat(path: string): Promise<Stat>;
+    /** The whole text of a file. ENOENT when missing, EINVAL for a relative path. */
+    readFile(path: string): Promise<string>;
+    /** Creates or replaces a file with `text`. EINVAL for a relative path. */
+    writeFile(path: string, text: string): Promise<void>;
+    /** readlink(2). **Not emulated yet** (ENOSYS). */
+    readlink(path: string): Promise<string>;
+    /** Whether `path` exists; never fails. */
+    exists(path: string): Promise<boolean>;
+
+    readonly losetup: Losetup;
+    readonly dmsetup: Dmsetup;
+    readonly xenstore: Xenstore;
+    readonly xl: Xl;
+    /** Guest side (an actor in a guest domain). */
+    readonly disk: Disk;
+
+    /** Adds a line to the trace (a step of its own that never fails). */
+    log(...values: unknown[]): Promise<void>;
+  }
+}

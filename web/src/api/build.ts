@@ -1,0 +1,128 @@
+// From a scenario definition and a configuration to what the runtime runs:
+// the execution spec (initial world, actors over Sys) and the properties to
+// check. The definition is checked again here, since a scenario file may
+// export a plain object without calling scenario().
+
+import { DivergenceError, ScriptError, type ActorSpec, type ExecutionSpec } from "../sim/execution";
+import { SysError } from "../sim/op";
+import type { Invariant, Properties } from "../sim/properties";
+import type { Store } from "../sim/store";
+import { fileKey, isTextFile, type FileObject } from "../linux/files";
+import { BUILTIN_INVARIANTS, ScenarioError, parseSize, scenarioProblems } from "./scenario";
+import { Diagnostics, makeSys } from "./sys";
+import type { ActorDefinition, ActorFunction, BuiltinInvariant, Config, ScenarioDefinition, WorldCheck, WorldView } from "./types";
+
+/**
+ * Built-in invariants that can be checked today. The others hold trivially
+ * until block devices are emulated (nothing can leak or be stale before
+ * there are devices), so they are accepted and reported as not checked.
+ */
+export const CHECKED_BUILTINS: readonly BuiltinInvariant[] = ["progress"];
+
+export interface BuiltScenario {
+  spec: ExecutionSpec;
+  props: Properties;
+  config: Config;
+  /** dom0 is 0; guests 1, 2, ... in the order the scenario lists them. */
+  domains: { name: string; domid: number }[];
+  /** Built-in invariants the scenario asked for that are not checked yet. */
+  unchecked: BuiltinInvariant[];
+  diagnostics: Diagnostics;
+}
+
+/** The read-only world a custom check sees; reads go through store.peek, never into a footprint. */
+export function worldView(store: Store): WorldView {
+  return {
+    readFile: (domain, path) => {
+      const f = store.peek<FileObject>(fileKey(domain, path));
+      return f !== undefined && isTextFile(f) ? f.content : undefined;
+    },
+    exists: (domain, path) => store.peek(fileKey(domain, path)) !== undefined,
+    xenstore: () => undefined,
+    devices: () => [],
+  };
+}
+
+/** A check's answer as the runtime wants it: undefined when it holds, else a message. */
+function verdictOf(c: WorldCheck, answer: unknown): string | undefined {
+  if (answer === undefined || answer === true) return undefined;
+  if (answer === false) return `${c.name} does not hold`;
+  if (typeof answer === "string") return answer;
+  return `${c.name} returned ${typeof answer}; a check returns a message (violated) or undefined (holds)`;
+}
+
+function toInvariant(c: WorldCheck, diag: Diagnostics, kind: string): Invariant {
+  return {
+    name: c.name,
+    atEnd: c.atEnd ?? false,
+    check: (exec) => {
+      let answer: unknown;
+      try {
+        answer = c.check(worldView(exec.store));
+      } catch (e) {
+        const who = `${kind} "${c.name}"`;
+        diag.scriptError = { actor: who, error: e };
+        throw new ScriptError(who, e);
+      }
+      return verdictOf(c, answer);
+    },
+  };
+}
+
+export function buildScenario(def: ScenarioDefinition, config: Config): BuiltScenario {
+  const problems = scenarioProblems(def);
+  if (problems.length > 0) throw new ScenarioError(problems);
+  const diagnostics = new Diagnostics();
+
+  const domains = [{ name: "dom0", domid: 0 }, ...Object.keys(def.domains ?? {}).map((name, i) => ({ name, domid: i + 1 }))];
+
+  const initialFiles: [string, FileObject][] = Object.entries(def.files ?? {}).map(([path, f]) => {
+    const key = fileKey(f.domain ?? "dom0", path);
+    if ("content" in f && f.content !== undefined) return [key, { content: f.content }];
+    const image = f as { size: unknown; owner?: string };
+    return [key, image.owner === undefined ? { size: parseSize(image.size) } : { size: parseSize(image.size), owner: image.owner }];
+  });
+
+  const actors: ActorSpec[] = Object.entries(def.actors).map(([name, a]) => {
+    const run: ActorFunction = typeof a === "function" ? a : a.run;
+    const opts: Partial<ActorDefinition> = typeof a === "function" ? {} : a;
+    return {
+      name,
+      domain: opts.domain ?? "dom0",
+      daemon: opts.daemon ?? false,
+      mayCrash: opts.mayCrash ?? false,
+      body: async (ch, who) => {
+        try {
+          await run(makeSys(ch, who, diagnostics));
+        } catch (e) {
+          // A SysError ends the process as a failed syscall would; anything
+          // else is a bug in the script: keep it, with its stack, for the report.
+          if (!(e instanceof SysError) && !(e instanceof DivergenceError)) diagnostics.scriptError = { actor: who.name, error: e };
+          throw e;
+        }
+      },
+    };
+  });
+
+  const spec: ExecutionSpec = {
+    actors,
+    setup: (store) => {
+      for (const [key, value] of initialFiles) store.set(key, value);
+    },
+    // Nothing to clean up yet: files have no fds or locks to release.
+  };
+
+  const asked: BuiltinInvariant[] = [];
+  const invariants: Invariant[] = [];
+  for (const inv of def.invariants ?? BUILTIN_INVARIANTS) {
+    if (typeof inv === "string") asked.push(inv);
+    else invariants.push(toInvariant(inv, diagnostics, "invariant"));
+  }
+  const props: Properties = {
+    invariants,
+    sometimes: (def.sometimes ?? []).map((s) => toInvariant(s, diagnostics, "sometimes")),
+    deadlock: asked.includes("progress"),
+  };
+  const unchecked = asked.filter((b) => !CHECKED_BUILTINS.includes(b));
+  return { spec, props, config, domains, unchecked, diagnostics };
+}
