@@ -1,7 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Separate from vite.config.ts: its `root: 'web'` would hide test/.
 export default defineConfig({
+  // Scenario files import the public API as users write it: from "blocklab".
+  resolve: { alias: { blocklab: fileURLToPath(new URL('./web/src/api/index.ts', import.meta.url)) } },
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['test/e2e/**', '**/node_modules/**'],

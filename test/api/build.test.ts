@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { buildScenario, worldView } from "../../web/src/api/build";
 import { resolveConfig } from "../../web/src/api/config";
 import { SysError } from "../../web/src/api/index";
@@ -7,9 +7,8 @@ import { GALLERY } from "../../web/src/scenarios";
 import { Execution } from "../../web/src/sim/execution";
 import { verify } from "../../web/src/sim/verify";
 
-// Scenario files import "blocklab"; vitest has no alias for it, so map it to
-// the API here, as bin/blocklab.mjs does for the CLI.
-vi.mock("blocklab", async () => await import("../../web/src/api/index"));
+// Scenario files import "blocklab": vitest.config.ts maps it to the API, as
+// bin/blocklab.mjs does for the CLI.
 
 const config = resolveConfig(undefined, undefined);
 const build = (def: ScenarioDefinition) => buildScenario(def, config);
