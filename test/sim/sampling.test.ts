@@ -67,7 +67,7 @@ describe("random walk", () => {
 });
 
 describe("PCT", () => {
-  it("depth 1 never preempts: each execution runs actors in priority order", async () => {
+  it("depth 1 never preempts (no actor here waits for another): each execution runs actors in priority order, and cannot find the lost update", async () => {
     const { runs } = await collect((onExecution) => pct(busy(), props(), { seed: 11, depth: 1, maxExecutions: 60, onExecution }));
     expect(runs).toHaveLength(60);
     const orders = new Set<string>();

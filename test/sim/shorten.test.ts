@@ -1,7 +1,9 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Execution, type ExecutionSpec, type Transition } from "../../web/src/sim/execution";
 import { enabledTransitions, type FoundViolation } from "../../web/src/sim/exhaustive";
 import { checkAfterStep, checkAtEnd, type Invariant, type Properties } from "../../web/src/sim/properties";
+import { pctPortfolio } from "../../web/src/sim/pct";
 import { randomWalk } from "../../web/src/sim/random-walk";
 import { replaySchedule } from "../../web/src/sim/replay";
 import { preemptions, shorten, shortenWithStats } from "../../web/src/sim/shorten";
@@ -149,4 +151,53 @@ describe("shortening a counterexample (iterative context bounding)", () => {
     expect(stopped.complete).toBe(false);
     expect(stopped.violation.path).toEqual(walk.violations[0]!.path);
   });
+
+  it("on random small programs (locks, tryLock, allocations that may fail, a crashing actor), shorten finds the brute-force minimum", async () => {
+    type Instr = { op: "incr" | "try" | "alloc" | "locked"; v: string; l: string } | { op: "write"; v: string; x: number };
+    const v = fc.constantFrom("a", "b", "c");
+    const l = fc.constantFrom("L", "M");
+    const instr: fc.Arbitrary<Instr> = fc.oneof(
+      fc.record({ op: fc.constantFrom("incr" as const, "try" as const, "alloc" as const, "locked" as const), v, l }),
+      fc.record({ op: fc.constant("write" as const), v, x: fc.integer({ min: 0, max: 3 }) }),
+    );
+    const run = async (s: ToySys, prog: Instr[]) => {
+      for (const i of prog) {
+        if (i.op === "write") { await s.write(i.v, i.x); continue; }
+        switch (i.op) {
+          case "incr": await s.write(i.v, (await s.read(i.v)) + 1); break;
+          case "locked": await s.lock(i.l); await s.write(i.v, (await s.read(i.v)) + 10); await s.unlock(i.l); break;
+          case "try": try { await s.tryLock(i.l); await s.write(i.v, 5); await s.unlock(i.l); } catch { await s.write(i.v, 7); } break;
+          case "alloc": try { await s.alloc(i.v); } catch { await s.write("c", 9); } break;
+        }
+      }
+    };
+    const vals = (e: Execution) => ["a", "b", "c"].map((x) => e.store.peek<number>(`var:${x}`) ?? 0);
+    const p = props([
+      { name: "no failed tryLock", check: (e) => (vals(e).includes(7) ? "a tryLock failed" : undefined) },
+      { name: "not 5 with 10+", check: (e) => (vals(e).includes(5) && vals(e).some((x) => x >= 10) ? "5 and 10+" : undefined) },
+      { name: "a < 2", check: (e) => (vals(e)[0]! >= 2 ? "a reached 2" : undefined) },
+      { name: "b != 2 at end", atEnd: true, check: (e) => (vals(e)[1] === 2 ? "b ended 2" : undefined) },
+    ], [], false);
+    let shortened = 0;
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.array(instr, { minLength: 1, maxLength: 2 }), { minLength: 2, maxLength: 3 }), fc.boolean(), fc.nat(1000), fc.boolean(),
+      async (programs, crash, seed, usePct) => {
+        const spec = () => toyScenario(
+          Object.fromEntries(programs.map((prog, i) => [`p${i}`, (s: ToySys) => run(s, prog)])), {},
+          programs.map((_, i) => ({ mayCrash: crash && i === 0 })),
+        );
+        const w = usePct ? await pctPortfolio(spec(), p, { seed, maxExecutions: 100 }) : await randomWalk(spec(), p, { seed, maxExecutions: 100, killProbability: 0.2 });
+        const found = w.violations[0];
+        if (!found) return;
+        const r = await shortenWithStats(spec(), p, found);
+        expect(r.complete).toBe(true);
+        const got = await measure(spec(), p, r.violation);
+        expect(got.preemptions).toBe(r.preemptions);
+        const brute = await bruteForceBest(spec(), p, found.invariant);
+        expect(got).toEqual({ preemptions: brute.preemptions, length: brute.length });
+        if (r.originalPreemptions > r.preemptions) shortened++;
+      },
+    ), { numRuns: 40, seed: 20261128 });
+    expect(shortened).toBeGreaterThan(3);
+  }, 30_000);
 });

@@ -7,7 +7,9 @@
 // enabled actor always runs; after the k_i-th step the actor that took it
 // drops below every other actor (each drop goes lower than the last). So an
 // execution switches away from an actor that can still run only at a change
-// point: depth 1 never preempts, depth d preempts at most d-1 times.
+// point, or when a higher-priority actor that was blocked can run again:
+// where no actor waits for another, depth 1 never preempts and depth d
+// preempts at most d-1 times.
 //
 // The guarantee: a bug of depth d (it shows once d ordering constraints
 // between steps hold, e.g. depth 2 for a lost update or an ordering bug,

@@ -15,6 +15,9 @@
 // choice values) only notices an edit that changes which steps are
 // possible; with `expect` (the calls of the original trace) an edit that
 // changes what an actor calls is caught at its first differing call too.
+//
+// A bug in the script (ScriptError) or in a model is not an outcome: it is
+// thrown to the caller, as by Execution.step.
 
 import { canonical } from "./hash";
 import { DivergenceError, Execution, type ExecutionSpec, type StepRecord, type Transition } from "./execution";
@@ -33,7 +36,13 @@ export interface ReplayOptions {
 }
 
 export interface ReplayDivergence {
-  /** 0-based index into the schedule of the step that does not fit (the message counts from 1). */
+  /**
+   * 0-based index into the schedule of the step that does not fit (the
+   * message counts from 1). The execution stops before that step, except
+   * for an actor that behaved differently on the same observations
+   * (DivergenceError, a script that is not deterministic): that step ran
+   * and is the last of `exec.steps`.
+   */
   step: number;
   message: string;
 }
@@ -111,7 +120,7 @@ function mismatch(exec: Execution, t: Transition, want: { call: string; args?: r
   const foundArgs = t.kill ? [op.call] : op.args;
   if (want && (want.call !== found || (want.args !== undefined && canonical(want.args) !== canonical(foundArgs)))) {
     const show = (call: string, args: readonly unknown[] | undefined) => (args === undefined ? call : callText(call, args));
-    const expected = want.call === "<killed>" ? "to be killed" : `to call ${show(want.call, want.args)}`;
+    const expected = want.call === "<killed>" ? `to be killed${want.args?.length ? ` in ${String(want.args[0])}` : ""}` : `to call ${show(want.call, want.args)}`;
     const got = t.kill ? `is killed in ${op.call}` : `calls ${show(op.call, want.args === undefined ? undefined : op.args)}`;
     return `the schedule expected ${a.who.name} ${expected}, but the script now ${got}`;
   }
