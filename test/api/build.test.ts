@@ -219,7 +219,9 @@ describe("the gallery", () => {
     const found = await verify(b.spec, b.props, { mode: "explore" });
     expect(found.violations[0]!.message).toBe("two VMs started but /run/blocklab/vms-started says 1: one update was lost");
     expect(found.violations[0]!.trace.steps.map((s) => `${s.actor} ${s.call} ${JSON.stringify(s.result)}`)).toEqual([
-      'toolstack-a readFile "0"', 'toolstack-b readFile "0"', "toolstack-a writeFile null", "toolstack-b writeFile null",
+      'toolstack-a readFile "0"', 'toolstack-b readFile "0"', "toolstack-b writeFile null", "toolstack-a writeFile null",
     ]);
+    expect(found.violations[0]!.preemptions).toBe(1); // shortened to the fewest preemptions
+    expect(found.violations[0]!.racingPair).toEqual([2, 3]); // the two writes
   });
 });

@@ -2,10 +2,15 @@
 // when one is given) or explore it, check its properties, and answer in the
 // shape the CLI prints and the UI shows (scenario-api.md, "Results").
 
-import { DivergenceError, Execution, ScriptError, type ExecutionSpec, type Transition } from "./execution";
+import { DivergenceError, ScriptError, type ExecutionSpec } from "./execution";
 import { exploreExhaustive, type FoundViolation } from "./exhaustive";
-import { checkAfterStep, checkAtEnd, type Properties, type Violation } from "./properties";
+import { pctPortfolio } from "./pct";
+import type { Properties, Violation } from "./properties";
+import { randomWalk } from "./random-walk";
+import { replaySchedule } from "./replay";
 import { decodeSchedule, encodeSchedule } from "./schedule";
+import { racingPair, segments, type Segment } from "./segments";
+import { shortenWithStats } from "./shorten";
 import { traceOf, pathOf, type Trace } from "./trace";
 
 export type Mode = "run" | "random" | "pct" | "explore";
@@ -20,14 +25,23 @@ export interface VerifyOptions {
   maxSeconds?: number;
   maxSteps?: number;
   maxStates?: number;
-  /** Exhaustive search: turn on dynamic partial-order reduction (see exhaustive.ts). */
+  /** Exhaustive search: dynamic partial-order reduction (on unless false; see exhaustive.ts). */
   por?: boolean;
+  /** Time spent shortening each counterexample (default 5 s). */
+  shortenSeconds?: number;
   now?: () => number;
 }
 
 export interface ReportedViolation extends Violation {
   schedule: string;
   trace: Trace;
+  /** Context switches away from an actor that could have gone on (after shortening). */
+  preemptions?: number;
+  /** True when shortening proved no execution with fewer preemptions (then steps) shows it. */
+  shortest?: boolean;
+  segments: Segment[];
+  /** The last two steps of different actors whose footprints conflict: the race to look at. */
+  racingPair?: [number, number];
 }
 
 export interface VerifyResult {
@@ -45,37 +59,6 @@ export interface VerifyResult {
   /** The trace of the run (run mode). */
   trace?: Trace;
   error?: { message: string; actor?: string; step?: number; stack?: string };
-}
-
-/** Runs one execution: along `path`, then the lowest-numbered enabled actor, to the end. */
-export async function runOnce(spec: ExecutionSpec, props: Properties, path: Transition[], maxSteps = 10_000): Promise<{ exec: Execution; violation?: Violation; seen: Set<string> }> {
-  const exec = new Execution(spec);
-  const seen = new Set<string>();
-  await exec.start();
-  let v = checkAfterStep(exec, props, seen);
-  for (let i = 0; !v && exec.steps.length < maxSteps; i++) {
-    const en = exec.enabled();
-    if (en.length === 0) break;
-    let t: Transition;
-    if (i < path.length) {
-      t = path[i]!;
-      if (!en.includes(t.actor)) {
-        const who = exec.actors[t.actor]?.who.name ?? `actor ${t.actor}`;
-        throw new DivergenceError(who, i, `${who} able to run`, `${who} ${exec.actors[t.actor] ? "blocked or finished" : "missing"} at step ${i + 1}`);
-      }
-    } else {
-      t = { actor: en[0]! };
-    }
-    await exec.step(t);
-    v = checkAfterStep(exec, props, seen);
-  }
-  if (!v && exec.enabled().length === 0) v = checkAtEnd(exec, props, seen);
-  return { exec, violation: v, seen };
-}
-
-function reported(v: Violation, exec: Execution): ReportedViolation {
-  const trace = traceOf(exec);
-  return { invariant: v.invariant, message: v.message, schedule: trace.schedule, trace };
 }
 
 function sometimesOf(props: Properties, seen: Set<string>): VerifyResult["sometimes"] {
@@ -96,11 +79,26 @@ function errorResult(mode: Mode, e: unknown): VerifyResult {
   throw e;
 }
 
-/** Re-runs a found violation to get its trace. */
-async function withTrace(spec: ExecutionSpec, props: Properties, f: FoundViolation): Promise<ReportedViolation> {
-  const { exec } = await runOnce(spec, props, f.path, f.path.length);
-  const trace = traceOf(exec);
-  return { invariant: f.invariant, message: f.message, schedule: encodeSchedule(f.path), trace };
+/**
+ * A found violation as people see it: shortened to the fewest preemptions,
+ * then the fewest steps; replayed for its trace; cut into per-actor
+ * segments with the racing pair marked.
+ */
+async function present(spec: ExecutionSpec, props: Properties, found: FoundViolation, opts: VerifyOptions): Promise<ReportedViolation> {
+  const short = await shortenWithStats(spec, props, found, { maxSeconds: opts.shortenSeconds ?? 5, now: opts.now });
+  const r = await replaySchedule(spec, props, short.violation.path, { maxSteps: short.violation.path.length });
+  const steps = r.exec.steps;
+  const trace = traceOf(r.exec);
+  return {
+    invariant: short.violation.invariant,
+    message: short.violation.message,
+    schedule: encodeSchedule(short.violation.path),
+    trace,
+    preemptions: short.preemptions,
+    shortest: short.complete,
+    segments: segments(r.taken, steps, r.exec.actors.map((a) => a.who.name)),
+    racingPair: racingPair(steps),
+  };
 }
 
 export async function verify(spec: ExecutionSpec, props: Properties, opts: VerifyOptions): Promise<VerifyResult> {
@@ -108,12 +106,17 @@ export async function verify(spec: ExecutionSpec, props: Properties, opts: Verif
   try {
     if (mode === "run") {
       const path = opts.schedule ? decodeSchedule(opts.schedule) : [];
-      const { exec, violation, seen } = await runOnce(spec, props, path, opts.maxSteps);
-      const trace = traceOf(exec);
-      return {
-        verdict: verdictOf(violation ? 1 : 0, props, seen), mode, executions: 1, complete: true,
-        violations: violation ? [reported(violation, exec)] : [], sometimes: sometimesOf(props, seen), trace,
-      };
+      const r = await replaySchedule(spec, props, path, { maxSteps: opts.maxSteps });
+      const trace = traceOf(r.exec);
+      if (r.divergence) {
+        return { verdict: "error", mode, executions: 1, complete: false, violations: [], sometimes: sometimesOf(props, r.sometimesSeen), trace,
+          error: { message: r.divergence.message, step: r.divergence.step + 1 } };
+      }
+      const violations: ReportedViolation[] = r.violation
+        ? [{ invariant: r.violation.invariant, message: r.violation.message, schedule: trace.schedule, trace,
+            segments: segments(r.taken, r.exec.steps, r.exec.actors.map((a) => a.who.name)), racingPair: racingPair(r.exec.steps) }]
+        : [];
+      return { verdict: verdictOf(violations.length, props, r.sometimesSeen), mode, executions: 1, complete: r.finished, violations, sometimes: sometimesOf(props, r.sometimesSeen), trace };
     }
     if (mode === "explore") {
       const r = await exploreExhaustive(spec, props, {
@@ -121,17 +124,23 @@ export async function verify(spec: ExecutionSpec, props: Properties, opts: Verif
         maxSeconds: opts.maxSeconds, now: opts.now, por: opts.por,
       });
       const violations = [];
-      for (const f of r.violations) violations.push(await withTrace(spec, props, f));
+      for (const f of r.violations) violations.push(await present(spec, props, f, opts));
       return {
         verdict: verdictOf(violations.length, props, r.sometimesSeen), mode, executions: r.executions,
         complete: r.complete, states: r.states, transitions: r.transitions, collisionOdds: r.collisionOdds,
         stoppedBy: r.stoppedBy, violations, sometimes: sometimesOf(props, r.sometimesSeen),
       };
     }
-    throw new Error(`mode ${mode} is not available yet`);
+    const sampling = { seed: opts.seed ?? 1, maxExecutions: opts.maxExecutions ?? 10_000, maxSteps: opts.maxSteps, maxSeconds: opts.maxSeconds, now: opts.now };
+    const r = mode === "random" ? await randomWalk(spec, props, sampling) : await pctPortfolio(spec, props, sampling);
+    const violations = [];
+    for (const f of r.violations) violations.push(await present(spec, props, f, opts));
+    // Sampling never proves anything: it is complete only in the sense that it ran its budget.
+    return {
+      verdict: verdictOf(violations.length, props, r.sometimesSeen), mode, executions: r.executions, complete: false,
+      stoppedBy: r.stoppedBy, violations, sometimes: sometimesOf(props, r.sometimesSeen),
+    };
   } catch (e) {
     return errorResult(mode, e);
   }
 }
-
-export { pathOf };
