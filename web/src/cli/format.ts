@@ -31,11 +31,12 @@ export function formatStep(s: TraceStep, actorWidth: number): string {
   return `${head}${call} → ${s.result === null || s.result === undefined ? "ok" : formatValue(s.result)}`;
 }
 
-export function formatTrace(trace: Trace): string {
+/** The trace, one step a line; the steps of the racing pair, when given, are marked. */
+export function formatTrace(trace: Trace, racingPair?: readonly [number, number]): string {
   const width = Math.max(5, ...trace.actors.map((a) => (a.domain === "dom0" ? a.name : `${a.name}@${a.domain}`).length));
   const steps = trace.steps;
   const shown = steps.length > MAX_STEPS ? steps.slice(steps.length - MAX_STEPS) : steps;
-  const lines = shown.map((s) => formatStep(s, width));
+  const lines = shown.map((s) => formatStep(s, width) + (racingPair?.includes(s.step) ? "   ◀ race" : ""));
   if (shown.length < steps.length) lines.unshift(`  … ${steps.length - shown.length} earlier steps (see --json for all)`);
   if (steps.length === 0) lines.push("  (no steps)");
   return lines.join("\n");

@@ -261,7 +261,7 @@ function humanText(r: ResultsJson, def: ScenarioDefinition, cmd: RunCommand, sho
     row("explored", `${counts}; ${whole ? "complete: every interleaving up to the bounds" : `not complete: ${why}`}`);
   }
   for (const v of r.violations) {
-    out.push("", `violation of ${JSON.stringify(v.invariant)}: ${v.message}`, formatTrace(v.trace), "");
+    out.push("", `violation of ${JSON.stringify(v.invariant)}: ${v.message}`, formatTrace(v.trace, v.racingPair), ...(v.preemptions !== undefined ? [`  (${v.preemptions} preemption${v.preemptions === 1 ? "" : "s"}${v.shortest ? ", the fewest possible" : ""})`] : []), "");
     row("replay", v.replay);
     row("open", v.link);
   }
