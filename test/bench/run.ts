@@ -20,6 +20,7 @@
 // leave identical images for the same request stream, every measured batch
 // must answer OKAY, and the guest pages must hold the image's bytes (crc32c).
 
+import { runtimeBench } from "./runtime";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { DataPlane, compileCore, encodeRequest, type BlkifRequest } from "../../web/src/core";
@@ -505,6 +506,8 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 log("bench: restore vs full copy (1 GiB arena)…");
 const rest = await restoreBench();
+log("bench: the runtime (sampling, exhaustive search, reset)…");
+const rt = await runtimeBench(QUICK ? 0.3 : 1.5);
 const elapsed = (performance.now() - started) / 1000;
 
 // ---- figures ----
@@ -547,7 +550,9 @@ for (const v of variants) {
   out[`${v.key}_req_per_s`] = Math.round(median(v.samples));
   out[`${v.key}_gb_per_s`] = round(gbs(v.key), 3);
 }
-out.goals = { ...goals };
+Object.assign(out, rt);
+const runtimeGoals = { sample_exec_per_s: rt.sample_exec_per_s >= 10_000, states_per_s: rt.states_per_s >= 100_000, reset_us: rt.reset_us <= 20 };
+out.goals = { ...goals, ...runtimeGoals };
 out.combined = "wasm_vs_ts_4k and wasm_vs_memcpy_44k: mean of the READ and WRITE ratios; wasm_4k_req_per_s: mean of READ and WRITE req/s";
 out.config = { wasm: WASM_FILE ?? "web/wasm/core.wasm", rounds: ROUNDS, window_s: WINDOW_MS / 1000, statistic: "median over rounds", node: process.version, cpu: cpus()[0]?.model ?? "?", elapsed_s: round(elapsed, 1) };
 if (OUT_FILE) writeFileSync(OUT_FILE, JSON.stringify(out, null, 2) + "\n");
@@ -582,6 +587,15 @@ if (JSON_MODE) {
     ["restore_vs_full_copy", `${(100 * restoreRatio).toFixed(3)}% (${(rest.restoreMs * 1000).toFixed(1)} µs / ${rest.copyMs.toFixed(1)} ms)`, "< 1%", metText(goals.restore_vs_full_copy)],
   ];
   lines.push(...table(goalRows));
+  lines.push("");
+  lines.push("Runtime (web/src/sim), same run:");
+  lines.push(...table([
+    ["figure", "value", "goal", ""],
+    ["sample_exec_per_s", `${fmtInt(rt.sample_exec_per_s)} random-walk executions/s (5 actors, ${rt.sample_steps_per_exec} steps each)`, "≥ 10,000", metText(runtimeGoals.sample_exec_per_s)],
+    ["states_per_s", `${fmtInt(rt.states_per_s)} distinct states/s, exhaustive with the default reductions`, "≥ 100,000", metText(runtimeGoals.states_per_s)],
+    ["reset_us", `${rt.reset_us} µs: store, actors and arena back to the start after 100 steps`, "≤ 20", metText(runtimeGoals.reset_us)],
+    ["reduction", `${fmtInt(rt.states_reduced)} states / ${fmtInt(rt.transitions_reduced)} transitions with DPOR + caching vs ${fmtInt(rt.states_naive)} / ${fmtInt(rt.transitions_naive)} with caching alone (3 actors × 12 steps)`, "", ""],
+  ]));
   lines.push("");
   lines.push(`checked: ${crossNote}; every measured batch answered OKAY and the guest pages match the image (crc32c)`);
   for (const n of notes) lines.push(typeof n === "function" ? n() : n);
