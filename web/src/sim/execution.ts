@@ -176,8 +176,11 @@ export class Execution {
     return this.enabled().length === 0;
   }
 
-  /** Runs one transition. Choice values not given take 0; the record says which points were met. */
-  async step(t: Transition): Promise<StepRecord> {
+  /**
+   * Runs one transition. Choice values not given take 0, or what `choose`
+   * draws; the record says which points were met and the values taken.
+   */
+  async step(t: Transition, choose?: (name: string, options: number) => number): Promise<StepRecord> {
     const a = this.actors[t.actor]!;
     const op = a.pending;
     if (!op || a.status !== "parked") throw new Error(`actor ${a.who.name} has no pending step`);
@@ -189,8 +192,8 @@ export class Execution {
       store: this.store,
       who: a.who,
       choose: (name, options) => {
-        const value = choicePoints.length < given.length ? given[choicePoints.length]! : 0;
-        choicePoints.push({ name, options, value: value < options ? value : 0 });
+        const value = choicePoints.length < given.length ? given[choicePoints.length]! : choose ? choose(name, options) : 0;
+        choicePoints.push({ name, options, value: value >= 0 && value < options ? value : 0 });
         return choicePoints[choicePoints.length - 1]!.value;
       },
       emit: (e) => { events.push(e); },

@@ -26,7 +26,7 @@
 
 import type { ExecutionSpec } from "./execution";
 import type { Properties } from "./properties";
-import { pickStep, sampleExecutions, type Picker, type SamplingOptions, type SamplingResult } from "./random-walk";
+import { pickStep, sampleExecutions, uniformChoice, type Picker, type SamplingOptions, type SamplingResult } from "./random-walk";
 import { Rng } from "./rng";
 
 export type PctDepth = 1 | 2 | 3;
@@ -73,6 +73,7 @@ export function pctPicker(rng: Rng, actors: number, depth: number, k: number, ki
       last = best;
       return pickStep(exec, best, rng, killProbability);
     },
+    choose: uniformChoice(rng),
   };
 }
 

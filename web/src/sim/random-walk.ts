@@ -52,6 +52,8 @@ export interface SamplingOptions {
 export interface Picker {
   /** The next transition, given the actors enabled now (never empty) and the number of steps taken. */
   pick(exec: Execution, enabled: number[], step: number): Transition;
+  /** Draws the value of a choice point the transition does not fix (default: 0). */
+  choose?: (name: string, options: number) => number;
 }
 
 /**
@@ -101,8 +103,9 @@ export async function sampleExecutions(
       if (path.length >= maxSteps) { truncated = true; break; }
       const t = picker.pick(exec, en, path.length);
       enabledLog.push(en);
-      path.push(t);
-      await exec.step(t);
+      const rec = await exec.step(t, picker.choose);
+      // The schedule records the choice values the step actually took.
+      path.push(normalizeTransition({ ...t, choices: rec.choicePoints.map((c) => c.value) }));
       res.steps++;
       const v = checkAfterStep(exec, props, res.sometimesSeen);
       if (v) { violation = { ...v, path: path.slice() }; break; }
@@ -130,16 +133,19 @@ export function unit(rng: Rng): number {
 }
 
 /**
- * The step of actor `i` (or its death, with probability `killProbability`
- * when it may crash), its choice values drawn uniformly among the
- * combinations its step offers. The combinations are found by probing the
- * step (run and undone), as the exhaustive search does.
+ * The step of actor `i`, or its death with probability `killProbability`
+ * when it may crash. Its choice values are drawn when the step meets its
+ * choice points (each uniformly among its options: see `uniformChoice`), so
+ * sampling never runs a step twice.
  */
 export function pickStep(exec: Execution, i: number, rng: Rng, killProbability: number): Transition {
   const kill = exec.actors[i]!.mayCrash && killProbability > 0 && unit(rng) < killProbability;
-  const alts = exec.probe(i).alternatives.filter((t) => !!t.kill === kill);
-  if (alts.length <= 1) return alts[0] ? normalizeTransition(alts[0]) : kill ? { actor: i, kill } : { actor: i };
-  return normalizeTransition(alts[rng.below(alts.length)]!);
+  return kill ? { actor: i, kill } : { actor: i };
+}
+
+/** A choice point's value, uniform among its options. */
+export function uniformChoice(rng: Rng): (name: string, options: number) => number {
+  return (_name, options) => rng.below(options);
 }
 
 export interface RandomWalkOptions extends SamplingOptions {
@@ -151,7 +157,7 @@ export interface RandomWalkOptions extends SamplingOptions {
 /**
  * Uniform random walk: at each step an enabled actor is drawn uniformly,
  * then (for an actor that may crash) its death with probability
- * killProbability, then its choice values uniformly. Drawing the actor
+ * killProbability, then each of its choice values uniformly. Drawing the actor
  * first keeps an actor whose step has many choice values from crowding out
  * the others.
  */
@@ -160,6 +166,7 @@ export async function randomWalk(spec: ExecutionSpec, props: Properties, opts: R
   const killProbability = opts.killProbability ?? 0.05;
   const picker: Picker = {
     pick: (exec, en) => pickStep(exec, en[rng.below(en.length)]!, rng, killProbability),
+    choose: uniformChoice(rng),
   };
   return sampleExecutions(spec, props, opts, () => picker);
 }

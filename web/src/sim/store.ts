@@ -10,7 +10,9 @@
 // "create loop8" but not with "change loop3".
 //
 // Checkpoints are an undo log (restore costs what changed since), and the
-// 64-bit fingerprint is kept incrementally: the XOR of a hash per object.
+// 64-bit fingerprint is the XOR of a hash per object, brought up to date
+// lazily: a write only marks its object, and the next fingerprint rehashes
+// the marked ones (sampling, which never asks, never pays for hashing).
 
 import { canonical, hashString, hex64, type Hash64 } from "./hash";
 
@@ -45,7 +47,10 @@ export function collectionOf(key: string): string {
 
 export class Store {
   private readonly objects = new Map<string, unknown>();
+  /** The hash of each object as it is counted in fp0/fp1. */
   private readonly objectHash = new Map<string, Hash64>();
+  /** Objects changed since their hash was counted. */
+  private readonly stale = new Set<string>();
   private fp0 = 0;
   private fp1 = 0;
   private readonly undo: [string, Slot][] = [];
@@ -70,12 +75,8 @@ export class Store {
       if (!existed) this.recording.writes.add(collectionOf(key));
     }
     this.remember(key, existed ? this.objects.get(key) : ABSENT);
-    this.unhash(key);
     this.objects.set(key, value);
-    const h = hashString(`${key}=${canonical(value)}`);
-    this.objectHash.set(key, h);
-    this.fp0 ^= h[0];
-    this.fp1 ^= h[1];
+    this.stale.add(key);
   }
 
   delete(key: string): void {
@@ -85,8 +86,8 @@ export class Store {
       this.recording.writes.add(collectionOf(key));
     }
     this.remember(key, this.objects.get(key));
-    this.unhash(key);
     this.objects.delete(key);
+    this.stale.add(key);
   }
 
   /** Keys of a collection ("loop" lists every "loop:..."), sorted for determinism. */
@@ -106,20 +107,27 @@ export class Store {
     return [...this.objects.keys()].sort();
   }
 
-  private unhash(key: string): void {
-    const old = this.objectHash.get(key);
-    if (old) {
-      this.fp0 ^= old[0];
-      this.fp1 ^= old[1];
-      this.objectHash.delete(key);
-    }
-  }
 
   private remember(key: string, old: Slot): void {
     if (this.marks.length > 0) this.undo.push([key, old]);
   }
 
   fingerprint(): Hash64 {
+    for (const key of this.stale) {
+      const old = this.objectHash.get(key);
+      if (old) {
+        this.fp0 ^= old[0];
+        this.fp1 ^= old[1];
+        this.objectHash.delete(key);
+      }
+      if (this.objects.has(key)) {
+        const h = hashString(`${key}=${canonical(this.objects.get(key))}`);
+        this.objectHash.set(key, h);
+        this.fp0 ^= h[0];
+        this.fp1 ^= h[1];
+      }
+    }
+    this.stale.clear();
     return [this.fp0 >>> 0, this.fp1 >>> 0];
   }
   fingerprintHex(): string {
@@ -140,16 +148,9 @@ export class Store {
     this.recording = null;
     while (this.undo.length > to) {
       const [key, old] = this.undo.pop()!;
-      this.unhash(key);
-      if (old === ABSENT) {
-        this.objects.delete(key);
-      } else {
-        this.objects.set(key, old);
-        const h = hashString(`${key}=${canonical(old)}`);
-        this.objectHash.set(key, h);
-        this.fp0 ^= h[0];
-        this.fp1 ^= h[1];
-      }
+      if (old === ABSENT) this.objects.delete(key);
+      else this.objects.set(key, old);
+      this.stale.add(key);
     }
     this.marks.length = id;
     this.recording = rec;
