@@ -45,7 +45,13 @@ export class DivergenceError extends Error {
 }
 
 function outcomeText(o: Outcome): string {
-  return o.ok ? `=${canonical(o.value)}` : `!${o.error.errno}:${o.error.message}`;
+  if (!o.ok) return `!${o.error.errno}:${o.error.message}`;
+  const v = o.value;
+  // Most results are small scalars: skip the general canonical form for them.
+  if (v === undefined) return "=u";
+  if (typeof v === "number" || typeof v === "boolean") return `=${v}`;
+  if (typeof v === "string") return `=${JSON.stringify(v)}`;
+  return `=${canonical(v)}`;
 }
 
 export class ActorRuntime {
@@ -186,14 +192,18 @@ export class ActorRuntime {
    * same outcome here, only the position moves; otherwise the live actor is
    * brought to this position (restarted if it is ahead) and told.
    */
-  async advance(outcome: Outcome): Promise<void> {
+  advance(outcome: Outcome): Promise<void> | undefined {
     const at = this.pos;
     const e = this.log[at]!;
     const text = outcomeText(outcome);
     if (e.outcome !== undefined && e.outcome !== "kill" && e.outcomeText === text) {
-      this.pos = at + 1;
-      return;
+      this.pos = at + 1; // the same outcome as before: the actor's code need not run
+      return undefined;
     }
+    return this.deliverNew(at, e, outcome, text);
+  }
+
+  private async deliverNew(at: number, e: Entry, outcome: Outcome, text: string): Promise<void> {
     // A new outcome here: whatever was remembered after it is void.
     this.log.length = at + 1;
     e.outcome = outcome;

@@ -222,7 +222,10 @@ export class Execution {
     const rec: StepRecord = { step: this.steps.length, actor: t.actor, call, args, outcome, footprint: fp, choicePoints, events };
     this.steps.push(rec);
     if (t.kill) a.kill();
-    else await a.advance(outcome);
+    else {
+      const delivered = a.advance(outcome);
+      if (delivered) await delivered;
+    }
     this.checkScript(a);
     return rec;
   }
