@@ -181,6 +181,16 @@ export class Execution {
    * draws; the record says which points were met and the values taken.
    */
   async step(t: Transition, choose?: (name: string, options: number) => number): Promise<StepRecord> {
+    return this.stepNow(t, choose);
+  }
+
+  /**
+   * step() without the promise when none is needed: a step whose outcome
+   * repeats the one the actor already observed there completes at once
+   * (the actor's code does not run), which is most steps of an exploration.
+   * Hot loops call this and await only what is a promise.
+   */
+  stepNow(t: Transition, choose?: (name: string, options: number) => number): StepRecord | Promise<StepRecord> {
     const a = this.actors[t.actor]!;
     const op = a.pending;
     if (!op || a.status !== "parked") throw new Error(`actor ${a.who.name} has no pending step`);
@@ -224,7 +234,7 @@ export class Execution {
     if (t.kill) a.kill();
     else {
       const delivered = a.advance(outcome);
-      if (delivered) await delivered;
+      if (delivered) return delivered.then(() => { this.checkScript(a); return rec; });
     }
     this.checkScript(a);
     return rec;

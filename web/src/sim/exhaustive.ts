@@ -104,8 +104,8 @@ class Stop extends Error {}
  * probing before anything runs, so that a sleeping default does not hide a
  * choice value that is awake.
  */
-export function enabledTransitions(exec: Execution): Transition[] {
-  return exec.enabled().flatMap((i) => exec.probe(i).alternatives);
+export function enabledTransitions(exec: Execution, probes?: Map<number, ReturnType<Execution["probe"]>>): Transition[] {
+  return exec.enabled().flatMap((i) => (probes?.get(i) ?? exec.probe(i)).alternatives);
 }
 
 function union(into: Footprint, fp: Footprint): void {
@@ -169,12 +169,18 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
     }
   };
 
-  const detectRaces = () => {
-    if (!por) return;
+  /** Probes every waiting actor's next step once per state; races and alternatives both use it. */
+  const probeAll = () => {
+    const probes = new Map<number, ReturnType<Execution["probe"]>>();
     for (let p = 0; p < nActors; p++) {
       const a = exec.actors[p]!;
-      if (a.status === "parked" && a.pending) noteRace(p, exec.probe(p).footprint, true);
+      if (a.status === "parked" && a.pending) probes.set(p, exec.probe(p));
     }
+    return probes;
+  };
+  const detectRaces = (probes: Map<number, ReturnType<Execution["probe"]>>) => {
+    if (!por) return;
+    for (const [p, pr] of probes) noteRace(p, pr.footprint, true);
   };
 
   const push = (t: Transition, fp: Footprint) => {
@@ -205,8 +211,9 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
     }
     // Races of every actor's next step with the path so far (FG05, line 4),
     // at every state reached, whatever happens to it next.
-    detectRaces();
-    const en = enabledTransitions(exec);
+    const probes = probeAll();
+    detectRaces(probes);
+    const en = enabledTransitions(exec, probes);
     if (en.length === 0) {
       res.executions++;
       if (opts.maxExecutions !== undefined && res.executions >= opts.maxExecutions) {
@@ -261,14 +268,15 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
         const todo = en.filter((t) => t.actor === next && allowed(t));
         for (let i = 0; i < todo.length; i++) {
           const t = todo[i]!;
-          const rec = await exec.step(t);
+          const taken = exec.stepNow(t);
+          const rec = taken instanceof Promise ? await taken : taken;
           res.transitions++;
           mergeSummary(summary, t.actor, rec.footprint);
           push(t, rec.footprint);
           const v = checkAfterStep(exec, props, res.sometimesSeen);
           if (v) {
             report(v);
-            detectRaces(); // not explored below a violation, but its races still count
+            detectRaces(probeAll()); // not explored below a violation, but its races still count
           } else {
             const child = new Map<number, Sleeper>();
             if (sleepSets) {

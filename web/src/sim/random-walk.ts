@@ -103,9 +103,10 @@ export async function sampleExecutions(
       if (path.length >= maxSteps) { truncated = true; break; }
       const t = picker.pick(exec, en, path.length);
       enabledLog.push(en);
-      const rec = await exec.step(t, picker.choose);
+      const taken = exec.stepNow(t, picker.choose);
+      const rec = taken instanceof Promise ? await taken : taken;
       // The schedule records the choice values the step actually took.
-      path.push(normalizeTransition({ ...t, choices: rec.choicePoints.map((c) => c.value) }));
+      path.push(rec.choicePoints.length === 0 ? t : normalizeTransition({ ...t, choices: rec.choicePoints.map((c) => c.value) }));
       res.steps++;
       const v = checkAfterStep(exec, props, res.sometimesSeen);
       if (v) { violation = { ...v, path: path.slice() }; break; }
