@@ -22,21 +22,11 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createServer, type ViteDevServer } from 'vite';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './chromium';
 import type { ScenarioDefinition } from '../../web/src/api/types';
 import type { GalleryEntry } from '../../web/src/scenarios/index';
 
-const CHROMIUM = '/usr/bin/chromium';
-// shared/design/stack.md §5.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const WEB = fileURLToPath(new URL('../../web', import.meta.url));
 const API = fileURLToPath(new URL('../../web/src/api/index.ts', import.meta.url));
@@ -208,7 +198,7 @@ beforeAll(async () => {
   urls = moduleUrls(gallery);
   (globalThis as unknown as { __blocklab: Mods }).__blocklab = await loadModules((u) => server!.ssrLoadModule(u), urls);
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   page = await browser.newPage();
   page.on('console', (msg) => {
     if (msg.type() === 'error') pageErrors.push(`console: ${msg.text()}`);
