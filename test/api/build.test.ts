@@ -124,7 +124,7 @@ describe("buildScenario: the world and the actors", () => {
       actors: { a: async (sys) => { void sys.log("first"); await sys.readFile("/x"); } },
     });
     expect(r.verdict).toBe("error");
-    expect(r.error!.message).toMatch(/readFile was called while log had not finished: await each sys call/);
+    expect(r.error!.message).toMatch(/a made a second call \(readFile\) while log had not returned: await every call/);
     expect(b.diagnostics.scriptError?.actor).toBe("a");
   });
 
