@@ -46,6 +46,21 @@ export interface StepRecord {
   events: KernelEvent[];
 }
 
+export interface Probe {
+  footprint: Footprint;
+  alternatives: Transition[];
+}
+
+interface ProbeCache {
+  position: number;
+  oh0: number;
+  oh1: number;
+  status: string;
+  reads: string[];
+  versions: number[];
+  result: Probe;
+}
+
 export interface ExecCheckpoint {
   store: number;
   positions: number[];
@@ -123,7 +138,25 @@ export class Execution {
    * death: the step is run against the store and undone, and the actor is
    * not told. The explorer's race detection needs this before choosing.
    */
-  probe(i: number): { footprint: Footprint; alternatives: Transition[] } {
+  probe(i: number): Probe {
+    // A probe depends only on the actor's state (position and observations)
+    // and the objects it read: reuse it while none of those changed.
+    const a = this.actors[i]!;
+    const cached = this.probes[i];
+    const oh = a.observedHash;
+    if (cached && cached.position === a.position && cached.oh0 === oh[0] && cached.oh1 === oh[1] && cached.status === a.status &&
+      cached.reads.every((k, j) => this.store.version(k) === cached.versions[j])) {
+      return cached.result;
+    }
+    const result = this.probeNow(i);
+    const reads = [...result.footprint.reads];
+    this.probes[i] = { position: a.position, oh0: oh[0], oh1: oh[1], status: a.status, reads, versions: reads.map((k) => this.store.version(k)), result };
+    return result;
+  }
+
+  private readonly probes: (ProbeCache | undefined)[] = [];
+
+  private probeNow(i: number): Probe {
     const a = this.actors[i]!;
     const op = a.pending;
     const fp = this.guardFootprint(i);

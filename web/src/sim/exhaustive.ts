@@ -157,8 +157,8 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
   };
 
   /** DPOR: a next step of `actor` with footprint `fp` races with the latest dependent step not before it. */
-  const noteRace = (actor: number, fp: Footprint, exact: boolean) => {
-    for (let i = path.length - 1; i >= 0; i--) {
+  const noteRace = (actor: number, fp: Footprint, exact: boolean, from = 0) => {
+    for (let i = path.length - 1; i >= from; i--) {
       const s = path[i]!;
       if (s.t.actor === actor || !conflicts(s.fp, fp)) continue;
       if (exact && actorClock[actor]![s.t.actor]! >= i + 1) continue; // ordered before the actor's point: no race with this one
@@ -178,9 +178,15 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
     }
     return probes;
   };
-  const detectRaces = (probes: Map<number, ReturnType<Execution["probe"]>>) => {
+  /**
+   * An actor whose next step is the very probe it had in the parent state
+   * (it did not move, and nothing it reads changed) already had its races
+   * with the older steps noted there: only the newest step can add one.
+   */
+  const detectRaces = (probes: Map<number, ReturnType<Execution["probe"]>>, parent?: Map<number, ReturnType<Execution["probe"]>>) => {
     if (!por) return;
-    for (const [p, pr] of probes) noteRace(p, pr.footprint, true);
+    const newest = path.length - 1;
+    for (const [p, pr] of probes) noteRace(p, pr.footprint, true, parent?.get(p) === pr && newest >= 0 ? newest : 0);
   };
 
   const push = (t: Transition, fp: Footprint) => {
@@ -200,7 +206,7 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
     actorClock[s.t.actor] = s.prevActorClock;
   };
 
-  async function visit(depth: number, sleep: Map<number, Sleeper>): Promise<Summary> {
+  async function visit(depth: number, sleep: Map<number, Sleeper>, parentProbes?: Map<number, ReturnType<Execution["probe"]>>): Promise<Summary> {
     const key = exec.stateKeyHex();
     const cached = caching ? visited.get(key) : undefined;
     const summary: Summary = new Map();
@@ -212,7 +218,7 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
     // Races of every actor's next step with the path so far (FG05, line 4),
     // at every state reached, whatever happens to it next.
     const probes = probeAll();
-    detectRaces(probes);
+    detectRaces(probes, parentProbes);
     const en = enabledTransitions(exec, probes);
     if (en.length === 0) {
       res.executions++;
@@ -283,7 +289,7 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
               for (const [a, z] of sleep) if (a !== t.actor && !conflicts(z.fp, rec.footprint)) child.set(a, z);
               for (const [a, z] of done) if (a !== t.actor && !conflicts(z.fp, rec.footprint)) child.set(a, z);
             }
-            const below = await visit(depth + 1, child);
+            const below = await visit(depth + 1, child, probes);
             for (const [a, fp] of below) mergeSummary(summary, a, fp);
           }
           pop();

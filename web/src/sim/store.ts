@@ -57,6 +57,9 @@ export class Store {
   private readonly marks: number[] = [];
   /** The footprint being recorded (the step in hand), or null. */
   recording: Footprint | null = null;
+  /** A counter per object, bumped by every change (restores included): equal versions, equal values. */
+  private readonly versions = new Map<string, number>();
+  private clock = 0;
 
   get<T>(key: string): T | undefined {
     this.recording?.reads.add(key);
@@ -74,9 +77,11 @@ export class Store {
       this.recording.writes.add(key);
       if (!existed) this.recording.writes.add(collectionOf(key));
     }
+    if (!existed) this.versions.set(collectionOf(key), ++this.clock);
     this.remember(key, existed ? this.objects.get(key) : ABSENT);
     this.objects.set(key, value);
     this.stale.add(key);
+    this.versions.set(key, ++this.clock);
   }
 
   delete(key: string): void {
@@ -88,6 +93,13 @@ export class Store {
     this.remember(key, this.objects.get(key));
     this.objects.delete(key);
     this.stale.add(key);
+    this.versions.set(key, ++this.clock);
+    this.versions.set(collectionOf(key), ++this.clock);
+  }
+
+  /** The object's change counter (0 if never changed): unchanged counters mean unchanged values. */
+  version(key: string): number {
+    return this.versions.get(key) ?? 0;
   }
 
   /** Keys of a collection ("loop" lists every "loop:..."), sorted for determinism. */
@@ -151,6 +163,8 @@ export class Store {
       if (old === ABSENT) this.objects.delete(key);
       else this.objects.set(key, old);
       this.stale.add(key);
+      this.versions.set(key, ++this.clock);
+      this.versions.set(collectionOf(key), ++this.clock);
     }
     this.marks.length = id;
     this.recording = rec;
