@@ -99,6 +99,12 @@ export function imageTransferVec(img: u32, offset: u64, iov: usize, count: u32, 
   let leaf: u32 = 0;
   let leafAddr: usize = 0;
   let leafKey: u32 = 0xFFFF_FFFF;
+  // Pieces that continue each other on both sides (adjacent frames, as
+  // sequentially written images and guest buffers often are) are moved by
+  // one memory.copy, as the block layer merges contiguous segments.
+  let runDst: usize = 0;
+  let runSrc: usize = 0;
+  let runLen: usize = 0;
   for (let i: u32 = 0; i < count; i++) {
     let addr = <usize>load<u32>(iov + (<usize>i << 3));
     let len = load<u32>(iov + (<usize>i << 3) + 4);
@@ -114,18 +120,29 @@ export function imageTransferVec(img: u32, offset: u64, iov: usize, count: u32, 
       }
       let f: u32 = leaf == 0 ? 0 : load<u32>(leafAddr + ((block & 1023) << 2));
       if (f == 0 && write) f = leafBlock(img, leaf, block, true); // fill the hole
-      if (write) {
-        if (f == 0) return false;
-        touch(f);
-        memory.copy(frameAddr(f) + inBlock, addr, n);
-      } else if (f == 0) {
+      if (write && f == 0) return false;
+      if (f == 0) {
+        // A hole reads as zeros.
+        if (runLen > 0) { memory.copy(runDst, runSrc, runLen); runLen = 0; }
         memory.fill(addr, 0, n);
       } else {
-        memory.copy(addr, frameAddr(f) + inBlock, n);
+        if (write) touch(f);
+        const blockAddr = frameAddr(f) + inBlock;
+        const dst = write ? blockAddr : addr;
+        const src = write ? addr : blockAddr;
+        if (runLen > 0 && dst == runDst + runLen && src == runSrc + runLen) {
+          runLen += n;
+        } else {
+          if (runLen > 0) memory.copy(runDst, runSrc, runLen);
+          runDst = dst;
+          runSrc = src;
+          runLen = n;
+        }
       }
       addr += n; offset += n; len -= n;
     }
   }
+  if (runLen > 0) memory.copy(runDst, runSrc, runLen);
   return true;
 }
 
