@@ -176,7 +176,6 @@ export function framesInUse(): u32 { return rd32(SUPERBLOCK, SB_FRAMES_IN_USE); 
 /** Frames allocFrames can still hand out (consecutive ones come only from never-used frames). */
 export function freshFramesLeft(): u32 { return maxFrames - rd32(SUPERBLOCK, SB_NEXT_FRAME); }
 export function framesLimit(): u32 { return maxFrames; }
-export function isAllocatedFrame(f: u32): bool { return f >= 2 && f < rd32(SUPERBLOCK, SB_NEXT_FRAME); }
 
 // ---- checkpoints ----
 

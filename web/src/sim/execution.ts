@@ -75,10 +75,6 @@ export class ScriptError extends Error {
   }
 }
 
-export function transitionKey(t: Transition): string {
-  return `${t.actor}${t.kill ? "k" : ""}${t.choices?.length ? `c${t.choices.join(".")}` : ""}`;
-}
-
 export class Execution {
   readonly store = new Store();
   readonly actors: ActorRuntime[];
@@ -202,11 +198,6 @@ export class Execution {
   /** Actors parked on a guard that does not hold. */
   blocked(): number[] {
     return this.actors.flatMap((a, i) => (a.status === "parked" && a.pending && !this.isEnabled(i) ? [i] : []));
-  }
-
-  /** True when nothing can move: every actor done, failed, killed, or blocked. */
-  quiescent(): boolean {
-    return this.enabled().length === 0;
   }
 
   /**

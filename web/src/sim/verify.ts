@@ -11,7 +11,7 @@ import { replaySchedule } from "./replay";
 import { decodeSchedule, encodeSchedule } from "./schedule";
 import { racingPair, segments, type Segment } from "./segments";
 import { shortenWithStats } from "./shorten";
-import { traceOf, pathOf, type Trace } from "./trace";
+import { traceOf, type Trace } from "./trace";
 
 export type Mode = "run" | "random" | "pct" | "explore";
 export type VerdictName = "pass" | "vacuous" | "violation" | "error";
