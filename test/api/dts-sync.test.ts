@@ -3,6 +3,8 @@
 // the types (sys.ts is typed by the .d.ts, and the module shape below); this
 // test checks the objects themselves.
 
+import { Machine } from "../../web/src/linux/machine";
+import { resolveConfig } from "../../web/src/api/config";
 import { existsSync, readFileSync } from "node:fs";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
@@ -49,7 +51,7 @@ function runtimeMethods(o: Record<string, unknown>, prefix = ""): string[] {
 }
 
 describe("blocklab.d.ts and the runtime agree", () => {
-  const sys = makeSys({ call: () => new Promise(() => {}) }, { index: 0, name: "a", domain: "dom0" }, new Diagnostics()) as unknown as Record<string, unknown>;
+  const sys = makeSys({ call: () => new Promise(() => {}) }, { index: 0, name: "a", domain: "dom0" }, new Diagnostics(), new Machine(resolveConfig(undefined, undefined), ["dom0"], [])) as unknown as Record<string, unknown>;
 
   it("every Sys method declared exists on the runtime Sys object, and no other", () => {
     const declared = declaredMethods();

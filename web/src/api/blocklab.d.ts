@@ -161,10 +161,24 @@ declare module "blocklab" {
 
   /** A block device as `lsblk` would show it. */
   export interface DeviceView {
+    /** `/dev/loop0`, `/dev/dm-1`. */
     path: string;
+    name: string;
     major: number;
     minor: number;
     diskseq: number;
+    driver: "loop" | "dm";
+    /** Capacity in 512-byte sectors. */
+    sectors: number;
+    readOnly: boolean;
+    /** Open file descriptions and in-kernel users (dm tables, blkback). */
+    openers: number;
+    /** loop: `unbound`, `bound`, `rundown`; dm: `active`, `suspended`, `no table`. */
+    state: string;
+    /** loop: the backing file's path (or `/dev/NAME` of a backing device). */
+    backing?: string;
+    /** dm: the device's name in dm's table. */
+    dmName?: string;
   }
 
   /** A read-only view of the world for custom checks; reading it is not a step. */
@@ -175,7 +189,7 @@ declare module "blocklab" {
     exists(domain: string, path: string): boolean;
     /** Xenstore is **not emulated yet**: always undefined for now. */
     xenstore(path: string): string | undefined;
-    /** Block devices are **not emulated yet**: always `[]` for now. */
+    /** The registered block devices of a domain's kernel, by name. */
     devices(domain: string): DeviceView[];
   }
 
@@ -194,6 +208,10 @@ declare module "blocklab" {
     write?: boolean;
     /** O_EXCL: on a block device, fails with EBUSY while someone else holds it exclusively. */
     excl?: boolean;
+    /** O_CREAT: create a missing file, as an empty disk image (its bytes live in the data plane). */
+    create?: boolean;
+    /** O_DIRECTORY: ENOTDIR unless the path is a directory. */
+    directory?: boolean;
   }
 
   /** A device number. */
@@ -204,7 +222,17 @@ declare module "blocklab" {
 
   export interface Stat {
     type: "file" | "block" | "char" | "directory" | "symlink";
+    /** The device number of a device node (0:0 otherwise). */
     rdev: DevT;
+    /** Bytes of a regular file. */
+    size: number;
+  }
+
+  /** mknod(2)'s node: a block or char device number. */
+  export interface NodeSpec {
+    type: "block" | "char";
+    major: number;
+    minor: number;
   }
 
   export type LoopFlagName = "LO_FLAGS_READ_ONLY" | "LO_FLAGS_AUTOCLEAR" | "LO_FLAGS_PARTSCAN" | "LO_FLAGS_DIRECT_IO";
@@ -307,6 +335,7 @@ declare module "blocklab" {
     LOOP_CLR_FD: { arg: void; result: 0 };
     LOOP_SET_STATUS64: { arg: LoopInfo64; result: 0 };
     LOOP_GET_STATUS64: { arg: void; result: LoopInfo64 };
+    LOOP_SET_CAPACITY: { arg: void; result: 0 };
     BLKGETDISKSEQ: { arg: void; result: number };
     BLKGETSIZE64: { arg: void; result: number };
     DM_VERSION: { arg: DmIoctlArg; result: DmIoctlResult };
@@ -349,7 +378,7 @@ declare module "blocklab" {
     diskseq: number;
   }
 
-  /** `losetup`: several steps each, like the real program. **Not emulated yet** (ENOSYS). */
+  /** `losetup`: several steps each, like the real program (each call below is its own step). */
   export interface Losetup {
     /** `losetup -f --show FILE`: find a free device, bind FILE to it. */
     attach(file: string, options?: { autoclear?: boolean; readOnly?: boolean; keepFd?: boolean }): Promise<LoopAttachment>;
@@ -435,9 +464,9 @@ declare module "blocklab" {
    * may run other actors between two calls, never inside one. Await every
    * call before the next. Failures throw a `SysError` with the kernel's errno.
    *
-   * Emulated today: `readFile`, `writeFile`, `exists` (ordinary files) and
-   * `log`. Every other call fails with ENOSYS ("not emulated yet") until
-   * its model lands.
+   * Emulated today: files, fds, device nodes, sysfs, loop devices and their
+   * ioctls, `losetup`, and `log`. Calls marked "not emulated yet" fail with
+   * ENOSYS until their model lands.
    */
   export interface Sys {
     /** The domain this process runs in. */
@@ -445,26 +474,30 @@ declare module "blocklab" {
     /** The actor's name in the scenario. */
     readonly actor: string;
 
-    /** open(2): an fd. **Not emulated yet** (ENOSYS). */
+    /** open(2): an fd. */
     open(path: string, flags?: OpenFlags): Promise<number>;
-    /** close(2). **Not emulated yet** (ENOSYS). */
+    /** close(2). */
     close(fd: number): Promise<void>;
-    /** pread(2). **Not emulated yet** (ENOSYS). */
+    /** pread(2). */
     read(fd: number, offset: number, length: number): Promise<Uint8Array>;
-    /** pwrite(2): bytes written. **Not emulated yet** (ENOSYS). */
+    /** pwrite(2): bytes written. */
     write(fd: number, offset: number, bytes: Uint8Array): Promise<number>;
-    /** ioctl(2) with the kernel's request names; arguments and results mirror the uapi structs. **Not emulated yet** (ENOSYS). */
+    /** ioctl(2) with the kernel's request names; arguments and results mirror the uapi structs. Loop and block ioctls are emulated; `DM_*` not yet (ENOSYS). */
     ioctl<N extends IoctlName>(fd: number, name: N, arg?: IoctlMap[N]["arg"]): Promise<IoctlMap[N]["result"]>;
-    /** stat(2): the type and, for a device node, its device number. **Not emulated yet** (ENOSYS). */
+    /** stat(2): the type and, for a device node, its device number. */
     stat(path: string): Promise<Stat>;
     /** The whole text of a file. ENOENT when missing, EINVAL for a relative path. */
     readFile(path: string): Promise<string>;
     /** Creates or replaces a file with `text`. EINVAL for a relative path. */
     writeFile(path: string, text: string): Promise<void>;
-    /** readlink(2). **Not emulated yet** (ENOSYS). */
+    /** readlink(2). */
     readlink(path: string): Promise<string>;
     /** Whether `path` exists; never fails. */
     exists(path: string): Promise<boolean>;
+    /** The names in a directory, sorted (`/dev`, `/sys/block`, ...). */
+    readdir(path: string): Promise<string[]>;
+    /** mknod(2): a device node; opening it finds whatever device has that number then. */
+    mknod(path: string, node: NodeSpec): Promise<void>;
 
     readonly losetup: Losetup;
     readonly dmsetup: Dmsetup;

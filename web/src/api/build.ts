@@ -8,6 +8,8 @@ import { SysError } from "../sim/op";
 import type { Invariant, Properties } from "../sim/properties";
 import type { Store } from "../sim/store";
 import { fileKey, isTextFile, type FileObject } from "../linux/files";
+import { Machine, type InitialFile } from "../linux/machine";
+import { deviceViews } from "../linux/views";
 import { BUILTIN_INVARIANTS, ScenarioError, parseSize, scenarioProblems } from "./scenario";
 import { Diagnostics, makeSys } from "./sys";
 import type { ActorDefinition, ActorFunction, BuiltinInvariant, Config, ScenarioDefinition, WorldCheck, WorldView } from "./types";
@@ -28,6 +30,8 @@ export interface BuiltScenario {
   /** Built-in invariants the scenario asked for that are not checked yet. */
   unchecked: BuiltinInvariant[];
   diagnostics: Diagnostics;
+  /** The emulated machine the spec runs on (kernel configuration, data plane). */
+  machine: Machine;
 }
 
 /** The read-only world a custom check sees; reads go through store.peek, never into a footprint. */
@@ -39,7 +43,7 @@ export function worldView(store: Store): WorldView {
     },
     exists: (domain, path) => store.peek(fileKey(domain, path)) !== undefined,
     xenstore: () => undefined,
-    devices: () => [],
+    devices: (domain) => deviceViews(store, domain),
   };
 }
 
@@ -76,14 +80,15 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
 
   const domains = [{ name: "dom0", domid: 0 }, ...Object.keys(def.domains ?? {}).map((name, i) => ({ name, domid: i + 1 }))];
 
-  const initialFiles: [string, FileObject][] = Object.entries(def.files ?? {}).map(([path, f]) => {
-    const key = fileKey(f.domain ?? "dom0", path);
-    if ("content" in f && f.content !== undefined) return [key, { content: f.content }];
+  const initialFiles: InitialFile[] = Object.entries(def.files ?? {}).map(([path, f]) => {
+    const domain = f.domain ?? "dom0";
+    if ("content" in f && f.content !== undefined) return { domain, path, file: { content: f.content } };
     const image = f as { size: unknown; owner?: string };
-    return [key, image.owner === undefined ? { size: parseSize(image.size) } : { size: parseSize(image.size), owner: image.owner }];
+    return { domain, path, file: image.owner === undefined ? { size: parseSize(image.size) } : { size: parseSize(image.size), owner: image.owner } };
   });
+  const machine = new Machine(config, domains.map((x) => x.name), initialFiles);
 
-  const actors: ActorSpec[] = Object.entries(def.actors).map(([name, a]) => {
+  const userActors: ActorSpec[] = Object.entries(def.actors).map(([name, a]) => {
     const run: ActorFunction = typeof a === "function" ? a : a.run;
     const opts: Partial<ActorDefinition> = typeof a === "function" ? {} : a;
     return {
@@ -93,7 +98,7 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
       mayCrash: opts.mayCrash ?? false,
       body: async (ch, who) => {
         try {
-          await run(makeSys(ch, who, diagnostics));
+          await run(makeSys(ch, who, diagnostics, machine));
         } catch (e) {
           // A SysError ends the process as a failed syscall would; anything
           // else is a bug in the script: keep it, with its stack, for the report.
@@ -104,12 +109,16 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
     };
   });
 
+  // Kernel threads come first: the default continuation of a run (the
+  // lowest-index enabled actor) lets pending kernel work finish before the
+  // next user step, the settled behaviour real runs show (docs/linux-model.md §7).
+  const actorDomains = new Set(["dom0", ...userActors.map((a) => a.domain)]);
+  const kernelActors = domains.filter((x) => actorDomains.has(x.name)).flatMap((x) => machine.kernelActors(x.name));
   const spec: ExecutionSpec = {
-    actors,
-    setup: (store) => {
-      for (const [key, value] of initialFiles) store.set(key, value);
-    },
-    // Nothing to clean up yet: files have no fds or locks to release.
+    actors: [...kernelActors, ...userActors],
+    setup: (store) => machine.boot(store),
+    onKill: (ctx) => machine.onKill(ctx),
+    external: machine,
   };
 
   const asked: BuiltinInvariant[] = [];
@@ -124,5 +133,5 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
     deadlock: asked.includes("progress"),
   };
   const unchecked = asked.filter((b) => !CHECKED_BUILTINS.includes(b));
-  return { spec, props, config, domains, unchecked, diagnostics };
+  return { spec, props, config, domains, unchecked, diagnostics, machine };
 }

@@ -1,18 +1,20 @@
 // `Sys` over the runtime's Channel: each method builds one Op (one atomic
-// step) and waits for the scheduler to run it. Only the ordinary files and
-// `log` have a model today; every other method is a step that fails with
-// ENOSYS, so a scenario written against the full API runs, shows the call in
-// its trace, and says plainly what is missing instead of pretending.
+// step) and waits for the scheduler to run it. Files, fds, device nodes,
+// sysfs, loop and their ioctls come from the kernel model (web/src/linux);
+// the tools (losetup) are library code making several such calls. What has
+// no model yet is a step that fails with ENOSYS, so a scenario written
+// against the full API runs, shows the call in its trace, and says plainly
+// what is missing instead of pretending.
 
 import type { Channel } from "../sim/actor";
 import { SysError, type Op, type Who } from "../sim/op";
-import * as files from "../linux/files";
+import type { Machine } from "../linux/machine";
+import { syscalls } from "../linux/syscalls";
+import { losetupAttach, losetupDetach, losetupList } from "../linux/tools/losetup";
 import type { Sys } from "./types";
 
 /** Where each missing piece will come from. Fill in an issue number here when one is filed. */
 const NOT_EMULATED = {
-  syscalls: "fds, device nodes and ioctls come with the kernel's block layer model",
-  loop: "it comes with the loop device model",
   dm: "it comes with the device-mapper model",
   xenstore: "it comes with the xenstore model",
   xl: "it comes with the Xen toolstack model",
@@ -38,7 +40,7 @@ export function traceArg(v: unknown, depth = 0): unknown {
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, traceArg(x, depth + 1)]));
 }
 
-export function makeSys(ch: Channel, who: Who, diag: Diagnostics): Sys {
+export function makeSys(ch: Channel, who: Who, diag: Diagnostics, machine: Machine): Sys {
   // One step per call; the runtime refuses a second call made before the
   // first returned (a missing await) as a script error.
   const call = <R>(op: Op<R>): Promise<R> => ch.call(op);
@@ -53,25 +55,28 @@ export function makeSys(ch: Channel, who: Who, diag: Diagnostics): Sys {
   };
 
   const d = who.domain;
+  const k = syscalls(machine, d, who.name);
   const sys: Sys = {
     domain: d,
     actor: who.name,
 
-    open: (path, flags) => missing("syscalls", "open", flags === undefined ? [path] : [path, flags]),
-    close: (fd) => missing("syscalls", "close", [fd]),
-    read: (fd, offset, length) => missing("syscalls", "read", [fd, offset, length]),
-    write: (fd, offset, bytes) => missing("syscalls", "write", [fd, offset, bytes]),
-    ioctl: (fd, name, arg) => missing("syscalls", `ioctl ${String(name)}`, arg === undefined ? [fd] : [fd, arg]),
-    stat: (path) => missing("syscalls", "stat", [path]),
-    readFile: (path) => call(files.readFile(d, path)),
-    writeFile: (path, text) => call(files.writeFile(d, path, text)),
-    readlink: (path) => missing("syscalls", "readlink", [path]),
-    exists: (path) => call(files.exists(d, path)),
+    open: (path, flags) => call(k.open(path, flags)),
+    close: (fd) => call(k.close(fd)),
+    read: (fd, offset, length) => call(k.read(fd, offset, length)),
+    write: (fd, offset, bytes) => call(k.write(fd, offset, bytes)),
+    ioctl: (fd, name, arg) => call(k.ioctl(fd, name, arg)) as never,
+    stat: (path) => call(k.stat(path)),
+    readFile: (path) => call(k.readFile(path)),
+    writeFile: (path, text) => call(k.writeFile(path, text)),
+    readlink: (path) => call(k.readlink(path)),
+    exists: (path) => call(k.exists(path)),
+    readdir: (path) => call(k.readdir(path)),
+    mknod: (path, node) => call(k.mknod(path, node)),
 
     losetup: {
-      attach: (file, options) => missing("loop", "losetup.attach", options === undefined ? [file] : [file, options]),
-      detach: (path) => missing("loop", "losetup.detach", [path]),
-      list: () => missing("loop", "losetup.list", []),
+      attach: (file, options) => losetupAttach(sys, file, options),
+      detach: (path) => losetupDetach(sys, path),
+      list: () => losetupList(sys),
     },
     dmsetup: {
       create: (name, table, options) => missing("dm", "dmsetup.create", options === undefined ? [name, table] : [name, table, options]),

@@ -11,6 +11,8 @@ export type {
   DiskseqFormat,
   DmFlagPolicy,
   DomainDefinition,
+  LoopAttachment,
+  LoopListEntry,
   FileDefinition,
   ImageFileDefinition,
   KernelId,

@@ -19,12 +19,31 @@ export interface ActorSpec {
   body: (ch: Channel, who: Who) => Promise<void>;
 }
 
+/**
+ * State that lives outside the store (the WebAssembly data plane's image
+ * bytes): checkpointed and restored with it, so that going back in an
+ * exploration, or undoing a probe, also undoes what a step wrote there. Its
+ * changes must also show in the store (a write bumps a counter there), since
+ * only the store enters footprints and fingerprints.
+ */
+export interface ExternalState {
+  /** Awaited once by `Execution.start`, before `setup` (loading WebAssembly). */
+  ready?(): Promise<void>;
+  /** Back to the initial contents; called by `setup`'s caller before each fresh execution. */
+  reset(): void;
+  checkpoint(): number;
+  restore(id: number): void;
+  release(id: number): void;
+}
+
 export interface ExecutionSpec {
   actors: ActorSpec[];
   /** Builds the initial world. */
   setup(store: Store): void;
   /** What the kernel does when an actor dies (closes its fds...). */
   onKill?(ctx: StepContext): void;
+  /** State outside the store that steps change (see ExternalState). One live Execution per spec at a time uses it. */
+  external?: ExternalState;
 }
 
 /** Which actor moves, killed or not, and the values of the step's choice points. */
@@ -47,8 +66,11 @@ export interface StepRecord {
 }
 
 export interface Probe {
+  /** Everything any alternative would read or write (the guard's reads included). */
   footprint: Footprint;
   alternatives: Transition[];
+  /** The footprint of each alternative alone (the guard's reads included), index for index. */
+  footprints: Footprint[];
 }
 
 interface ProbeCache {
@@ -63,6 +85,7 @@ interface ProbeCache {
 
 export interface ExecCheckpoint {
   store: number;
+  external: number;
   positions: number[];
   steps: number;
 }
@@ -89,6 +112,11 @@ export class Execution {
 
   /** Builds the world and runs every actor to its first call. */
   async start(): Promise<void> {
+    const ext = this.spec.external;
+    if (ext) {
+      await ext.ready?.();
+      ext.reset();
+    }
     this.spec.setup(this.store);
     for (const a of this.actors) {
       await a.start();
@@ -155,15 +183,21 @@ export class Execution {
   private probeNow(i: number): Probe {
     const a = this.actors[i]!;
     const op = a.pending;
-    const fp = this.guardFootprint(i);
-    if (!op) return { footprint: fp, alternatives: [] };
+    const guard = this.guardFootprint(i);
+    if (!op) return { footprint: guard, alternatives: [], footprints: [] };
+    const fp = emptyFootprint();
     const alternatives: Transition[] = [{ actor: i }];
+    const footprints: Footprint[] = [];
     if (a.mayCrash) alternatives.push({ actor: i, kill: true });
     for (let k = 0; k < alternatives.length && k < 64; k++) {
       const t = alternatives[k]!;
       const cp = this.store.checkpoint();
+      const ext = this.spec.external;
+      const xcp = ext ? ext.checkpoint() : 0;
       const saved = this.store.recording;
-      this.store.recording = fp;
+      const own: Footprint = { reads: new Set(guard.reads), writes: new Set() };
+      footprints.push(own);
+      this.store.recording = own;
       const points: { options: number; value: number }[] = [];
       const given = t.choices ?? [];
       const ctx: StepContext = {
@@ -185,14 +219,22 @@ export class Execution {
         this.store.recording = saved;
         this.store.restore(cp);
         this.store.release(cp);
+        if (ext) {
+          ext.restore(xcp);
+          ext.release(xcp);
+        }
       }
+      for (const r of own.reads) fp.reads.add(r);
+      for (const w of own.writes) fp.writes.add(w);
       for (let j = given.length; j < points.length; j++) {
         for (let v = 1; v < points[j]!.options; v++) {
           alternatives.push({ actor: i, kill: t.kill, choices: [...points.slice(0, j).map((p) => p.value), v] });
         }
       }
     }
-    return { footprint: fp, alternatives };
+    // Past 64 probed alternatives, the rest are offered unprobed: they count with the union.
+    while (footprints.length < alternatives.length) footprints.push(fp);
+    return { footprint: fp, alternatives, footprints };
   }
 
   /** Actors parked on a guard that does not hold. */
@@ -275,18 +317,20 @@ export class Execution {
   }
 
   checkpoint(): ExecCheckpoint {
-    return { store: this.store.checkpoint(), positions: this.actors.map((a) => a.position), steps: this.steps.length };
+    return { store: this.store.checkpoint(), external: this.spec.external?.checkpoint() ?? 0, positions: this.actors.map((a) => a.position), steps: this.steps.length };
   }
 
   /** Back to a checkpoint, which stays open. Actors only move back in their logs: nothing runs. */
   async restore(cp: ExecCheckpoint): Promise<void> {
     this.store.restore(cp.store);
+    this.spec.external?.restore(cp.external);
     this.steps.length = cp.steps;
     for (let i = 0; i < this.actors.length; i++) this.actors[i]!.moveTo(cp.positions[i]!);
   }
 
   release(cp: ExecCheckpoint): void {
     this.store.release(cp.store);
+    this.spec.external?.release(cp.external);
   }
 }
 

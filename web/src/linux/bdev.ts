@@ -1,0 +1,47 @@
+// Opening and releasing a whole block device (block/bdev.c): the checks every
+// opener goes through, whether an fd, a dm table or blkback, the exclusive
+// claim, and the driver's open and release (loop's lo_open/lo_release, dm's
+// dm_blk_open/dm_blk_close). docs/linux-model.md §4.2-4.3.
+
+import type { StepContext } from "../sim/op";
+import { readDisk, writeDisk } from "./block";
+import { dmDriverOpen, dmDriverRelease } from "./dm/driver";
+import { fail, type Kernel } from "./kernel";
+import { loopDriverOpen, loopDriverRelease } from "./loop/driver";
+import type { Gendisk } from "./objects";
+
+export interface BlkdevOpenOptions {
+  write: boolean;
+  /** The exclusive holder (an fd's key, "dm:<d>:<minor>", blkback), or none for a shared open. */
+  holder?: string;
+}
+
+/**
+ * blkdev_get_by_dev / blkdev_open on a disk object: ENXIO when the disk is
+ * gone (del_gendisk), EBUSY when another holder has it exclusively, then
+ * the driver's open, then the opener is counted.
+ */
+export function blkdevOpen(ctx: StepContext, k: Kernel, d: string, key: string, opts: BlkdevOpenOptions): void {
+  const disk = readDisk(ctx.store, key);
+  if (!disk.live) fail("ENXIO", `${disk.name} has been deleted`);
+  if (opts.holder !== undefined && disk.claim !== null && disk.claim.holder !== opts.holder) {
+    fail("EBUSY", `${disk.name} is held exclusively by ${disk.claim.holder}`);
+  }
+  if (disk.driver === "loop") loopDriverOpen(ctx, k, d, disk);
+  else dmDriverOpen(ctx, k, d, disk);
+  const claim = opts.holder === undefined ? disk.claim : { holder: opts.holder, count: (disk.claim?.count ?? 0) + 1 };
+  writeDisk(ctx.store, key, readDisk(ctx.store, key), { openers: disk.openers + 1, claim });
+}
+
+/** blkdev_put: the opener goes, its claim with it, then the driver's release (which may detach or delete). */
+export function blkdevClose(ctx: StepContext, k: Kernel, d: string, key: string, holder?: string): void {
+  const disk: Gendisk = readDisk(ctx.store, key);
+  let claim = disk.claim;
+  if (holder !== undefined && claim !== null && claim.holder === holder) claim = claim.count > 1 ? { holder, count: claim.count - 1 } : null;
+  const after = writeDisk(ctx.store, key, disk, { openers: disk.openers - 1, claim });
+  if (after.driver === "loop") loopDriverRelease(ctx, k, d, key, after);
+  else dmDriverRelease(ctx, k, d, key, after);
+  // A disk that was deleted while open goes with its last opener (put_disk).
+  const now = ctx.store.get<Gendisk>(key);
+  if (now !== undefined && !now.live && now.openers === 0) ctx.store.delete(key);
+}

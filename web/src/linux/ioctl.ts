@@ -1,0 +1,71 @@
+// ioctl(2): the fd's kind picks the table, as the kernel's file operations
+// do (docs/linux-model.md §5.8): block ioctls common to every disk
+// (blkdev_common_ioctl), then the driver's (lo_ioctl), loop-control's, and
+// device-mapper's control device. A name the model does not know is ENOTTY,
+// as an unknown request number is.
+
+import type { StepContext } from "../sim/op";
+import { readDisk, SECTOR } from "./block";
+import { DM_COMMANDS, dmControlIoctl } from "./dm/ioctl";
+import { lookupFd } from "./fdtable";
+import { fail, type Kernel } from "./kernel";
+import { LOOP_CTL_IOCTLS, loopControlIoctl } from "./loop/control";
+import { LOOP_IOCTLS, loopIoctl } from "./loop/ioctl";
+
+/** include/uapi/linux/fs.h */
+export const BLK_IOCTLS = {
+  BLKGETSIZE64: 0x80081272,
+  BLKGETDISKSEQ: 0x80081280,
+} as const;
+
+/** Request numbers by name, for traces and docs. dm's are _IOWR(0xfd, nr, struct dm_ioctl) = 0xC138FD00 + nr. */
+export const IOCTL_NUMBERS: Record<string, number> = {
+  ...BLK_IOCTLS,
+  ...LOOP_IOCTLS,
+  ...LOOP_CTL_IOCTLS,
+  ...Object.fromEntries(DM_COMMANDS.map((n, nr) => [n, 0xc138fd00 + nr])),
+};
+
+type Family = "blk" | "loop" | "loop-ctl" | "dm";
+
+function familyOf(name: string): Family | undefined {
+  if (name in BLK_IOCTLS) return "blk";
+  if (name in LOOP_IOCTLS) return "loop";
+  if (name in LOOP_CTL_IOCTLS) return "loop-ctl";
+  if ((DM_COMMANDS as readonly string[]).includes(name)) return "dm";
+  return undefined;
+}
+
+export function vfsIoctl(ctx: StepContext, k: Kernel, fd: number, name: unknown, arg: unknown): unknown {
+  const f = lookupFd(ctx, fd);
+  if (typeof name !== "string") fail("ENOTTY", `ioctl request ${JSON.stringify(name)} is not a name the model knows`);
+  const family = familyOf(name);
+  if (family === undefined) fail("ENOTTY", `${name} is not an ioctl the model knows`);
+  switch (f.kind) {
+    case "file":
+    case "dir":
+      return fail("ENOTTY", `${name} on a ${f.kind === "dir" ? "directory" : "regular file"}`);
+    case "misc":
+      if (f.dev === "loop-control") {
+        // loop_control_ioctl answers ENOSYS to everything but its three commands.
+        if (family !== "loop-ctl") fail("ENOSYS", `${name} on /dev/loop-control`);
+        return loopControlIoctl(ctx, k, name, arg);
+      }
+      // ctl_ioctl: a request whose type byte is not 0xfd is ENOTTY.
+      if (family !== "dm") fail("ENOTTY", `${name} on /dev/mapper/control`);
+      return dmControlIoctl(ctx, k, name, arg);
+    case "disk": {
+      const disk = readDisk(ctx.store, f.disk);
+      if (name === "BLKGETDISKSEQ") return disk.diskseq;
+      if (name === "BLKGETSIZE64") return disk.sectors * SECTOR;
+      if (disk.driver === "loop") {
+        // lo_ioctl passes what it does not know to lo_simple_ioctl: EINVAL.
+        if (family !== "loop") fail("EINVAL", `${name} on a loop device`);
+        return loopIoctl(ctx, k, fd, name, arg);
+      }
+      // dm_blk_ioctl forwards to the single underlying device only for
+      // tables that allow it (dm_prepare_ioctl); the model does not forward.
+      return fail("ENOTTY", `${name} on a device-mapper device (ioctl forwarding is not modelled)`);
+    }
+  }
+}

@@ -1,0 +1,122 @@
+// One emulated machine: the kernel configuration of a run, one kernel per
+// domain (booted into the store), the data plane that holds image bytes,
+// and the kernel threads that run as actors. It is the runtime's
+// ExternalState: the data plane's arena is checkpointed and restored with
+// the store, so exploring back and forth also undoes what I/O wrote.
+
+import type { Config } from "../api/types";
+import { DataPlane } from "../core/data-plane";
+import type { Channel } from "../sim/actor";
+import type { ActorSpec, ExternalState } from "../sim/execution";
+import type { Op, StepContext } from "../sim/op";
+import type { Store } from "../sim/store";
+import { dmDeferredStep } from "./dm/deferred";
+import { fileKey, IMAGE_IDS_KEY, type FileObject, type ImageFile, type ImageIds } from "./files";
+import { openFds } from "./fdtable";
+import { kernelConfig, LOOP_CTRL_MINOR, MAPPER_CTRL_MINOR, MISC_MAJOR, type KernelConfig } from "./kconfig";
+import { ModelBug, type Kernel } from "./kernel";
+import { loopAdd } from "./loop/device";
+import { keys, type DeviceNode } from "./objects";
+import { udevSettle, udevStep } from "./udev";
+import { vfsClose } from "./vfs";
+
+export interface InitialFile {
+  domain: string;
+  path: string;
+  file: { content: string } | { size: number; owner?: string };
+}
+
+/** The arena the data plane may use: 256 MiB of written image data per run (sparse images cost nothing until written). */
+const ARENA_FRAMES = 1 << 16;
+
+export class Machine implements Kernel, ExternalState {
+  readonly cfg: KernelConfig;
+  private plane: DataPlane | null = null;
+  private base = 0;
+
+  constructor(config: Config, readonly domains: string[], readonly files: InitialFile[]) {
+    this.cfg = kernelConfig(config);
+  }
+
+  get dp(): DataPlane | null {
+    return this.plane;
+  }
+
+  async ready(): Promise<void> {
+    if (this.plane) return;
+    this.plane = await DataPlane.create({ maxFrames: ARENA_FRAMES });
+    this.base = this.plane.checkpoint();
+  }
+
+  private get arena(): DataPlane {
+    if (!this.plane) throw new ModelBug("the data plane is used before Execution.start loaded it");
+    return this.plane;
+  }
+
+  reset(): void {
+    this.arena.restore(this.base);
+  }
+  checkpoint(): number {
+    return this.arena.checkpoint();
+  }
+  restore(id: number): void {
+    this.arena.restore(id);
+  }
+  release(id: number): void {
+    this.arena.release(id);
+  }
+
+  /** Boots every domain's kernel and creates the scenario's files (ExecutionSpec.setup). */
+  boot(store: Store): void {
+    for (const d of this.domains) bootKernel(store, this, d);
+    let nextImage = 0;
+    for (const f of this.files) {
+      let obj: FileObject;
+      if ("content" in f.file) obj = { content: f.file.content };
+      else {
+        if (nextImage >= 256) throw new ModelBug("more than 256 disk images");
+        this.arena.createImage(nextImage, f.file.size);
+        const img: ImageFile = { size: f.file.size, image: nextImage++, gen: 0 };
+        if (f.file.owner !== undefined) img.owner = f.file.owner;
+        obj = img;
+      }
+      store.set(fileKey(f.domain, f.path), obj);
+    }
+    if (nextImage > 0) store.set(IMAGE_IDS_KEY, { next: nextImage } satisfies ImageIds);
+  }
+
+  /** What the kernel does when a process dies: its fds are closed, lowest first, as close(2) would. */
+  onKill(ctx: StepContext): void {
+    for (const fd of openFds(ctx.store, ctx.who.domain, ctx.who.name)) vfsClose(ctx, this, fd);
+  }
+
+  /** The kernel threads of a domain, as daemon actors: udev and dm's deferred-remove worker. */
+  kernelActors(d: string): ActorSpec[] {
+    const suffix = d === "dom0" ? "" : `@${d}`;
+    const forever = (makeOp: () => Op<void>) => async (ch: Channel) => {
+      for (;;) await ch.call(makeOp());
+    };
+    return [
+      { name: `kernel:udev${suffix}`, domain: d, daemon: true, body: forever(() => udevStep(d)) },
+      { name: `kernel:dm-deferred${suffix}`, domain: d, daemon: true, body: forever(() => dmDeferredStep(this, d)) },
+    ];
+  }
+}
+
+/** A context for work done outside any step (boot): nothing is recorded, no choice is offered. */
+function bootContext(store: Store, d: string): StepContext {
+  return { store, who: { index: -1, name: "boot", domain: d }, choose: () => 0, emit: () => {} };
+}
+
+/**
+ * The state after boot with `max_loop=8` and dm-mod loaded (the golden
+ * traces' setup): loop0..7 unbound with diskseq 1..8, the two control
+ * nodes, no dm devices, and udev's coldplug done.
+ */
+function bootKernel(store: Store, k: Kernel, d: string): void {
+  const ctx = bootContext(store, d);
+  for (let i = 0; i < k.cfg.maxLoop; i++) loopAdd(ctx, d, i);
+  store.set(keys.node(d, "/dev/loop-control"), { type: "char", major: MISC_MAJOR, minor: LOOP_CTRL_MINOR } satisfies DeviceNode);
+  store.set(keys.node(d, "/dev/mapper/control"), { type: "char", major: MISC_MAJOR, minor: MAPPER_CTRL_MINOR } satisfies DeviceNode);
+  udevSettle(ctx, d);
+}

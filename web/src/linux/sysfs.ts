@@ -1,0 +1,128 @@
+// sysfs as the model shows it: nothing is stored; each read computes the
+// value from the objects it reads, so the footprint is exact (reading
+// /sys/block/loop0/diskseq reads loop:<d>:0 and its disk, nothing else).
+// docs/linux-model.md §3.5.
+
+import type { Store } from "../sim/store";
+import { fail, type Kernel } from "./kernel";
+import { keys, type DmHashEntry, type Gendisk, type LoopDevice, type MappedDevice } from "./objects";
+import { backingPath } from "./loop/device";
+
+/** The registered, live disk behind a /sys/block/<name> directory, or undefined. */
+export function sysBlockDisk(store: Store, d: string, name: string): { key: string; disk: Gendisk } | undefined {
+  let key: string | undefined;
+  const loop = /^loop(0|[1-9]\d*)$/.exec(name);
+  const dm = /^dm-(0|[1-9]\d*)$/.exec(name);
+  if (loop) key = store.get<LoopDevice>(keys.loop(d, Number(loop[1])))?.disk;
+  else if (dm) key = store.get<MappedDevice>(keys.dm(d, Number(dm[1])))?.disk;
+  if (key === undefined) return undefined;
+  const disk = store.get<Gendisk>(key);
+  return disk && disk.registered && disk.live ? { key, disk } : undefined;
+}
+
+type Dir = { kind: "dir"; entries: () => string[] };
+type Attr = { kind: "attr"; value: () => string };
+type Node = Dir | Attr;
+
+const bool = (b: boolean) => (b ? "1\n" : "0\n");
+
+/** What a sysfs path is: a directory with its entries, an attribute with its value, or undefined. */
+function sysfsNode(store: Store, k: Kernel, d: string, path: string): Node | undefined {
+  const parts = path.split("/").slice(1);
+  if (parts[0] !== "sys") return undefined;
+  if (parts.length === 1) return { kind: "dir", entries: () => ["block", "module"] };
+  if (parts[1] === "module") {
+    const tree = ["module", "loop", "parameters", "max_loop"];
+    for (let i = 2; i < parts.length; i++) if (parts[i] !== tree[i - 1]) return undefined;
+    if (parts.length === 5) return { kind: "attr", value: () => `${k.cfg.maxLoop}\n` };
+    return { kind: "dir", entries: () => [tree[parts.length - 1]!] };
+  }
+  if (parts[1] !== "block") return undefined;
+  if (parts.length === 2) {
+    return {
+      kind: "dir",
+      entries: () => {
+        const names: string[] = [];
+        for (const key of store.list("disk")) {
+          if (!key.startsWith(`disk:${d}:`)) continue;
+          const disk = store.get<Gendisk>(key)!;
+          if (disk.registered && disk.live) names.push(disk.name);
+        }
+        return names.sort();
+      },
+    };
+  }
+  const found = sysBlockDisk(store, d, parts[2]!);
+  if (!found) return undefined;
+  const { disk } = found;
+  const rest = parts.slice(3);
+  const loop = disk.driver === "loop" ? store.get<LoopDevice>(disk.driverKey) : undefined;
+  const loopAttrs = loop && (loop.state === "bound" || loop.state === "rundown");
+  const md = disk.driver === "dm" ? store.get<MappedDevice>(disk.driverKey) : undefined;
+  const top: Record<string, Node> = {
+    dev: { kind: "attr", value: () => `${disk.major}:${disk.minor}\n` },
+    diskseq: { kind: "attr", value: () => `${disk.diskseq}\n` },
+    ro: { kind: "attr", value: () => bool(disk.readOnly) },
+    size: { kind: "attr", value: () => `${disk.sectors}\n` },
+    holders: { kind: "dir", entries: () => [...disk.holders].sort() },
+  };
+  if (loopAttrs) {
+    const lo = loop!;
+    const attrs: Record<string, string> = {
+      backing_file: `${backingPath(lo)}\n`,
+      offset: `${lo.offset}\n`,
+      sizelimit: `${lo.sizelimit}\n`,
+      autoclear: bool((lo.flags & 4) !== 0),
+      partscan: bool((lo.flags & 8) !== 0),
+      dio: bool((lo.flags & 16) !== 0),
+    };
+    top.loop = { kind: "dir", entries: () => Object.keys(attrs).sort() };
+    if (rest[0] === "loop" && rest.length === 2) {
+      const v = attrs[rest[1]!];
+      return v === undefined ? undefined : { kind: "attr", value: () => v };
+    }
+  }
+  if (md) {
+    const attrs: Record<string, string> = {
+      name: `${md.name ?? ""}\n`,
+      uuid: `${md.uuid ?? ""}\n`,
+      suspended: bool(md.suspended),
+    };
+    top.dm = { kind: "dir", entries: () => Object.keys(attrs).sort() };
+    if (rest[0] === "dm" && rest.length === 2) {
+      const v = attrs[rest[1]!];
+      return v === undefined ? undefined : { kind: "attr", value: () => v };
+    }
+  }
+  if (rest.length === 0) return { kind: "dir", entries: () => Object.keys(top).sort() };
+  if (rest.length === 1) return top[rest[0]!];
+  if (rest.length === 2 && rest[0] === "holders" && disk.holders.includes(rest[1]!)) {
+    // A symlink to the holder's directory; reading it as a file is refused like any directory.
+    return { kind: "dir", entries: () => [] };
+  }
+  return undefined;
+}
+
+export function isSysfsPath(path: string): boolean {
+  return path === "/sys" || path.startsWith("/sys/");
+}
+
+/** The text of a sysfs attribute. */
+export function readSysfs(store: Store, k: Kernel, d: string, path: string): string {
+  const n = sysfsNode(store, k, d, path);
+  if (!n) fail("ENOENT", `${path}: no such file or directory`);
+  if (n.kind === "dir") fail("EISDIR", `${path} is a directory`);
+  return n.value();
+}
+
+/** A sysfs directory's entries, sorted; undefined when the path is not a sysfs directory. */
+export function sysfsEntries(store: Store, k: Kernel, d: string, path: string): string[] | "attr" | undefined {
+  const n = sysfsNode(store, k, d, path);
+  if (!n) return undefined;
+  return n.kind === "dir" ? n.entries() : "attr";
+}
+
+/** The dm hash entry for a name, for sysfs users that look devices up by name. */
+export function dmByName(store: Store, d: string, name: string): DmHashEntry | undefined {
+  return store.get<DmHashEntry>(keys.dmName(d, name));
+}
