@@ -91,8 +91,8 @@ function createImage(ctx: StepContext, k: Kernel, d: string, path: string): { ke
   if (!k.dp) throw new ModelBug("no data plane for a new image");
   const ids = ctx.store.get<ImageIds>(IMAGE_IDS_KEY) ?? { next: 0 };
   if (ids.next >= 256) fail("ENOSPC", "the data plane has no room for another image (256)");
-  const parent = path.slice(0, path.lastIndexOf("/")) || "/";
-  if (!isDir(ctx.store, k, d, parent)) fail("ENOENT", `${parent}: no such directory`);
+  // Directories are implicit (there is no mkdir): any absolute path can be created, as with writeFile.
+  if (isSysfsPath(path)) fail("EACCES", `${path}: sysfs has no regular files to create`);
   k.dp.createImage(ids.next, 0);
   ctx.store.set(IMAGE_IDS_KEY, { next: ids.next + 1 } satisfies ImageIds);
   const file: ImageFile = { size: 0, image: ids.next, gen: 0 };
