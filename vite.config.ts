@@ -1,12 +1,36 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Connect, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+/**
+ * The Content-Security-Policy of the sandbox worker (web/src/worker/run.worker.ts),
+ * which runs user code. A dedicated worker takes its policy from its own
+ * script's response, not from the page: this one may load its own modules
+ * ('self') and evaluate the user's transpiled scenario ('unsafe-eval'), and
+ * may connect nowhere (fetch, XHR, WebSocket, EventSource, remote import()).
+ * web/public/_headers carries the same policy for static hosts that read it.
+ */
+export const SANDBOX_CSP = "default-src 'none'; script-src 'self' 'unsafe-eval'; connect-src 'none'; worker-src 'none'";
+
+const isSandboxScript = (url: string | undefined) => url !== undefined && /\/run\.worker[-.][^/]*$/.test(url.split('?')[0]!);
+
+function sandboxHeaders(): Plugin {
+  const middleware: Connect.NextHandleFunction = (req, res, next) => {
+    if (isSandboxScript(req.url)) res.setHeader('Content-Security-Policy', SANDBOX_CSP);
+    next();
+  };
+  return {
+    name: 'blocklab-sandbox-csp',
+    configureServer: (server) => void server.middlewares.use(middleware),
+    configurePreviewServer: (server) => void server.middlewares.use(middleware),
+  };
+}
 
 // No COOP/COEP headers: the engine moves buffers between threads as
 // transferables, so it never needs SharedArrayBuffer (or cross-origin isolation).
 export default defineConfig({
   root: 'web',
   base: './',
-  plugins: [svelte()],
+  plugins: [svelte(), sandboxHeaders()],
   build: {
     outDir: '../dist',
     emptyOutDir: true,

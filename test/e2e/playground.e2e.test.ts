@@ -1,0 +1,259 @@
+// The playground in real headless Chromium: the shell paints before Monaco,
+// a gallery lesson runs and explores, the sandbox stops an endless loop
+// while the page stays responsive, links round-trip and damaged ones keep
+// the reader's work, the editor's text survives a reload, and exploring
+// leaves the main thread free (long tasks measured with a PerformanceObserver).
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { SANDBOX_CSP } from '../../vite.config';
+import { editorReady, editorText, openPage, SAVED_WORK_KEY, screenshot, seedSavedWork, startApp, type App } from './app';
+
+let app: App;
+
+beforeAll(async () => {
+  app = await startApp();
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+const status = (page: Page) => page.locator('#run-status');
+const consoleText = (page: Page) => page.locator('#console').innerText();
+
+async function waitRan(page: Page, before: number, timeout = 30_000): Promise<void> {
+  await expect.poll(async () => Number(await status(page).getAttribute('data-ran')), { timeout }).toBeGreaterThan(before);
+}
+async function ranCount(page: Page): Promise<number> {
+  return Number(await status(page).getAttribute('data-ran'));
+}
+
+test('the shell paints before Monaco has loaded, then the editor arrives', async () => {
+  const { page, context, errors } = await openPage(app);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  // Hold back Monaco's editor chunk: the shell must already be usable without it.
+  await page.route(/editor\.api-[^/]*\.js$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  try {
+    await page.goto(`${app.base}#example/lost-update`);
+    await page.waitForSelector('[data-editor="loading"] pre');
+    expect(await page.textContent('h1')).toBe('Blocklab');
+    expect(await page.isVisible('#run')).toBe(true);
+    expect(await page.textContent('[data-editor="loading"] pre')).toContain('scenario(');
+    expect(await page.textContent('#lesson')).toContain('Lost update');
+    expect(await page.locator('.monaco-editor').count()).toBe(0);
+    await screenshot(page, 'shell-before-monaco');
+    release();
+    await editorReady(page);
+    expect(await editorText(page)).toContain('countStart');
+    expect(errors).toEqual([]);
+  } finally {
+    release();
+    await context.close();
+  }
+});
+
+test('a gallery lesson runs (trace in the timeline), then Explore finds the lost update with the violating step marked', async () => {
+  const { page, context, errors } = await openPage(app);
+  try {
+    await page.goto(`${app.base}#example/lost-update`);
+    await editorReady(page);
+    expect(await status(page).innerText()).toContain('Not run yet');
+    await page.click('#run');
+    await waitRan(page, 0);
+    expect(await page.textContent('#verdict')).toBe('pass');
+    expect(await status(page).innerText()).toMatch(/Ran: 4 steps/);
+    expect(await page.locator('.timeline .row.step').count()).toBe(4);
+    expect(await page.textContent('.timeline')).toContain('readFile("/run/blocklab/vms-started")');
+    expect(await page.inputValue('#step-slider')).toBe('4');
+    await screenshot(page, 'lesson-run');
+
+    await page.selectOption('#explore-mode', 'exhaustive');
+    await page.click('#explore');
+    await waitRan(page, 1);
+    expect(await page.textContent('#verdict')).toBe('violation');
+    expect(await page.textContent('#violation')).toContain('every start counted');
+    expect(await page.locator('.timeline .row.violating').count()).toBe(1);
+    expect(await page.locator('.timeline .row.racing').count()).toBe(2);
+    expect(await consoleText(page)).toContain('one update was lost');
+
+    // The slider moves the views: at step 1 only the first step is done.
+    await page.fill('#step-slider', '1');
+    expect(await page.textContent('#step-label')).toMatch(/^1 \//);
+    expect(await page.locator('.timeline .row.step:not(.later)').count()).toBe(1);
+    await screenshot(page, 'lesson-explore-violation');
+
+    // Replaying the counterexample's schedule in run mode gives the same violation.
+    await page.click('text=Replay it with Run');
+    const schedule = await page.textContent('#violation-schedule');
+    expect(await page.inputValue('#schedule')).toBe(schedule);
+    await page.click('#run');
+    await waitRan(page, 2);
+    expect(await page.textContent('#verdict')).toBe('violation');
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('an endless loop in a script is stopped with a message, and the page stays responsive', async () => {
+  const { page, context, errors } = await openPage(app);
+  try {
+    await seedSavedWork(page, app.base, [
+      'import { scenario } from "blocklab";',
+      'export default scenario({',
+      '  title: "spins",',
+      '  actors: { spinner: async (sys) => { await sys.log("about to spin"); while (true) {} } },',
+      '});',
+      '',
+    ].join('\n'));
+    await page.goto(app.base);
+    await editorReady(page);
+    expect(await editorText(page)).toContain('while (true) {}');
+    await page.click('#run');
+    await expect.poll(() => status(page).getAttribute('data-status')).toBe('running');
+    // While the worker spins, the page answers at once and takes input.
+    const t0 = Date.now();
+    await page.fill('#seed', '42');
+    expect(await page.evaluate(() => 6 * 7)).toBe(42);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await waitRan(page, 0, 15_000);
+    expect(await status(page).innerText()).toContain('over the time budget');
+    expect(await consoleText(page)).toMatch(/did not finish within 5 s, so its worker was stopped/);
+    await screenshot(page, 'endless-loop-stopped');
+    // And the next run works (a fresh worker).
+    await page.click('#explore');
+    await expect.poll(() => status(page).getAttribute('data-status')).toBe('exploring');
+    await page.click('#stop');
+    await waitRan(page, 1);
+    expect(await status(page).innerText()).toContain('stopped by you');
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a script runs with no network and none of the page storage; errors point at line and column', async () => {
+  const { page, context, errors } = await openPage(app);
+  let workerCsp: string | undefined;
+  page.on('response', (r) => {
+    if (/run\.worker-[^/]*\.js$/.test(r.url())) workerCsp = r.headers()['content-security-policy'];
+  });
+  try {
+    await seedSavedWork(page, app.base, [
+      'import { scenario } from "blocklab";',
+      'const g = globalThis as any;',
+      'export default scenario({',
+      '  actors: {',
+      '    probe: async (sys) => {',
+      '      console.log(["fetch", "XMLHttpRequest", "WebSocket", "indexedDB", "caches", "postMessage", "importScripts", "BroadcastChannel"].map((n) => `${n}:${typeof g[n]}`).join(" "));',
+      '      console.log("from console.log", 1 + 1);',
+      '      const n: number = "not a number";',
+      '      throw new Error("boom");',
+      '    },',
+      '  },',
+      '});',
+      '',
+    ].join('\n'));
+    await page.goto(app.base);
+    await editorReady(page);
+    await page.click('#run');
+    await waitRan(page, 0);
+    const text = await consoleText(page);
+    expect(text).toContain('fetch:undefined XMLHttpRequest:undefined WebSocket:undefined indexedDB:undefined caches:undefined postMessage:undefined importScripts:undefined BroadcastChannel:undefined');
+    expect(text).toContain('from console.log 2');
+    // The type error is reported and the script still ran.
+    expect(text).toMatch(/line 8, column 13\s*type error \(the script runs anyway\)/);
+    // The thrown error points at its line in the TypeScript.
+    expect(text).toMatch(/line 9, column 13\s*error: probe: Error: boom/);
+    expect(workerCsp).toBe(SANDBOX_CSP);
+
+    // A syntax error is shown with its position and nothing runs.
+    await page.click('.monaco-editor .view-lines');
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('const = ;');
+    await page.click('#run');
+    await waitRan(page, 1);
+    expect(await status(page).innerText()).toContain('not run: fix the syntax error first');
+    expect(await consoleText(page)).toMatch(/line 13, column 7\s*syntax error: Variable declaration expected\./);
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the editor text survives a reload; a share link round-trips without running; a damaged link keeps the saved work', async () => {
+  const { page, context, errors } = await openPage(app);
+  try {
+    await page.goto(`${app.base}#example/check-then-act`);
+    await editorReady(page);
+    await page.click('.monaco-editor .view-lines');
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.type('// my own marker 1234\n');
+    // Choose a configuration, so the link has one to carry.
+    await page.click('[data-preset="v2"]');
+    await expect.poll(() => page.textContent('#config-summary')).toContain('patches v2');
+    await page.reload();
+    await editorReady(page);
+    expect(await editorText(page)).toContain('// my own marker 1234');
+    expect(await page.textContent('#config-summary')).toContain('patches v2');
+    const saved = await page.evaluate((k) => localStorage.getItem(k), SAVED_WORK_KEY);
+
+    await page.keyboard.press('Control+s');
+    await expect.poll(() => page.locator('#share-link').count()).toBe(1);
+    const link = await page.inputValue('#share-link');
+    expect(link).toMatch(/#v1\/[A-Za-z0-9_-]+$/);
+    await screenshot(page, 'share-link');
+
+    // A fresh reader opens the link: same code, same configuration, nothing run.
+    const reader = await openPage(app);
+    try {
+      await reader.page.goto(link);
+      await editorReady(reader.page);
+      expect(await editorText(reader.page)).toContain('// my own marker 1234');
+      expect(await reader.page.textContent('#config-summary')).toContain('patches v2');
+      expect(await reader.page.textContent('#banner')).toContain('Nothing has run');
+      expect(await status(reader.page).innerText()).toContain('Not run yet');
+      expect(await reader.page.evaluate((k) => localStorage.getItem(k), SAVED_WORK_KEY)).toBeNull();
+      expect(reader.errors).toEqual([]);
+    } finally {
+      await reader.context.close();
+    }
+
+    // A cut link and a damaged one: a clear message, and the saved work untouched.
+    for (const bad of [link.slice(0, link.length - 7), link.replace('#v1/', '#v1/%%%'), `${app.base}#v1/${'A'.repeat(300_000)}`]) {
+      await page.goto('about:blank');
+      await page.goto(bad);
+      await page.waitForSelector('#banner.error');
+      expect(await page.textContent('#banner')).toMatch(/This link could not be opened: .+ Your saved work is shown, unchanged\./);
+      await editorReady(page);
+      expect(await editorText(page)).toContain('// my own marker 1234');
+      expect(await page.evaluate((k) => localStorage.getItem(k), SAVED_WORK_KEY)).toBe(saved);
+    }
+    await screenshot(page, 'damaged-link');
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('autocompletion lists the Sys methods from the scenario API', async () => {
+  const { page, context, errors } = await openPage(app);
+  try {
+    await page.goto(`${app.base}#example/lost-update`);
+    await editorReady(page);
+    await page.click('.monaco-editor .view-lines');
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('\nconst probe = async (sys: import("blocklab").Sys) => { sys.');
+    await page.waitForSelector('.suggest-widget.visible', { timeout: 20_000 });
+    await expect.poll(() => page.locator('.suggest-widget.visible').innerText(), { timeout: 20_000 }).toMatch(/losetup[\s\S]*readFile/);
+    await screenshot(page, 'autocomplete');
+    await page.keyboard.press('Escape');
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,77 @@
+// The messages between the page and the sandbox worker. The page sends one
+// job per worker (a fresh worker for every run or exploration, so nothing a
+// script leaves behind survives it); the worker answers with progress,
+// console lines, and one final message. Results travel as JSON text made in
+// the worker: a script's values (functions, getters, cycles) can never make
+// the page's structured clone throw or run code on the page.
+
+import type { Config } from "../api/types";
+import type { ConfigOverrides } from "../api/config";
+import type { Mode } from "../sim/verify";
+
+export interface JobBudgets {
+  /** Steps per execution (verify's maxSteps). */
+  maxSteps: number;
+  /** Wall time the engine gives itself (explore, random, PCT); the page kills the worker a little after. */
+  maxSeconds: number;
+  /** Sampling: executions (random, PCT) or exhaustive: executions bound. */
+  maxExecutions?: number;
+}
+
+export interface Job {
+  type: "job";
+  /** The scenario, already transpiled to CommonJS by the editor's TypeScript worker. */
+  js: string;
+  /** Its source map (JSON text), to give errors the line and column of the TypeScript. */
+  sourceMap?: string;
+  /** Configuration that wins over the scenario's own (the panel's switches); null: the scenario's. */
+  overrides: ConfigOverrides | null;
+  mode: Mode;
+  seed?: number;
+  schedule?: string;
+  budgets: JobBudgets;
+}
+
+/** A position in the user's TypeScript (1-based). */
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+export interface ConsoleLine {
+  level: "log" | "info" | "warn" | "error" | "debug";
+  text: string;
+}
+
+export type WorkerMessage =
+  | { type: "ready" }
+  /** The explorer is alive: its clock checks, counted (see docs/ui.md on what they approximate). */
+  | { type: "progress"; elapsedMs: number; clockChecks: number }
+  | { type: "console"; lines: ConsoleLine[] }
+  /** The final answer: `result` is JSON text of a JobResult. */
+  | { type: "done"; result: string };
+
+/** The error of a scenario that could not be loaded or that failed while it ran. */
+export interface JobError {
+  message: string;
+  /** Where in the user's TypeScript, when the stack says so. */
+  position?: SourcePosition;
+  actor?: string;
+  step?: number;
+  /** What went wrong: loading the file, its configuration, or the run. */
+  phase: "load" | "config" | "run" | "internal";
+}
+
+export interface JobResult {
+  /** The configuration the run used (the scenario's merged with the overrides). */
+  config?: Config;
+  title?: string;
+  /** verify()'s answer, when the scenario got that far (its shape: VerifyResult). */
+  verify?: import("../sim/verify").VerifyResult;
+  error?: JobError;
+  /** Things the user should know: calls not emulated yet, invariants not checked yet. */
+  notes: string[];
+  /** Globals the sandbox removed before the script ran. */
+  blocked: string[];
+  elapsedMs: number;
+}

@@ -1,0 +1,181 @@
+// The sandbox: one job per worker. It loads a transpiled scenario, runs or
+// explores it with the runtime's front door (verify), and posts the answer.
+// The page creates a fresh worker for each job and terminates it when the
+// job overruns its wall-time budget, so an endless loop in a script costs
+// a worker, never the page.
+//
+// Order matters: the worker's own modules are all imported (statically)
+// before any message is handled; `post` is captured before lockDown removes
+// postMessage, so only this file can talk to the page; the message handler
+// is set synchronously (a module worker drops messages that arrive while its
+// top level is still running, stack.md §7).
+
+import { buildScenario, type BuiltScenario } from "../api/build";
+import { ConfigError, resolveConfig } from "../api/config";
+import { ScenarioError, scenarioProblems } from "../api/scenario";
+import type { Config, ScenarioDefinition } from "../api/types";
+import { decodeSchedule, ScheduleSyntaxError } from "../sim/schedule";
+import { verify, type VerifyOptions } from "../sim/verify";
+import { evaluateModule, parseSourceMap, positionInStack, positionOf } from "./evaluate";
+import type { ConsoleLine, Job, JobError, JobResult, WorkerMessage } from "./protocol";
+import { lockDown } from "./sandbox";
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+const postRaw = scope.postMessage.bind(scope);
+const post = (m: WorkerMessage) => postRaw(m);
+
+/** At most this many console lines reach the page; a chatty loop cannot flood it. */
+const MAX_CONSOLE_LINES = 2000;
+/** Progress at most this often. */
+const PROGRESS_MS = 100;
+
+let consoleBuffer: ConsoleLine[] = [];
+let consoleCount = 0;
+
+function flushConsole(): void {
+  if (consoleBuffer.length === 0) return;
+  post({ type: "console", lines: consoleBuffer });
+  consoleBuffer = [];
+}
+
+function show(v: unknown): string {
+  if (typeof v === "string") return v;
+  if (v instanceof Error) return `${v.name}: ${v.message}`;
+  try {
+    return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : typeof x === "function" ? `<function ${x.name || "anonymous"}>` : x)) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+function addConsole(level: ConsoleLine["level"], values: unknown[]): void {
+  consoleCount++;
+  if (consoleCount > MAX_CONSOLE_LINES) {
+    if (consoleCount === MAX_CONSOLE_LINES + 1) consoleBuffer.push({ level: "warn", text: `(more than ${MAX_CONSOLE_LINES} console lines: the rest are dropped)` });
+    return;
+  }
+  consoleBuffer.push({ level, text: values.map(show).join(" ") });
+  if (consoleBuffer.length >= 50) flushConsole();
+}
+
+/** The script's console goes to the page's console panel. */
+function captureConsole(): void {
+  for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+    (console as unknown as Record<string, unknown>)[level] = (...values: unknown[]) => addConsole(level, values);
+  }
+  scope.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    addConsole("error", ["unhandled rejection:", e.reason]);
+  });
+}
+
+/** The results as JSON text: bigints as "123n", byte arrays as arrays (as trace.ts writes them). */
+function jsonText(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x instanceof Uint8Array ? Array.from(x) : x));
+}
+
+function describe(e: unknown): string {
+  if (!(e instanceof Error)) return `uncaught ${show(e)}`;
+  const named = e.name !== "Error" && e.name !== "ScenarioError";
+  return `${named ? `${e.name}: ` : ""}${e.message}`;
+}
+
+function notesOf(built: BuiltScenario): string[] {
+  const notes: string[] = [];
+  const missing = [...built.diagnostics.notEmulated].sort();
+  if (missing.length > 0) notes.push(`the scenario calls ${missing.join(", ")}, not emulated yet: those calls fail with ENOSYS`);
+  if (built.unchecked.length > 0) notes.push(`${built.unchecked.join(", ")}: not checked yet (block devices are not emulated, so nothing can break them)`);
+  return notes;
+}
+
+async function runJob(job: Job): Promise<JobResult> {
+  const t0 = performance.now();
+  captureConsole();
+  const blocked = lockDown(scope as unknown as typeof globalThis);
+  const map = parseSourceMap(job.sourceMap);
+  const result: JobResult = { notes: [], blocked, elapsedMs: 0 };
+  const fail = (error: JobError): JobResult => ({ ...result, error, elapsedMs: performance.now() - t0 });
+
+  let mod: Record<string, unknown>;
+  try {
+    mod = evaluateModule(job.js);
+  } catch (e) {
+    return fail({ phase: "load", message: describe(e), position: positionOf(e, map) });
+  }
+  const def = mod.default as ScenarioDefinition | undefined;
+  if (def === undefined) return fail({ phase: "load", message: "no default export: end the file with `export default scenario({ ... })`" });
+  const problems = scenarioProblems(def);
+  if (problems.length > 0) return fail({ phase: "load", message: new ScenarioError(problems).message });
+  if (typeof def.title === "string") result.title = def.title;
+
+  let config: Config;
+  try {
+    config = resolveConfig(def.kernel, def.patches, job.overrides ?? {});
+  } catch (e) {
+    if (e instanceof ConfigError) return fail({ phase: "config", message: `${e.source === "scenario" ? "the scenario's configuration" : "the configuration panel"}: ${e.message}` });
+    throw e;
+  }
+  result.config = config;
+  const built = buildScenario(def, config);
+  if (job.schedule !== undefined) {
+    try {
+      const n = built.spec.actors.length;
+      const bad = decodeSchedule(job.schedule).find((t) => t.actor >= n);
+      if (bad) return fail({ phase: "config", message: `the schedule moves actor ${bad.actor}, but the scenario has ${n} actor${n === 1 ? "" : "s"} (0 to ${n - 1}): it was made for another scenario` });
+    } catch (e) {
+      if (e instanceof ScheduleSyntaxError) return fail({ phase: "config", message: `schedule: ${e.message}` });
+      throw e;
+    }
+  }
+
+  let checks = 0;
+  let lastPost = t0;
+  const now = () => {
+    const t = performance.now();
+    checks++;
+    if (t - lastPost >= PROGRESS_MS) {
+      lastPost = t;
+      flushConsole();
+      post({ type: "progress", elapsedMs: t - t0, clockChecks: checks });
+    }
+    return t;
+  };
+  const opts: VerifyOptions = {
+    mode: job.mode,
+    seed: job.seed,
+    schedule: job.schedule,
+    maxSteps: job.budgets.maxSteps,
+    maxSeconds: job.mode === "run" ? undefined : job.budgets.maxSeconds,
+    maxExecutions: job.budgets.maxExecutions,
+    now,
+  };
+  const r = await verify(built.spec, built.props, opts);
+  result.verify = r;
+  result.notes = notesOf(built);
+  if (r.error) {
+    const se = built.diagnostics.scriptError;
+    const thrown = se && (r.error.actor === undefined || se.actor === r.error.actor) ? se.error : undefined;
+    const position = positionOf(thrown, map) ?? positionInStack(r.error.stack, map);
+    result.error = { phase: "run", message: r.error.message, ...(position ? { position } : {}), ...(r.error.actor !== undefined ? { actor: r.error.actor } : {}), ...(r.error.step !== undefined ? { step: r.error.step } : {}) };
+  }
+  result.elapsedMs = performance.now() - t0;
+  return result;
+}
+
+scope.onmessage = (e: MessageEvent<Job>) => {
+  scope.onmessage = null; // one job per worker
+  const job = e.data;
+  void runJob(job)
+    .catch((err: unknown): JobResult => ({ notes: [], blocked: [], elapsedMs: 0, error: { phase: "internal", message: `a bug in Blocklab, not in your scenario: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}` } }))
+    .then((result) => {
+      flushConsole();
+      let text: string;
+      try {
+        text = jsonText(result);
+      } catch (err) {
+        text = jsonText({ notes: [], blocked: [], elapsedMs: 0, error: { phase: "internal", message: `the result could not be sent: ${describe(err)}` } });
+      }
+      post({ type: "done", result: text });
+    });
+};
+post({ type: "ready" });
