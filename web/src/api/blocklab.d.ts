@@ -92,6 +92,8 @@ declare module "blocklab" {
     owner?: string;
     /** The domain whose filesystem holds the file (default `"dom0"`). */
     domain?: string;
+    /** Every byte of the image starts with this value (0..255; default: zeros). At most 64M. */
+    fill?: number;
   }
 
   /** A small text file. */

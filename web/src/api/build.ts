@@ -83,8 +83,11 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
   const initialFiles: InitialFile[] = Object.entries(def.files ?? {}).map(([path, f]) => {
     const domain = f.domain ?? "dom0";
     if ("content" in f && f.content !== undefined) return { domain, path, file: { content: f.content } };
-    const image = f as { size: unknown; owner?: string };
-    return { domain, path, file: image.owner === undefined ? { size: parseSize(image.size) } : { size: parseSize(image.size), owner: image.owner } };
+    const image = f as { size: unknown; owner?: string; fill?: number };
+    const file: { size: number; owner?: string; fill?: number } = { size: parseSize(image.size) };
+    if (image.owner !== undefined) file.owner = image.owner;
+    if (image.fill !== undefined && image.fill !== 0) file.fill = image.fill;
+    return { domain, path, file };
   });
   const machine = new Machine(config, domains.map((x) => x.name), initialFiles);
 

@@ -15,6 +15,9 @@ export class ScenarioError extends Error {
 
 export const BUILTIN_INVARIANTS: readonly BuiltinInvariant[] = ["isolation", "no-leak", "no-stale-open", "progress"];
 
+/** The largest image a scenario may fill with a byte: fill writes every byte of it whenever the world is reset. */
+export const MAX_FILLED_IMAGE = 64 << 20;
+
 const SIZE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 
 /** Bytes from a size: a whole number, or digits with a K, M or G suffix (powers of 1024). */
@@ -82,7 +85,7 @@ export function scenarioProblems(def: unknown): string[] {
         const where = `files[${JSON.stringify(path)}]`;
         if (!path.startsWith("/")) problems.push(`${where}: a file path must be absolute`);
         if (!isObject(f)) { problems.push(`${where} must be { size, owner? } or { content }`); continue; }
-        extraKeys(where, f, ["size", "owner", "content", "domain"], problems);
+        extraKeys(where, f, ["size", "owner", "content", "domain", "fill"], problems);
         const hasSize = f.size !== undefined;
         const hasContent = f.content !== undefined;
         if (hasSize === hasContent) problems.push(`${where}: give either size (a disk image) or content (a text file)`);
@@ -91,6 +94,15 @@ export function scenarioProblems(def: unknown): string[] {
         }
         if (hasContent && typeof f.content !== "string") problems.push(`${where}: content must be a string`);
         if (f.owner !== undefined && !hasSize) problems.push(`${where}: owner belongs to a disk image (one with a size)`);
+        if (f.fill !== undefined) {
+          if (!hasSize) problems.push(`${where}: fill belongs to a disk image (one with a size)`);
+          else if (typeof f.fill !== "number" || !Number.isInteger(f.fill) || f.fill < 0 || f.fill > 255) problems.push(`${where}: fill must be a byte value 0..255`);
+          else {
+            try {
+              if (parseSize(f.size) > MAX_FILLED_IMAGE) problems.push(`${where}: a filled image may be at most 64M (fill writes every byte at each reset)`);
+            } catch { /* reported above */ }
+          }
+        }
         knownDomain(`${where}.owner`, f.owner);
         knownDomain(`${where}.domain`, f.domain);
       }

@@ -23,7 +23,7 @@ import { vfsClose } from "./vfs";
 export interface InitialFile {
   domain: string;
   path: string;
-  file: { content: string } | { size: number; owner?: string };
+  file: { content: string } | { size: number; owner?: string; fill?: number };
 }
 
 /** The arena the data plane may use: 256 MiB of written image data per run (sparse images cost nothing until written). */
@@ -76,6 +76,7 @@ export class Machine implements Kernel, ExternalState {
       else {
         if (nextImage >= 256) throw new ModelBug("more than 256 disk images");
         this.arena.createImage(nextImage, f.file.size);
+        if (f.file.fill !== undefined) fillImage(this.arena, nextImage, f.file.size, f.file.fill);
         const img: ImageFile = { size: f.file.size, image: nextImage++, gen: 0 };
         if (f.file.owner !== undefined) img.owner = f.file.owner;
         obj = img;
@@ -101,6 +102,12 @@ export class Machine implements Kernel, ExternalState {
       { name: `kernel:dm-deferred${suffix}`, domain: d, daemon: true, body: forever(() => dmDeferredStep(this, d)) },
     ];
   }
+}
+
+/** Writes `byte` over the whole image, a MiB at a time. */
+function fillImage(dp: DataPlane, image: number, size: number, byte: number): void {
+  const chunk = new Uint8Array(Math.min(size, 1 << 20)).fill(byte);
+  for (let off = 0; off < size; off += chunk.length) dp.writeImage(image, off, chunk.subarray(0, Math.min(chunk.length, size - off)));
 }
 
 /** A context for work done outside any step (boot): nothing is recorded, no choice is offered. */

@@ -2,7 +2,17 @@
 // them, each with the text that explains what it shows. The CLI runs them
 // by id (`npx blocklab explore lost-update`); the UI will open them in the
 // editor. Only lessons the emulated kernel can already run are listed; the
-// races of the patch series join as the loop, dm and Xen models land.
+// races of the patch series join as the dm and Xen models land.
+
+import type { KernelId, PatchSelection } from "../api/types";
+
+/** A configuration a lesson is shown under. */
+export interface LessonConfig {
+  kernel?: KernelId;
+  patches?: PatchSelection;
+  /** Another gallery entry: the fixed script, when the fix is in userspace. */
+  scenario?: string;
+}
 
 export interface GalleryEntry {
   id: string;
@@ -11,6 +21,13 @@ export interface GalleryEntry {
   lesson: string;
   /** The scenario file, relative to this folder. */
   file: string;
+  /**
+   * For lessons about a race: the configuration under which exploration
+   * finds the violation, and the one (or the fixed script) under which it
+   * completes with none. Tests hold every entry to both.
+   */
+  before?: LessonConfig;
+  after?: LessonConfig[];
 }
 
 export const GALLERY: readonly GalleryEntry[] = [
@@ -36,6 +53,43 @@ export const GALLERY: readonly GalleryEntry[] = [
       "The cure is the same everywhere: make the check and the claim one atomic step (O_EXCL), or hold the " +
       "object itself (an fd, a diskseq) instead of its name.",
     file: "check-then-act.ts",
+  },
+  {
+    id: "losetup-find-free",
+    title: "losetup -f: two toolstacks pick the same free loop device",
+    lesson:
+      "LOOP_CTL_GET_FREE answers with a device that is free now, and reserves nothing: ask twice and you get the " +
+      "same answer twice (the golden traces show it on real kernels). Two toolstacks attaching disks at the same " +
+      "moment are both offered loop0; the one that binds second gets EBUSY from LOOP_CONFIGURE, and a script that " +
+      "does not expect it leaves its VM without a disk. util-linux's losetup, and the fixed script, go back to " +
+      "GET_FREE on EBUSY.",
+    file: "losetup-find-free.ts",
+    before: { kernel: "linux-6.1", patches: "none" },
+    after: [{ scenario: "losetup-find-free-retry" }],
+  },
+  {
+    id: "losetup-find-free-retry",
+    title: "losetup -f with a retry: both toolstacks get a device",
+    lesson:
+      "The fix for losetup-find-free: when the device GET_FREE offered was bound by someone else first " +
+      "(LOOP_CONFIGURE fails with EBUSY), ask again. Exploration proves every interleaving of the two toolstacks " +
+      "ends with both images attached, and shows that the race window (a lost race and a retry) is reached.",
+    file: "losetup-find-free-retry.ts",
+  },
+  {
+    id: "stale-diskseq",
+    title: "Stale diskseq: a (dev_t, diskseq) pair outlives a detach",
+    lesson:
+      "Patch 3/7 makes blkback check that the device it opened by number still has the diskseq userspace " +
+      "published. That check is only as good as the diskseq: on linux-6.1 a loop device keeps its diskseq " +
+      "when it is detached and re-attached to another image, so a pair published for VM work still matches " +
+      "after the loop device was re-bound to vault's image, and the backend serves vault's data to work. " +
+      "Patch 4/7 (loop-release-diskseq) takes a new diskseq at every detach; linux-6.1.192 and linux-6.12 " +
+      "take one at every attach and detach. Then the stale pair stops matching and the backend refuses. " +
+      "(The backend here is a userspace stand-in doing blkback's check; the Xen model will run the real one.)",
+    file: "stale-diskseq.ts",
+    before: { kernel: "linux-6.1", patches: "none" },
+    after: [{ kernel: "linux-6.1", patches: ["loop-release-diskseq"] }, { kernel: "linux-6.1.192", patches: "none" }, { kernel: "linux-6.12", patches: "none" }],
   },
 ];
 
