@@ -5,7 +5,7 @@
 
 import type { Store } from "../sim/store";
 import { fail, type Kernel } from "./kernel";
-import { keys, type DmHashEntry, type Gendisk, type LoopDevice, type MappedDevice } from "./objects";
+import { keys, type Gendisk, type LoopDevice, type MappedDevice } from "./objects";
 import { backingPath } from "./loop/device";
 
 /** The registered, live disk behind a /sys/block/<name> directory, or undefined. */
@@ -69,7 +69,7 @@ function sysfsNode(store: Store, k: Kernel, d: string, path: string): Node | und
   if (loopAttrs) {
     const lo = loop!;
     const attrs: Record<string, string> = {
-      backing_file: `${backingPath(lo)}\n`,
+      backing_file: `${backingPath(lo, (key) => store.get<Gendisk>(key)?.name)}\n`,
       offset: `${lo.offset}\n`,
       sizelimit: `${lo.sizelimit}\n`,
       autoclear: bool((lo.flags & 4) !== 0),
@@ -120,9 +120,4 @@ export function sysfsEntries(store: Store, k: Kernel, d: string, path: string): 
   const n = sysfsNode(store, k, d, path);
   if (!n) return undefined;
   return n.kind === "dir" ? n.entries() : "attr";
-}
-
-/** The dm hash entry for a name, for sysfs users that look devices up by name. */
-export function dmByName(store: Store, d: string, name: string): DmHashEntry | undefined {
-  return store.get<DmHashEntry>(keys.dmName(d, name));
 }

@@ -21,7 +21,7 @@ export function deviceViews(store: Store, d: string): DeviceView[] {
     if (disk.driver === "loop") {
       const lo = store.peek<LoopDevice>(disk.driverKey);
       v.state = lo?.state ?? "gone";
-      if (lo?.backing) v.backing = backingPath(lo);
+      if (lo?.backing) v.backing = backingPath(lo, (k) => store.peek<Gendisk>(k)?.name);
     } else {
       const md = store.peek<MappedDevice>(disk.driverKey);
       v.state = !md ? "gone" : md.live === null ? "no table" : md.suspended ? "suspended" : "active";

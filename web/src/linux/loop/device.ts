@@ -75,11 +75,11 @@ export function loopSectors(store: Store, backing: string, offset: number, sizel
   return Math.floor(bytes / SECTOR);
 }
 
-/** The path sysfs `loop/backing_file` shows. */
-export function backingPath(lo: LoopDevice): string {
+/** The path sysfs `loop/backing_file` shows: the file's path, or /dev/NAME of a backing block device (`diskName` reads its name). */
+export function backingPath(lo: LoopDevice, diskName: (key: string) => string | undefined): string {
   const b = lo.backing?.file ?? "";
   if (b.startsWith("file:")) return b.slice(b.indexOf(":", 5) + 1);
-  return b;
+  return `/dev/${diskName(b) ?? "(deleted)"}`;
 }
 
 /**
