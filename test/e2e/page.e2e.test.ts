@@ -20,6 +20,11 @@ test('the page loads and the WASM core answers through the ring', async () => {
     await page.goto(app.base);
     await expect(page.title()).resolves.toBe('Blocklab');
     await editorReady(page);
+    const t = await page.evaluate(() => ({
+      ready: performance.now(),
+      fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
+    }));
+    console.log(`[timing] vite preview: first contentful paint ${t.fcp.toFixed(0)} ms, editor usable ${t.ready.toFixed(0)} ms after navigation`);
     await expect.poll(() => page.textContent('#core-status'), { timeout: 30_000 }).toBe('WASM core: answering');
     await screenshot(page, 'page');
     expect(errors).toEqual([]);

@@ -257,3 +257,60 @@ test('autocompletion lists the Sys methods from the scenario API', async () => {
     await context.close();
   }
 });
+
+test('exploring never blocks the main thread: no long task over 50 ms while the explorer runs', async () => {
+  const { page, context, errors } = await openPage(app);
+  // Long tasks, and the moments the run status changes, in the page's own clock.
+  await context.addInitScript(() => {
+    const w = window as unknown as { longTasks: { start: number; duration: number }[]; statusTimes: { status: string; t: number }[] };
+    w.longTasks = [];
+    w.statusTimes = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+    addEventListener('DOMContentLoaded', () => {
+      new MutationObserver(() => {
+        const s = document.querySelector('#run-status')?.getAttribute('data-status');
+        if (s && w.statusTimes[w.statusTimes.length - 1]?.status !== s) w.statusTimes.push({ status: s, t: performance.now() });
+      }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-status'] });
+    });
+  });
+  try {
+    // Three actors bumping one counter thirty times each: far more states than 4 seconds can visit.
+    await seedSavedWork(page, app.base, [
+      'import { scenario, type Sys } from "blocklab";',
+      'async function bump(sys: Sys) {',
+      '  for (let i = 0; i < 30; i++) {',
+      '    const n = Number(await sys.readFile("/run/n"));',
+      '    await sys.writeFile("/run/n", String(n + 1));',
+      '  }',
+      '}',
+      'export default scenario({ files: { "/run/n": { content: "0" } }, actors: { a: bump, b: bump, c: bump }, invariants: ["progress"] });',
+      '',
+    ].join('\n'));
+    await page.goto(app.base);
+    await editorReady(page);
+    await page.fill('#explore-seconds', '4');
+    await page.selectOption('#explore-mode', 'exhaustive');
+    await page.click('#explore');
+    await expect.poll(() => page.textContent('#progress'), { timeout: 10_000 }).toMatch(/states, ≈[\d,]+ states\/s/);
+    const during = await page.textContent('#progress');
+    await waitRan(page, 0, 30_000);
+    expect(await status(page).innerText()).toMatch(/not complete \(stopped by the seconds bound\)/);
+    const m = await page.evaluate(() => {
+      const w = window as unknown as { longTasks: { start: number; duration: number }[]; statusTimes: { status: string; t: number }[] };
+      return { longTasks: w.longTasks, statusTimes: w.statusTimes };
+    });
+    const from = m.statusTimes.find((s) => s.status === 'exploring')!.t;
+    const to = m.statusTimes.filter((s) => s.t > from).find((s) => s.status === 'idle')!.t;
+    const whileExploring = m.longTasks.filter((t) => t.start >= from && t.start < to);
+    const longest = Math.max(0, ...whileExploring.map((t) => t.duration));
+    console.log(`[long tasks] exploring for ${((to - from) / 1000).toFixed(1)} s (progress ${during}; result: ${await status(page).innerText()}): ${whileExploring.length} long tasks on the main thread, the longest ${longest.toFixed(0)} ms; whole page life: ${m.longTasks.length} long tasks, the longest ${Math.max(0, ...m.longTasks.map((t) => t.duration)).toFixed(0)} ms`);
+    expect(to - from).toBeGreaterThan(3500);
+    expect(whileExploring.filter((t) => t.duration > 50)).toEqual([]);
+    await screenshot(page, 'explore-budget');
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
