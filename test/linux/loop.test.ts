@@ -263,6 +263,19 @@ describe("autoclear, and patch 5/7", () => {
     expect(await autoclearLife(["loop-autoclear-delete"])).toEqual(["/img/a", "ENOENT", "ENOENT", "ENXIO", "9"]);
   });
 
+  it("a process that ends with fds open: exit closes them in one step, and an autoclear device detaches there", async () => {
+    const r = await runScript("linux-6.1", "none", async (sys) => {
+      const fd = await sys.open("/dev/loop0", { write: true });
+      const a = await sys.open("/img/a", { write: true });
+      await sys.ioctl(fd, "LOOP_CONFIGURE", { fd: a, info: { lo_flags: ["LO_FLAGS_AUTOCLEAR"] } });
+    }, IMG);
+    const last = r.trace!.steps.filter((s) => s.actor === "t").at(-1)!;
+    expect(last.call).toBe("exit");
+    expect(last.writes).toContain("loop:dom0:0");
+    const none = await runScript("linux-6.1", "none", async (sys) => { await sys.readFile("/sys/block/loop0/diskseq"); });
+    expect(none.trace!.steps.map((s) => s.call)).toEqual(["readFile"]);
+  });
+
   it("a process killed while holding the last fd of an autoclear device: its fds are closed and the device detaches", async () => {
     const { exec } = await started({
       files: IMG,

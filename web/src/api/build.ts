@@ -11,7 +11,7 @@ import { fileKey, isTextFile, type FileObject } from "../linux/files";
 import { Machine, type InitialFile } from "../linux/machine";
 import { deviceViews } from "../linux/views";
 import { BUILTIN_INVARIANTS, ScenarioError, parseSize, scenarioProblems } from "./scenario";
-import { Diagnostics, makeSys } from "./sys";
+import { Diagnostics, makeProcess } from "./sys";
 import type { ActorDefinition, ActorFunction, BuiltinInvariant, Config, ScenarioDefinition, WorldCheck, WorldView } from "./types";
 
 /**
@@ -100,14 +100,18 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
       daemon: opts.daemon ?? false,
       mayCrash: opts.mayCrash ?? false,
       body: async (ch, who) => {
+        const proc = makeProcess(ch, who, diagnostics, machine);
         try {
-          await run(makeSys(ch, who, diagnostics, machine));
+          await run(proc.sys);
         } catch (e) {
-          // A SysError ends the process as a failed syscall would; anything
-          // else is a bug in the script: keep it, with its stack, for the report.
-          if (!(e instanceof SysError) && !(e instanceof DivergenceError)) diagnostics.scriptError = { actor: who.name, error: e };
+          // A SysError ends the process as a failed syscall would (and the
+          // kernel still closes its fds); anything else is a bug in the
+          // script: keep it, with its stack, for the report.
+          if (e instanceof SysError) await proc.exit();
+          else if (!(e instanceof DivergenceError)) diagnostics.scriptError = { actor: who.name, error: e };
           throw e;
         }
+        await proc.exit();
       },
     };
   });

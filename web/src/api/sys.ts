@@ -40,7 +40,22 @@ export function traceArg(v: unknown, depth = 0): unknown {
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, traceArg(x, depth + 1)]));
 }
 
+/** A process: its Sys, and what the kernel does when it ends. */
+export interface Process {
+  sys: Sys;
+  /**
+   * exit(2): the kernel closes the fds the process still has open, lowest
+   * first, in one step (a last close may detach an autoclear loop device).
+   * No step at all for a process that never opened anything.
+   */
+  exit(): Promise<void>;
+}
+
 export function makeSys(ch: Channel, who: Who, diag: Diagnostics, machine: Machine): Sys {
+  return makeProcess(ch, who, diag, machine).sys;
+}
+
+export function makeProcess(ch: Channel, who: Who, diag: Diagnostics, machine: Machine): Process {
   // One step per call; the runtime refuses a second call made before the
   // first returned (a missing await) as a script error.
   const call = <R>(op: Op<R>): Promise<R> => ch.call(op);
@@ -56,15 +71,23 @@ export function makeSys(ch: Channel, who: Who, diag: Diagnostics, machine: Machi
 
   const d = who.domain;
   const k = syscalls(machine, d, who.name);
+  // Whether the process may hold fds: decided from its own calls only, so
+  // that a replay of the same calls decides the same.
+  let mayHoldFds = false;
+  const holding = <R>(p: Promise<R>): Promise<R> => {
+    mayHoldFds = true;
+    return p;
+  };
   const sys: Sys = {
     domain: d,
     actor: who.name,
 
-    open: (path, flags) => call(k.open(path, flags)),
+    open: (path, flags) => holding(call(k.open(path, flags))),
     close: (fd) => call(k.close(fd)),
     read: (fd, offset, length) => call(k.read(fd, offset, length)),
     write: (fd, offset, bytes) => call(k.write(fd, offset, bytes)),
-    ioctl: (fd, name, arg) => call(k.ioctl(fd, name, arg)) as never,
+    // DM_DEV_CREATE with patch 2/7 returns an fd too.
+    ioctl: (fd, name, arg) => (name === "DM_DEV_CREATE" ? holding(call(k.ioctl(fd, name, arg))) : call(k.ioctl(fd, name, arg))) as never,
     stat: (path) => call(k.stat(path)),
     readFile: (path) => call(k.readFile(path)),
     writeFile: (path, text) => call(k.writeFile(path, text)),
@@ -116,5 +139,5 @@ export function makeSys(ch: Channel, who: Who, diag: Diagnostics, machine: Machi
 
     log: (...values) => call({ call: "log", args: values.map((v) => traceArg(v)), run: () => undefined }),
   };
-  return sys;
+  return { sys, exit: () => (mayHoldFds ? call(k.exit()) : Promise.resolve()) };
 }

@@ -4,7 +4,7 @@
 // for a bad user pointer: EINVAL where C would say EFAULT).
 
 import type { Op } from "../sim/op";
-import { lookupFd } from "./fdtable";
+import { lookupFd, openFds } from "./fdtable";
 import { vfsIoctl } from "./ioctl";
 import { stackSuspended } from "./io";
 import type { Kernel } from "./kernel";
@@ -45,6 +45,9 @@ export function syscalls(k: Kernel, d: string, proc: string) {
     readlink: (path: unknown): Op<string> => op("readlink", [path], (ctx) => vfsReadlink(ctx, k, path)),
     exists: (path: unknown): Op<boolean> => op("exists", [path], (ctx) => vfsExists(ctx, k, path)),
     readdir: (path: unknown): Op<string[]> => op("readdir", [path], (ctx) => vfsReaddir(ctx, k, path)),
+    exit: (): Op<void> => op("exit", [], (ctx) => {
+      for (const fd of openFds(ctx.store, d, proc)) vfsClose(ctx, k, fd);
+    }),
     mknod: (path: unknown, node: { type: unknown; major: unknown; minor: unknown }): Op<void> =>
       op("mknod", [path, node], (ctx) => vfsMknod(ctx, k, path, node ?? {})),
   };
