@@ -364,3 +364,40 @@ test('a 1,000-step trace scrubs at frame rate; switching the configuration after
     await context.close();
   }
 });
+
+test('step mode: the reader schedules the actors by hand, finds the lost update, and can undo', async () => {
+  const { page, context, errors } = await openPage(app);
+  try {
+    await page.goto(`${app.base}#example/lost-update`);
+    await editorReady(page);
+    await page.click('#step-mode');
+    await page.waitForSelector('#step-panel');
+    const move = async (actor: string) => {
+      const before = await ranCount(page);
+      await page.click(`#step-panel [data-actor="${actor}"]`);
+      await waitRan(page, before);
+    };
+    expect(await page.textContent('#step-panel')).toContain('readFile("/run/blocklab/vms-started")');
+    // Both read 0 before either writes: the interleaving that loses an update.
+    await move('toolstack-a');
+    await move('toolstack-b');
+    expect(await page.locator('.timeline .row.step').count()).toBe(2);
+    expect(await page.textContent('#step-panel')).toContain('writeFile("/run/blocklab/vms-started", "1")');
+    await move('toolstack-a');
+    await move('toolstack-b');
+    expect(await page.textContent('#step-panel')).toContain('You found it');
+    expect(await page.textContent('#verdict')).toBe('violation');
+    expect(await page.locator('#step-panel [data-actor="toolstack-a"]').isDisabled()).toBe(true);
+    expect(await page.textContent('#step-panel')).toContain('the invariant is violated');
+    await screenshot(page, 'step-mode-found');
+    const before = await ranCount(page);
+    await page.click('#step-undo');
+    await waitRan(page, before);
+    expect(await page.locator('.timeline .row.step').count()).toBe(3);
+    expect(await page.locator('#step-panel [data-actor="toolstack-a"]').isDisabled()).toBe(true);
+    expect(await page.textContent('#step-panel')).toContain('toolstack-a has finished');
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});

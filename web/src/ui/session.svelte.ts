@@ -9,7 +9,9 @@ import type { Config } from "../api/types";
 import type { Trace } from "../sim/trace";
 import type { Mode, ReportedViolation, VerifyResult } from "../sim/verify";
 import { startJob, warmUp, type Progress, type RunningJob } from "../worker/client";
-import type { ConsoleLine, Job, JobResult, SourcePosition } from "../worker/protocol";
+import type { ConsoleLine, Job, JobResult, SourcePosition, StepState } from "../worker/protocol";
+import { encodeSchedule } from "../sim/schedule";
+import type { Transition } from "../sim/execution";
 import type { EditorHandle } from "./editor/monaco";
 import { GALLERY, galleryEntry, gallerySource } from "./gallery";
 import { clearFragment, pageBase, parseFragment, setFragment } from "./location";
@@ -34,7 +36,7 @@ export interface Banner {
 
 /** What the last job ended with, for the summary line and the "ran" state. */
 export interface Outcome {
-  mode: Mode;
+  mode: Mode | "step";
   verdict: VerifyResult["verdict"] | "stopped" | "timeout" | "crashed";
   summary: string;
   result?: JobResult;
@@ -83,6 +85,10 @@ export class Session {
   selected = $state(0);
   /** What the editor shows: the reader's own work, a shared link or a lesson. */
   source = $state<{ kind: "own" } | { kind: "link" } | { kind: "example"; id: string; title: string; lesson: string }>({ kind: "own" });
+
+  /** Step mode: the path the reader has chosen so far (null: not stepping), and where it stands. */
+  stepPath = $state.raw<Transition[] | null>(null);
+  stepState = $state.raw<StepState | null>(null);
 
   private editor: EditorHandle | undefined;
   private running: RunningJob | undefined;
@@ -248,13 +254,40 @@ export class Session {
     this.running?.stop();
   }
 
-  private async startJobFor(mode: Mode): Promise<void> {
+  // ---- step mode: the reader is the scheduler ----
+
+  /** Starts (or restarts) step mode at the initial state. */
+  stepStart(): Promise<void> {
+    return this.stepTo([]);
+  }
+
+  stepMove(actor: number): Promise<void> {
+    return this.stepTo([...(this.stepPath ?? []), { actor }]);
+  }
+
+  stepUndo(): Promise<void> {
+    const path = this.stepPath ?? [];
+    return this.stepTo(path.slice(0, Math.max(0, path.length - 1)));
+  }
+
+  stepLeave(): void {
+    this.stepPath = null;
+    this.stepState = null;
+  }
+
+  /** Each move replays the whole path in a fresh sandbox: actors are deterministic, so it lands where it was. */
+  private stepTo(path: Transition[]): Promise<void> {
+    return this.startJobFor("step", path);
+  }
+
+  private async startJobFor(mode: Mode | "step", stepPath?: Transition[]): Promise<void> {
     if (this.busy) return;
     if (!this.editor) {
       this.banner = { kind: "info", text: "The editor is still loading; Run works as soon as it is there." };
       return;
     }
-    this.lastAction = mode === "run" ? "run" : "explore";
+    this.lastAction = mode === "run" ? "run" : mode === "step" ? undefined : "explore";
+    if (mode !== "step") this.stepLeave();
     this.status = "transpiling";
     const entries: ConsoleEntry[] = [];
     let transpiled;
@@ -284,11 +317,12 @@ export class Session {
       mode,
       ...(Number.isFinite(seed) && this.seed.trim() !== "" ? { seed: seed >>> 0 } : {}),
       ...(mode === "run" && schedule !== "" ? { schedule } : {}),
+      ...(mode === "step" ? { schedule: encodeSchedule(stepPath ?? []) } : {}),
       budgets: { maxSteps: MAX_STEPS, maxSeconds: this.exploreSeconds },
     };
-    const wallSeconds = mode === "run" ? RUN_WALL_SECONDS : this.exploreSeconds + EXPLORE_GRACE_SECONDS;
-    this.status = mode === "run" ? "running" : "exploring";
-    this.progress = mode === "run" ? null : { elapsedMs: 0, label: "starting" };
+    const wallSeconds = mode === "run" || mode === "step" ? RUN_WALL_SECONDS : this.exploreSeconds + EXPLORE_GRACE_SECONDS;
+    this.status = mode === "run" || mode === "step" ? "running" : "exploring";
+    this.progress = mode === "run" || mode === "step" ? null : { elapsedMs: 0, label: "starting" };
     const progressLabel = (p: Progress): string => {
       const s = Math.max(p.elapsedMs, 1) / 1000;
       if (mode === "explore") {
@@ -312,7 +346,7 @@ export class Session {
     if (o.kind === "killed") {
       const seen = o.lastProgress ? ` (${progressLabel(o.lastProgress)} when it stopped)` : "";
       if (o.reason === "time") {
-        const why = mode === "run"
+        const why = mode === "run" || mode === "step"
           ? `The script did not finish within ${RUN_WALL_SECONDS} s, so its worker was stopped. An endless loop that never calls sys (such as while (true) {}) never gives the scheduler a turn; a loop that does would have stopped at ${MAX_STEPS} steps.`
           : `The exploration overran its budget of ${this.exploreSeconds} s (plus ${EXPLORE_GRACE_SECONDS} s to present a counterexample), so its worker was stopped${seen}. Nothing it found could be kept.`;
         this.consoleEntries = [...this.consoleEntries, { level: "error", text: why }];
@@ -328,7 +362,37 @@ export class Session {
       this.finishWith({ mode, verdict: "crashed", summary: "the sandbox failed" });
       return;
     }
-    this.present(mode, o.result);
+    if (mode === "step") this.presentStep(stepPath ?? [], o.result);
+    else this.present(mode, o.result);
+  }
+
+  private presentStep(path: Transition[], r: JobResult): void {
+    if (r.config) this.lastConfig = r.config;
+    const entries = [...this.consoleEntries];
+    const st = r.step;
+    if (!st) {
+      // The scenario did not load, or the script failed at this step: stay where the reader was.
+      const err = r.error;
+      entries.push({ level: "error", text: err ? `error: ${err.message}` : "step mode: no answer", ...(err?.position ? { position: err.position } : {}) });
+      this.consoleEntries = entries;
+      this.finishWith({ mode: "step", verdict: "error", summary: `step mode: the move failed after ${path.length} step${path.length === 1 ? "" : "s"}` });
+      return;
+    }
+    this.stepPath = path;
+    this.stepState = st;
+    this.trace = st.trace;
+    this.violation = null;
+    this.selected = st.trace.steps.length;
+    for (const s of st.trace.steps) {
+      if (s.call === "log") entries.push({ level: "log", text: `${s.actor}: ${s.args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}`, step: s.step });
+    }
+    if (st.violation) entries.push({ level: "error", text: `violation of "${st.violation.invariant}": ${st.violation.message}` });
+    if (st.divergence) entries.push({ level: "error", text: st.divergence });
+    for (const n of r.notes) entries.push({ level: "note", text: n });
+    this.consoleEntries = entries;
+    const n = st.trace.steps.length;
+    const where = st.violation ? "violation" : st.finished ? "finished" : "your move";
+    this.finishWith({ mode: "step", verdict: st.violation ? "violation" : st.divergence ? "error" : "pass", summary: `step mode: ${n} step${n === 1 ? "" : "s"}, ${where}`, result: r });
   }
 
   private finishWith(outcome: Outcome): void {
@@ -378,6 +442,7 @@ export class Session {
 
   /** Replays a violation's schedule in run mode (what a reader does to study it). */
   useSchedule(schedule: string): void {
+    this.stepLeave();
     this.schedule = schedule;
     this.save();
   }

@@ -26,7 +26,8 @@ export interface Job {
   sourceMap?: string;
   /** Configuration that wins over the scenario's own (the panel's switches); null: the scenario's. */
   overrides: ConfigOverrides | null;
-  mode: Mode;
+  /** "step": the reader is the scheduler; `schedule` is the path so far, and the answer says who may move next. */
+  mode: Mode | "step";
   seed?: number;
   schedule?: string;
   budgets: JobBudgets;
@@ -69,9 +70,22 @@ export interface JobResult {
   /** verify()'s answer, when the scenario got that far (its shape: VerifyResult). */
   verify?: import("../sim/verify").VerifyResult;
   error?: JobError;
+  /** Step mode's answer. */
+  step?: StepState;
   /** Things the user should know: calls not emulated yet, invariants not checked yet. */
   notes: string[];
   /** Globals the sandbox removed before the script ran. */
   blocked: string[];
   elapsedMs: number;
+}
+
+/** Where step mode stands: the trace so far and, per actor, its next call or why it cannot move. */
+export interface StepState {
+  trace: import("../sim/trace").Trace;
+  actors: { name: string; domain: string; enabled: boolean; next?: string; why?: string }[];
+  /** Every actor has finished (or waits forever): the end checks ran. */
+  finished: boolean;
+  violation?: { invariant: string; message: string };
+  /** The path could not be followed (the script changed since). */
+  divergence?: string;
 }

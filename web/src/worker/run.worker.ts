@@ -14,10 +14,14 @@ import { buildScenario, type BuiltScenario } from "../api/build";
 import { ConfigError, resolveConfig } from "../api/config";
 import { ScenarioError, scenarioProblems } from "../api/scenario";
 import type { Config, ScenarioDefinition } from "../api/types";
+import { ScriptError } from "../sim/execution";
+import { replaySchedule, whyNotEnabled } from "../sim/replay";
 import { decodeSchedule, ScheduleSyntaxError } from "../sim/schedule";
+import { traceOf } from "../sim/trace";
+import { callText } from "./format";
 import { verify, type VerifyOptions } from "../sim/verify";
 import { evaluateModule, parseSourceMap, positionInStack, positionOf } from "./evaluate";
-import type { ConsoleLine, Job, JobError, JobResult, WorkerMessage } from "./protocol";
+import type { ConsoleLine, Job, JobError, JobResult, StepState, WorkerMessage } from "./protocol";
 import { lockDown } from "./sandbox";
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -128,6 +132,41 @@ async function runJob(job: Job): Promise<JobResult> {
     }
   }
 
+  if (job.mode === "step") {
+    const path = job.schedule ? decodeSchedule(job.schedule) : [];
+    try {
+      // Follow the reader's path and stop there (maxSteps = its length): the next move is theirs.
+      const r = await replaySchedule(built.spec, built.props, path, { maxSteps: path.length });
+      const exec = r.exec;
+      const step: StepState = {
+        trace: traceOf(exec),
+        actors: exec.actors.map((a, i) => {
+          const enabled = !r.violation && !r.divergence && exec.isEnabled(i);
+          const pending = a.pending;
+          return {
+            name: a.who.name,
+            domain: a.who.domain,
+            enabled,
+            ...(pending ? { next: callText(pending.call, pending.args) } : {}),
+            ...(enabled ? {} : { why: r.violation ? "the invariant is violated: the run is over" : whyNotEnabled(exec, i) }),
+          };
+        }),
+        finished: r.finished,
+        ...(r.violation ? { violation: { invariant: r.violation.invariant, message: r.violation.message } } : {}),
+        ...(r.divergence ? { divergence: r.divergence.message } : {}),
+      };
+      result.step = step;
+      result.notes = notesOf(built);
+    } catch (e) {
+      if (!(e instanceof ScriptError)) throw e;
+      const se = built.diagnostics.scriptError;
+      const position = positionOf(se?.error ?? e.error, map);
+      result.error = { phase: "run", message: e.message, actor: e.actor, ...(position ? { position } : {}) };
+    }
+    result.elapsedMs = performance.now() - t0;
+    return result;
+  }
+
   let checks = 0;
   let lastPost = t0;
   const now = () => {
@@ -141,7 +180,7 @@ async function runJob(job: Job): Promise<JobResult> {
     return t;
   };
   const opts: VerifyOptions = {
-    mode: job.mode,
+    mode: job.mode as VerifyOptions["mode"],
     seed: job.seed,
     schedule: job.schedule,
     maxSteps: job.budgets.maxSteps,
