@@ -60,6 +60,23 @@ export class Store {
   /** A counter per object, bumped by every change (restores included): equal versions, equal values. */
   private readonly versions = new Map<string, number>();
   private clock = 0;
+  /** The keys of each kind ("loop" → every "loop:..." key), and their sorted list while unchanged: list() is on hot paths (guards). */
+  private readonly byKind = new Map<string, { keys: Set<string>; sorted: string[] | null }>();
+
+  private indexAdd(key: string): void {
+    const i = key.indexOf(":");
+    const kind = i < 0 ? key : key.slice(0, i);
+    let e = this.byKind.get(kind);
+    if (!e) this.byKind.set(kind, (e = { keys: new Set(), sorted: null }));
+    e.keys.add(key);
+    e.sorted = null;
+  }
+
+  private indexRemove(key: string): void {
+    const i = key.indexOf(":");
+    const e = this.byKind.get(i < 0 ? key : key.slice(0, i));
+    if (e?.keys.delete(key)) e.sorted = null;
+  }
 
   get<T>(key: string): T | undefined {
     this.recording?.reads.add(key);
@@ -77,7 +94,10 @@ export class Store {
       this.recording.writes.add(key);
       if (!existed) this.recording.writes.add(collectionOf(key));
     }
-    if (!existed) this.versions.set(collectionOf(key), ++this.clock);
+    if (!existed) {
+      this.versions.set(collectionOf(key), ++this.clock);
+      this.indexAdd(key);
+    }
     this.remember(key, existed ? this.objects.get(key) : ABSENT);
     this.objects.set(key, value);
     this.stale.add(key);
@@ -92,6 +112,7 @@ export class Store {
     }
     this.remember(key, this.objects.get(key));
     this.objects.delete(key);
+    this.indexRemove(key);
     this.stale.add(key);
     this.versions.set(key, ++this.clock);
     this.versions.set(collectionOf(key), ++this.clock);
@@ -105,10 +126,10 @@ export class Store {
   /** Keys of a collection ("loop" lists every "loop:..."), sorted for determinism. */
   list(kind: string): string[] {
     this.recording?.reads.add(`${kind}:*`);
-    const prefix = `${kind}:`;
-    const out: string[] = [];
-    for (const k of this.objects.keys()) if (k.startsWith(prefix)) out.push(k);
-    return out.sort();
+    const e = this.byKind.get(kind);
+    if (!e) return [];
+    e.sorted ??= [...e.keys].sort();
+    return e.sorted.slice();
   }
 
   /** Reads without recording: for invariants, views and fingerprints, never for models. */
@@ -160,8 +181,13 @@ export class Store {
     this.recording = null;
     while (this.undo.length > to) {
       const [key, old] = this.undo.pop()!;
-      if (old === ABSENT) this.objects.delete(key);
-      else this.objects.set(key, old);
+      if (old === ABSENT) {
+        this.objects.delete(key);
+        this.indexRemove(key);
+      } else {
+        if (!this.objects.has(key)) this.indexAdd(key);
+        this.objects.set(key, old);
+      }
       this.stale.add(key);
       this.versions.set(key, ++this.clock);
       this.versions.set(collectionOf(key), ++this.clock);
