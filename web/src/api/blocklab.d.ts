@@ -292,7 +292,14 @@ declare module "blocklab" {
     status?: string;
   }
 
-  /** `struct dm_ioctl` in: the header fields and a command's payload. */
+  /**
+   * `struct dm_ioctl` in: the header fields and a command's payload. Fields
+   * left out are what libdevmapper sends: `version` [4, 0, 0], `data_size`
+   * 16384 (the buffer after the header, which bounds what a reply can carry),
+   * `data_start` 312, `target_count` the number of `targets`, the rest 0 or "".
+   * Flags: a number or a list of names; bits the kernel does not know are kept
+   * and come back in the reply, as on a real kernel.
+   */
   export interface DmIoctlArg {
     version?: [number, number, number];
     name?: string;
@@ -300,12 +307,35 @@ declare module "blocklab" {
     dev?: DevT;
     flags?: number | DmFlagName[];
     event_nr?: number;
+    /** The u32 at offset 36 (never read by mainline; the RFC's `file_descriptor`; strict-v5's `diskseq_low`). */
+    padding?: number;
+    /** The size of the caller's buffer, header included (at least 305). */
+    data_size?: number;
+    /** Where the payload starts in the buffer. */
+    data_start?: number;
+    /** DM_TABLE_LOAD: how many of `targets` the kernel reads. */
+    target_count?: number;
+    /** Read by strict-v5's checks only (must be 0). */
+    open_count?: number;
+    /** DM_TABLE_LOAD: the table, one line per target. */
     targets?: DmTarget[];
+    /** DM_DEV_RENAME: the new name (or uuid, with DM_UUID_FLAG). */
     new_name?: string;
+    /** DM_TARGET_MSG: the message, and the sector that picks the target. */
     message?: string;
+    sector?: number;
+    /** DM_DEV_SET_GEOMETRY: "cylinders heads sectors start". */
+    geometry?: string;
+    /** strict-v5, major 5: the diskseq the caller expects the device to have (0: any). */
+    diskseq?: number;
   }
 
-  /** `struct dm_ioctl` out: the header the kernel wrote back, plus the command's payload. */
+  /**
+   * `struct dm_ioctl` out: the header the kernel wrote back, plus the
+   * command's payload when `data_size` says it was copied. A failed call
+   * copies back only the version: its `SysError.result` is the caller's own
+   * header with the kernel's version in it.
+   */
   export interface DmIoctlResult {
     version: [number, number, number];
     flags: number;
@@ -316,13 +346,21 @@ declare module "blocklab" {
     target_count: number;
     name: string;
     uuid: string;
-    /** DM_LIST_DEVICES. */
+    padding: number;
+    data_start: number;
+    /** How much the kernel copied back: 305 for a header alone, more with a payload. */
+    data_size: number;
+    /** strict-v5, major 5: the device's diskseq. */
+    diskseq?: number;
+    /** DM_LIST_DEVICES (uuid only with DM_UUID_FLAG). */
     names?: { name: string; dev: DevT; event_nr: number; uuid?: string }[];
     /** DM_TABLE_DEPS. */
     deps?: DevT[];
-    /** DM_TABLE_STATUS. */
+    /** DM_TABLE_STATUS, DM_DEV_WAIT: `params` with DM_STATUS_TABLE_FLAG, else `status`. */
     targets?: DmTarget[];
-    /** DM_DEV_CREATE with DM_FILE_DESCRIPTOR_FLAG where patch 2 (`dm-fd`) is on. */
+    /** DM_LIST_VERSIONS, DM_GET_TARGET_VERSION. */
+    versions?: { name: string; version: [number, number, number] }[];
+    /** DM_DEV_CREATE with DM_FILE_DESCRIPTOR_FLAG where patch 2 (`dm-fd`) is on (also in `padding`, its union). */
     fd?: number;
   }
 
@@ -355,6 +393,8 @@ declare module "blocklab" {
     DM_TABLE_STATUS: { arg: DmIoctlArg; result: DmIoctlResult };
     DM_LIST_VERSIONS: { arg: DmIoctlArg; result: DmIoctlResult };
     DM_TARGET_MSG: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_DEV_SET_GEOMETRY: { arg: DmIoctlArg; result: DmIoctlResult };
+    DM_DEV_ARM_POLL: { arg: DmIoctlArg; result: DmIoctlResult };
     DM_GET_TARGET_VERSION: { arg: DmIoctlArg; result: DmIoctlResult };
   }
 
@@ -401,7 +441,12 @@ declare module "blocklab" {
     deferredRemove: boolean;
   }
 
-  /** `dmsetup`, tables in its text form (`"0 16384 linear /dev/loop0 0"`). **Not emulated yet** (ENOSYS). */
+  /**
+   * `dmsetup`, tables in its text form (`"0 16384 linear /dev/loop0 0"`, one
+   * line per target). Several steps each, like the real program: create is
+   * DM_DEV_CREATE, DM_TABLE_LOAD, DM_DEV_SUSPEND (resume), so other actors
+   * can run between them.
+   */
   export interface Dmsetup {
     /** `dmsetup create NAME --table TABLE`; `fd` asks for patch 2's fd on the new device. */
     create(name: string, table: string, options?: { fd?: boolean; deferredRemove?: boolean; uuid?: string }): Promise<DmInfo & { fd?: number }>;
@@ -466,8 +511,8 @@ declare module "blocklab" {
    * may run other actors between two calls, never inside one. Await every
    * call before the next. Failures throw a `SysError` with the kernel's errno.
    *
-   * Emulated today: files, fds, device nodes, sysfs, loop devices and their
-   * ioctls, `losetup`, and `log`. Calls marked "not emulated yet" fail with
+   * Emulated today: files, fds, device nodes, sysfs, loop and device-mapper
+   * devices and their ioctls, `losetup`, `dmsetup`, and `log`. Calls marked "not emulated yet" fail with
    * ENOSYS until their model lands.
    */
   export interface Sys {
@@ -484,7 +529,7 @@ declare module "blocklab" {
     read(fd: number, offset: number, length: number): Promise<Uint8Array>;
     /** pwrite(2): bytes written. */
     write(fd: number, offset: number, bytes: Uint8Array): Promise<number>;
-    /** ioctl(2) with the kernel's request names; arguments and results mirror the uapi structs. Loop and block ioctls are emulated; `DM_*` not yet (ENOSYS). */
+    /** ioctl(2) with the kernel's request names; arguments and results mirror the uapi structs (loop, block and `DM_*` on /dev/mapper/control). */
     ioctl<N extends IoctlName>(fd: number, name: N, arg?: IoctlMap[N]["arg"]): Promise<IoctlMap[N]["result"]>;
     /** stat(2): the type and, for a device node, its device number. */
     stat(path: string): Promise<Stat>;

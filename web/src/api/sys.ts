@@ -10,12 +10,12 @@ import type { Channel } from "../sim/actor";
 import { SysError, type Op, type Who } from "../sim/op";
 import type { Machine } from "../linux/machine";
 import { syscalls } from "../linux/syscalls";
+import { dmsetupCreate, dmsetupInfo, dmsetupLs, dmsetupRemove, dmsetupTable } from "../linux/tools/dmsetup";
 import { losetupAttach, losetupDetach, losetupList } from "../linux/tools/losetup";
 import type { Sys } from "./types";
 
 /** Where each missing piece will come from. Fill in an issue number here when one is filed. */
 const NOT_EMULATED = {
-  dm: "it comes with the device-mapper model",
   xenstore: "it comes with the xenstore model",
   xl: "it comes with the Xen toolstack model",
   disk: "it comes with blkfront and blkback",
@@ -102,11 +102,11 @@ export function makeProcess(ch: Channel, who: Who, diag: Diagnostics, machine: M
       list: () => losetupList(sys),
     },
     dmsetup: {
-      create: (name, table, options) => missing("dm", "dmsetup.create", options === undefined ? [name, table] : [name, table, options]),
-      remove: (name, options) => missing("dm", "dmsetup.remove", options === undefined ? [name] : [name, options]),
-      info: (name) => missing("dm", "dmsetup.info", [name]),
-      table: (name) => missing("dm", "dmsetup.table", [name]),
-      ls: () => missing("dm", "dmsetup.ls", []),
+      create: (name, table, options) => dmsetupCreate(sys, { strictV5: machine.cfg.dmFlagPolicy === "strict-v5" }, name, table, options),
+      remove: (name, options) => dmsetupRemove(sys, name, options),
+      info: (name) => dmsetupInfo(sys, name),
+      table: (name) => dmsetupTable(sys, name),
+      ls: () => dmsetupLs(sys),
     },
     xenstore: {
       read: (path) => missing("xenstore", "xenstore.read", [path]),

@@ -6,6 +6,7 @@
 import type { Op } from "../sim/op";
 import { lookupFd, openFds } from "./fdtable";
 import { vfsIoctl } from "./ioctl";
+import { dmIoctlReady } from "./dm/ioctl";
 import { stackSuspended } from "./io";
 import type { Kernel } from "./kernel";
 import { keys, type FdTable } from "./objects";
@@ -25,6 +26,12 @@ function ioReady(d: string, proc: string, fd: unknown): (store: import("../sim/s
   };
 }
 
+/** DM_DEV_WAIT blocks until the device's event number moves (dm/wait.ts). */
+function dmIoctlWait(k: Kernel, d: string, proc: string, fd: unknown, name: unknown, arg: unknown): Partial<Op<unknown>> {
+  const ready = dmIoctlReady(k, d, proc, fd, name, arg);
+  return ready ? { ready, waitingFor: "a dm event (DM_DEV_WAIT)" } : {};
+}
+
 export function syscalls(k: Kernel, d: string, proc: string) {
   return {
     open: (path: unknown, flags?: OpenFlags): Op<number> =>
@@ -38,7 +45,7 @@ export function syscalls(k: Kernel, d: string, proc: string) {
       op(`ioctl ${String(name)}`, arg === undefined ? [fd] : [fd, arg], (ctx) => {
         lookupFd(ctx, fd);
         return vfsIoctl(ctx, k, fd, name, arg);
-      }),
+      }, dmIoctlWait(k, d, proc, fd, name, arg)),
     stat: (path: unknown): Op<StatResult> => op("stat", [path], (ctx) => vfsStat(ctx, k, path)),
     readFile: (path: unknown): Op<string> => op("readFile", [path], (ctx) => vfsReadFile(ctx, k, path)),
     writeFile: (path: unknown, text: unknown): Op<void> => op("writeFile", [path, text], (ctx) => vfsWriteFile(ctx, k, path, text)),

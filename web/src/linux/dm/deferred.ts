@@ -1,12 +1,57 @@
-// PLACEHOLDER until the device-mapper model lands: dm's deferred-remove
-// worker (kernel:dm-deferred) as steps. With the placeholder dm no device
-// is ever marked, so the worker never runs.
+// dm's deferred removal (do_deferred_remove → dm_hash_remove_all(true,
+// false, true)) as the kernel actor `kernel:dm-deferred`, in two steps,
+// because the golden trace caught the moment between them (G61:L129-133):
+// right after the last close DEV_STATUS already said ENXIO while
+// /sys/block/dm-0 and /dev/dm-0 still existed. docs/linux-model.md §7.2.
+//
+// 1. unhash: every marked device that nobody has open, in name order, is
+//    DMF_DELETING and leaves the hash: its name and uuid are free now.
+//    A device opened again meanwhile is skipped and stays marked.
+// 2. destroy: the unhashed devices lose their tables (lower devices
+//    closed), their gendisk (sysfs, node, a `remove` uevent) and their minor.
+//
+// Between the two, the name can be created again (on another minor), and
+// /dev/dm-N still names the dying device, whose open gives ENXIO.
 
-import type { Op } from "../../sim/op";
+import type { Op, StepContext } from "../../sim/op";
 import type { Kernel } from "../kernel";
-import { keys, type DmDeferredWork } from "../objects";
+import { keys, type DmDeferredWork, type MappedDevice } from "../objects";
+import { destroyDev, lockForDeletion, writeMd } from "./device";
+import { cellByName, hashedNames, hashRemove } from "./hash";
 
-export function dmDeferredStep(_k: Kernel, d: string): Op<void> {
+function work(ctx: StepContext, d: string): DmDeferredWork {
+  return ctx.store.get<DmDeferredWork>(keys.dmWork(d)) ?? { queued: false, teardown: false };
+}
+
+function setWork(ctx: StepContext, d: string, w: DmDeferredWork): void {
+  if (!w.queued && !w.teardown) ctx.store.delete(keys.dmWork(d));
+  else ctx.store.set(keys.dmWork(d), w);
+}
+
+function unhash(ctx: StepContext, d: string): void {
+  let any = false;
+  for (const name of hashedNames(ctx.store, d)) {
+    const cell = cellByName(ctx.store, d, name)!;
+    if (lockForDeletion(ctx, cell.key, cell.md, false, true) !== "ok") continue;
+    const md = hashRemove(ctx, d, cell.key);
+    writeMd(ctx, cell.key, md, { teardown: true });
+    any = true;
+  }
+  const w = work(ctx, d);
+  setWork(ctx, d, { queued: false, teardown: w.teardown || any });
+}
+
+function destroy(ctx: StepContext, k: Kernel, d: string): void {
+  const prefix = `dm:${d}:`;
+  for (const key of ctx.store.list("dm")) {
+    if (!key.startsWith(prefix)) continue;
+    if (ctx.store.get<MappedDevice>(key)?.teardown) destroyDev(ctx, k, d, key);
+  }
+  setWork(ctx, d, { ...work(ctx, d), teardown: false });
+}
+
+/** One step of the worker: the unhash when work is queued, otherwise the teardown. */
+export function dmDeferredStep(k: Kernel, d: string): Op<void> {
   return {
     call: "dm-deferred",
     args: [],
@@ -15,6 +60,9 @@ export function dmDeferredStep(_k: Kernel, d: string): Op<void> {
       const w = store.get<DmDeferredWork>(keys.dmWork(d));
       return w !== undefined && (w.queued || w.teardown);
     },
-    run: () => undefined,
+    run: (ctx) => {
+      if (work(ctx, d).queued) unhash(ctx, d);
+      else destroy(ctx, k, d);
+    },
   };
 }
