@@ -1,0 +1,153 @@
+// The two ways an operation reaches the tree: directly, or through a
+// transaction ([V] docs/misc/xenstore.txt; [M] tools/xenstored/
+// transaction.c since Xen 4.9: nodes are copied into the transaction at
+// their first access, with their generation, and the commit checks them).
+//
+//   "xstx:<conn>:<id>"  { domid, base, nodes, dirty, events }
+//   "xsconn:<conn>"     { nextTx }: transaction ids are per connection
+//
+// A transaction's first access to a node (a read, a failed read, a write,
+// a permission check on an ancestor) copies it, or its absence, into the
+// transaction and remembers its `gen`; later accesses see the copy, so the
+// transaction sees its own writes and nobody else's. The commit fails with
+// EAGAIN when any node it accessed changed since (or appeared, or went);
+// otherwise its changes land in one step and its watch events fire then.
+// That makes committed transactions serializable in commit order: each
+// behaved exactly as if it had run alone at its commit.
+//
+// Each operation inside a transaction is its own step, as is the commit:
+// the explorer interleaves other actors between them.
+
+import type { StepContext } from "../../sim/op";
+import type { Store } from "../../sim/store";
+import { xsFail } from "./errors";
+import { nodeKey, type ChangeEvent, type TreeAccess, type XsNode } from "./node";
+import { fireWatches } from "./watch";
+
+/** A transaction as its client names it. */
+export interface XsTransaction {
+  conn: string;
+  id: number;
+}
+
+interface TxState {
+  domid: number;
+  /** gen of each accessed node at first access (-1: absent). */
+  base: Record<string, number>;
+  /** The private view: each accessed node as the transaction sees it (null: absent). */
+  nodes: Record<string, XsNode | null>;
+  dirty: string[];
+  events: ChangeEvent[];
+}
+
+interface ConnState {
+  nextTx: number;
+}
+
+export const txKey = (tx: XsTransaction): string => `xstx:${tx.conn}:${tx.id}`;
+const connKey = (conn: string): string => `xsconn:${conn}`;
+
+/** The global tree: changes land at once and fire watches at once. */
+export function directAccess(ctx: StepContext, domid: number): TreeAccess {
+  const store = ctx.store;
+  return {
+    domid,
+    store,
+    get: (path) => store.get<XsNode>(nodeKey(path)),
+    put: (path, node) => {
+      const old = store.get<XsNode>(nodeKey(path));
+      store.set(nodeKey(path), { ...node, gen: old ? old.gen + 1 : 0 } satisfies XsNode);
+    },
+    del: (path) => store.delete(nodeKey(path)),
+    changed: (ev) => fireWatches(ctx, ev),
+  };
+}
+
+/** TRANSACTION_START. */
+export function txStart(ctx: StepContext, domid: number, conn: string): XsTransaction {
+  const c = ctx.store.get<ConnState>(connKey(conn)) ?? { nextTx: 1 };
+  const tx = { conn, id: c.nextTx };
+  ctx.store.set(connKey(conn), { nextTx: c.nextTx + 1 } satisfies ConnState);
+  ctx.store.set(txKey(tx), { domid, base: {}, nodes: {}, dirty: [], events: [] } satisfies TxState);
+  return tx;
+}
+
+function txState(store: Store, tx: XsTransaction, domid: number): TxState {
+  const s = store.get<TxState>(txKey(tx));
+  if (!s || s.domid !== domid) xsFail("ENOENT", `no transaction ${tx.id} on this connection`);
+  return s;
+}
+
+/**
+ * Runs `body` against the transaction's view and saves what it accessed,
+ * also when `body` fails: a transaction that saw ENOENT has read an
+ * absence, and a node appearing since must fail its commit.
+ */
+export function inTransaction<R>(ctx: StepContext, domid: number, tx: XsTransaction, body: (t: TreeAccess) => R): R {
+  const s = txState(ctx.store, tx, domid);
+  const base = { ...s.base };
+  const nodes = { ...s.nodes };
+  const dirty = new Set(s.dirty);
+  const events = [...s.events];
+  let touched = false;
+  const load = (path: string): XsNode | undefined => {
+    if (path in nodes) return nodes[path] ?? undefined;
+    const g = ctx.store.get<XsNode>(nodeKey(path));
+    base[path] = g ? g.gen : -1;
+    nodes[path] = g ?? null;
+    touched = true;
+    return g;
+  };
+  const t: TreeAccess = {
+    domid,
+    store: ctx.store,
+    get: load,
+    put: (path, node) => {
+      load(path);
+      nodes[path] = node;
+      dirty.add(path);
+      touched = true;
+    },
+    del: (path) => {
+      load(path);
+      nodes[path] = null;
+      dirty.add(path);
+      touched = true;
+    },
+    changed: (ev) => {
+      events.push(ev);
+      touched = true;
+    },
+  };
+  try {
+    return body(t);
+  } finally {
+    if (touched) ctx.store.set(txKey(tx), { domid, base, nodes, dirty: [...dirty].sort(), events } satisfies TxState);
+  }
+}
+
+/** TRANSACTION_END: commit (EAGAIN when a node it accessed changed since) or abort. */
+export function txEnd(ctx: StepContext, domid: number, tx: XsTransaction, commit: boolean): void {
+  const s = txState(ctx.store, tx, domid);
+  ctx.store.delete(txKey(tx));
+  if (!commit) return;
+  for (const [path, gen] of Object.entries(s.base)) {
+    const cur = ctx.store.get<XsNode>(nodeKey(path));
+    if ((cur ? cur.gen : -1) !== gen) xsFail("EAGAIN", `transaction ${tx.id}: ${path} changed since the transaction read it`);
+  }
+  const direct = directAccess(ctx, domid);
+  for (const path of s.dirty) {
+    const n = s.nodes[path];
+    if (n) direct.put(path, n);
+    else direct.del(path);
+  }
+  // "Watches fire only when a transaction commits."
+  for (const ev of s.events) fireWatches(ctx, ev);
+}
+
+/** Every open transaction of a domain goes (the domain died). */
+export function dropTransactionsOf(ctx: StepContext, domid: number): void {
+  for (const key of ctx.store.list("xstx")) {
+    if (ctx.store.get<TxState>(key)!.domid === domid) ctx.store.delete(key);
+  }
+}
