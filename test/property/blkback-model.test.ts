@@ -106,7 +106,7 @@ describe("blkback and the grant table, step by step against a model of Linux blk
       fc.property(diffConfigArb, actionsArb({ forgeXenBits: false, touchRingGrants: false }), (cfg, actions) => runDifferential(w, cfg, actions)),
       { numRuns: 2500 },
     );
-  });
+  }, 120_000); // 2,500 runs take ~5 s alone; a shared machine may take several times that
 
   it("match the model (Xen's grant bookkeeping) also when the guest forges GTF_reading/GTF_writing and rewrites the grant entries of its mapped ring pages", () => {
     fc.assert(
