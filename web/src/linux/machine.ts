@@ -19,6 +19,7 @@ import { loopAdd } from "./loop/device";
 import { keys, type DeviceNode } from "./objects";
 import { udevSettle, udevStep } from "./udev";
 import { vfsClose } from "./vfs";
+import { xenBoot } from "../xen/domain";
 
 export interface InitialFile {
   domain: string;
@@ -84,6 +85,8 @@ export class Machine implements Kernel, ExternalState {
       store.set(fileKey(f.domain, f.path), obj);
     }
     if (nextImage > 0) store.set(IMAGE_IDS_KEY, { next: nextImage } satisfies ImageIds);
+    // Xen: the domains (dom0 = 0, guests 1, 2, ... in this.domains' order) and xenstored's tree.
+    xenBoot(store, this.plane, this.domains.map((name, domid) => ({ name, domid })));
   }
 
   /** What the kernel does when a process dies: its fds are closed, lowest first, as close(2) would. */
