@@ -114,7 +114,7 @@ test('an endless loop in a script is stopped with a message, and the page stays 
     await editorReady(page);
     expect(await editorText(page)).toContain('while (true) {}');
     await page.click('#run');
-    await expect.poll(() => status(page).getAttribute('data-status')).toBe('running');
+    await expect.poll(() => status(page).getAttribute('data-status'), { timeout: 15_000 }).toBe('running');
     // While the worker spins, the page answers at once and takes input.
     const t0 = Date.now();
     await page.fill('#seed', '42');
@@ -126,7 +126,7 @@ test('an endless loop in a script is stopped with a message, and the page stays 
     await screenshot(page, 'endless-loop-stopped');
     // And the next run works (a fresh worker).
     await page.click('#explore');
-    await expect.poll(() => status(page).getAttribute('data-status')).toBe('exploring');
+    await expect.poll(() => status(page).getAttribute('data-status'), { timeout: 15_000 }).toBe('exploring');
     await page.click('#stop');
     await waitRan(page, 1);
     expect(await status(page).innerText()).toContain('stopped by you');
@@ -195,7 +195,7 @@ test('the editor text survives a reload; a share link round-trips without runnin
     await page.keyboard.type('// my own marker 1234\n');
     // Choose a configuration, so the link has one to carry.
     await page.click('[data-preset="v2"]');
-    await expect.poll(() => page.textContent('#config-summary')).toContain('patches v2');
+    await expect.poll(() => page.textContent('#config-summary'), { timeout: 10_000 }).toContain('patches v2');
     await page.reload();
     await editorReady(page);
     expect(await editorText(page)).toContain('// my own marker 1234');
@@ -203,7 +203,7 @@ test('the editor text survives a reload; a share link round-trips without runnin
     const saved = await page.evaluate((k) => localStorage.getItem(k), SAVED_WORK_KEY);
 
     await page.keyboard.press('Control+s');
-    await expect.poll(() => page.locator('#share-link').count()).toBe(1);
+    await expect.poll(() => page.locator('#share-link').count(), { timeout: 10_000 }).toBe(1);
     const link = await page.inputValue('#share-link');
     expect(link).toMatch(/#v1\/[A-Za-z0-9_-]+$/);
     await screenshot(page, 'share-link');
@@ -337,20 +337,22 @@ test('a 1,000-step trace scrubs at frame rate; switching the configuration after
     const perMove = await page.evaluate(async () => {
       const slider = document.querySelector<HTMLInputElement>('#step-slider')!;
       const moves = 100;
-      let total = 0;
+      const times: number[] = [];
       for (let i = 0; i < moves; i++) {
         const t0 = performance.now();
         slider.value = String((i * 37) % 1001);
         slider.dispatchEvent(new Event('input', { bubbles: true }));
         await Promise.resolve(); // Svelte applies the change in a microtask
         document.querySelector('#step-label')?.getBoundingClientRect(); // style and layout, now
-        total += performance.now() - t0;
+        times.push(performance.now() - t0);
         await new Promise((r) => requestAnimationFrame(r)); // and paint, outside the measure
       }
-      return total / moves;
+      times.sort((a, b) => a - b);
+      return { median: times[moves >> 1]!, p90: times[Math.floor(moves * 0.9)]!, max: times[moves - 1]! };
     });
-    console.log(`[scrub] 1,000-step trace: ${perMove.toFixed(1)} ms per slider move (update and layout)`);
-    expect(perMove).toBeLessThan(16);
+    console.log(`[scrub] 1,000-step trace, per slider move (update and layout): median ${perMove.median.toFixed(1)} ms, 90th percentile ${perMove.p90.toFixed(1)} ms, max ${perMove.max.toFixed(1)} ms`);
+    // Frame rate: a typical move fits in a 60 Hz frame (the median, so one GC pause on a shared CI core does not decide it).
+    expect(perMove.median).toBeLessThan(16);
     expect(await page.textContent('#step-label')).toBe(`${(99 * 37) % 1001} / 1000`);
 
     // The last thing done was a run: a preset re-runs it with the new configuration.
@@ -396,6 +398,31 @@ test('step mode: the reader schedules the actors by hand, finds the lost update,
     expect(await page.locator('.timeline .row.step').count()).toBe(3);
     expect(await page.locator('#step-panel [data-actor="toolstack-a"]').isDisabled()).toBe(true);
     expect(await page.textContent('#step-panel')).toContain('toolstack-a has finished');
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('embed mode shows the editor, the controls and the timeline only; a trace exports as JSON', async () => {
+  const { page, context, errors } = await openPage(app);
+  try {
+    await page.goto(`${app.base}?embed=1#example/check-then-act`);
+    await editorReady(page);
+    expect(await page.locator('#config-heading').count()).toBe(0);
+    expect(await page.locator('#lesson').count()).toBe(0);
+    expect(await page.locator('#console').count()).toBe(0);
+    await page.click('#run');
+    await waitRan(page, 0);
+    expect(await page.locator('.timeline .row.step').count()).toBeGreaterThan(0);
+    await screenshot(page, 'embed');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-trace')]);
+    const path = await download.path();
+    const { readFile } = await import('node:fs/promises');
+    const trace = JSON.parse(await readFile(path, 'utf8')) as { format: string; version: number; steps: unknown[] };
+    expect(trace.format).toBe('blocklab-trace');
+    expect(trace.version).toBe(1);
+    expect(trace.steps.length).toBe(await page.locator('.timeline .row.step').count());
     expect(errors).toEqual([]);
   } finally {
     await context.close();

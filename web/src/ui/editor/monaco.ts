@@ -83,7 +83,7 @@ function messageText(m: unknown): string {
   return [chain.messageText, ...(chain.next ?? []).map(messageText)].join(" ");
 }
 
-export function createEditor(el: HTMLElement, text: string, onChange: (text: string) => void): EditorHandle {
+export function createEditor(el: HTMLElement, text: string, onChange: (text: string) => void, opts: { large?: boolean } = {}): EditorHandle {
   configure();
   const uri = monaco.Uri.parse(MODEL_URI);
   const model = monaco.editor.getModel(uri) ?? monaco.editor.createModel(text, "typescript", uri);
@@ -93,7 +93,7 @@ export function createEditor(el: HTMLElement, text: string, onChange: (text: str
     model,
     automaticLayout: true,
     minimap: { enabled: false },
-    fontSize: 13,
+    fontSize: opts.large ? 20 : 13,
     scrollBeyondLastLine: false,
     tabSize: 2,
     theme: dark ? "vs-dark" : "vs",
