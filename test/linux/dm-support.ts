@@ -27,7 +27,7 @@ function index(exec: Execution, name: string): number {
  */
 export async function drive(
   script: (sys: Sys) => Promise<void>,
-  opts: { kernel?: KernelId; patches?: PatchSelection; files?: Files; hooks?: Record<string, { worker?: number; udev?: boolean }> } = {},
+  opts: { kernel?: KernelId; patches?: PatchSelection; files?: Files; hooks?: Record<string, { worker?: number; udev?: boolean; inspect?: (exec: Execution) => void }> } = {},
 ): Promise<Execution> {
   const { b, exec } = await started({ files: opts.files ?? IMG, actors: { t: script }, invariants: ["progress"] }, opts.kernel ?? "linux-6.1.192", opts.patches ?? "none");
   const t = index(exec, "t");
@@ -39,6 +39,7 @@ export async function drive(
     const hook = opts.hooks?.[String(rec.args[0])];
     for (let i = 0; i < (hook?.worker ?? 0); i++) await exec.step({ actor: worker });
     if (hook?.udev) while (exec.isEnabled(udev)) await exec.step({ actor: udev });
+    hook?.inspect?.(exec);
   }
   const err = b.diagnostics.scriptError;
   if (err) throw err.error;

@@ -15,7 +15,7 @@ import { CopiedBack, byteLength, cloneParam, type DmParam } from "./header";
 import { cellByName, cellByUuid, findCell, hashedNames, hashInsert, hashRemove, type Cell } from "./hash";
 import { devStatus, listDevices, listVersions, queriedTable, retrieveDeps, retrieveStatus } from "./status";
 import { buildTable, deviceTooSmall, heldDevices, linkAllHolders, releaseTables, TARGET_VERSIONS, tableSectors } from "./table";
-import { DM_DATA_OFFSET, DM_DISABLE_UEVENTS_FLAG, DM_FLAGS, DM_NAME_LEN, DM_UUID_LEN, type DmCommand } from "./uapi";
+import { DM_DATA_OFFSET, DM_DISABLE_UEVENTS_FLAG, DM_FLAGS, DM_IOCTL_SIZE, DM_NAME_LEN, DM_UUID_LEN, type DmCommand } from "./uapi";
 
 const F = DM_FLAGS;
 
@@ -135,6 +135,7 @@ function devCreate(c: DmCall): void {
       q.uuid = other.md.uuid ?? "";
       devStatus(c.ctx.store, other.md, q);
       q.flags |= F.DM_EXISTS_FLAG;
+      q.data_size = DM_IOCTL_SIZE;
       fail("EBUSY", `${what} exists`, new CopiedBack(q));
     }
     fail("EBUSY", `${what} exists`);
