@@ -428,3 +428,24 @@ test('embed mode shows the editor, the controls and the timeline only; a trace e
     await context.close();
   }
 });
+
+test('a link whose configuration this Blocklab does not know opens with the scenario\'s own, and says so', async () => {
+  const { encodeShareLink } = await import('../../web/src/api/share-link');
+  const link = await encodeShareLink(
+    { code: '// from a newer Blocklab\nimport { scenario } from "blocklab";\nexport default scenario({ actors: { a: async (sys) => { await sys.log("hi"); } } });\n', config: { kernel: 'linux-9.9', patches: {} } as never },
+    app.base,
+  );
+  const { page, context, errors } = await openPage(app);
+  try {
+    await page.goto(link);
+    await editorReady(page);
+    expect(await page.textContent('#banner')).toMatch(/configuration is not one this Blocklab knows \(unknown kernel "linux-9\.9"/);
+    expect(await page.textContent('#config-summary')).toContain('linux-6.1');
+    await page.click('#run');
+    await waitRan(page, 0);
+    expect(await page.textContent('#verdict')).toBe('pass');
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});

@@ -3,7 +3,7 @@
 // read it and call its methods, and never talk to the worker themselves
 // (STYLE.md, "Svelte components").
 
-import { PRESETS, resolveConfig } from "../api/config";
+import { ConfigError, PRESETS, resolveConfig } from "../api/config";
 import { decodeShareLink, encodeShareLink, ShareLinkError } from "../api/share-link";
 import type { Config } from "../api/types";
 import type { Trace } from "../sim/trace";
@@ -55,6 +55,20 @@ const STARTER_ID = "lost-update";
 
 function firstStartFallback(): string {
   return `import { scenario } from "blocklab";\n\nexport default scenario({\n  title: "My scenario",\n  actors: {\n    a: async (sys) => { await sys.log("hello"); },\n  },\n});\n`;
+}
+
+/**
+ * A configuration from outside (a link, localStorage) checked as the CLI
+ * checks its flags: the resolved form, or the reason it is not one.
+ */
+function checkConfig(c: Config | null | undefined): { config: Config | null; problem?: string } {
+  if (c === null || c === undefined) return { config: null };
+  try {
+    return { config: resolveConfig(c.kernel, c.patches) };
+  } catch (e) {
+    if (e instanceof ConfigError) return { config: null, problem: e.message };
+    throw e;
+  }
 }
 
 export class Session {
@@ -117,7 +131,7 @@ export class Session {
     const saved = loadSavedWork();
     if (saved) {
       this.setCode(saved.code);
-      this.override = saved.override;
+      this.override = checkConfig(saved.override).config;
       this.seed = saved.seed;
       this.schedule = saved.schedule;
     } else {
@@ -160,11 +174,13 @@ export class Session {
     }
     try {
       const shared = await decodeShareLink(f.fragment);
+      const checked = checkConfig(shared.config);
       this.setCode(shared.code);
-      this.override = shared.config ?? null;
+      this.override = checked.config;
       this.schedule = shared.schedule ?? "";
       this.source = { kind: "link" };
-      this.banner = { kind: "info", text: "You opened a shared scenario. Nothing has run: read it, then press Run. Your own saved work is kept.", offerSavedWork: loadSavedWork() !== undefined };
+      const configNote = checked.problem ? ` The link's configuration is not one this Blocklab knows (${checked.problem}), so the scenario's own is used.` : "";
+      this.banner = { kind: "info", text: `You opened a shared scenario. Nothing has run: read it, then press Run. Your own saved work is kept.${configNote}`, offerSavedWork: loadSavedWork() !== undefined };
     } catch (e) {
       if (!(e instanceof ShareLinkError)) throw e;
       await this.openSavedWork();
