@@ -91,6 +91,33 @@ export const GALLERY: readonly GalleryEntry[] = [
     before: { kernel: "linux-6.1", patches: "none" },
     after: [{ kernel: "linux-6.1", patches: ["loop-release-diskseq"] }, { kernel: "linux-6.1.192", patches: "none" }, { kernel: "linux-6.12", patches: "none" }],
   },
+  {
+    id: "dm-name-reuse",
+    title: "dm name reuse: the name is re-created between create and open",
+    lesson:
+      "A device-mapper name is only a name. VM work's toolstack creates \"vm\" over work's disk, then looks the " +
+      "name up and opens the device it gives, as most tools do; in between, vault's toolstack removes \"vm\" and " +
+      "creates it again over vault's disk (the minor can be re-used too). Exploration finds the order in which work " +
+      "hands on vault's data. With patch 2/7 (dm-fd, in the rfc-v1 preset) DM_DEV_CREATE returns an fd on the very " +
+      "device it created: work holds the object, not the name, and while it does, vault's remove fails with EBUSY.",
+    file: "dm-name-reuse.ts",
+    before: { kernel: "linux-6.1", patches: "none" },
+    after: [{ kernel: "linux-6.1", patches: "rfc-v1" }, { kernel: "linux-6.1", patches: ["bdev-file", "dm-fd"] }],
+  },
+  {
+    id: "dm-unknown-flags",
+    title: "dm unknown flags: rejecting them breaks old tools; opting in serves both",
+    lesson:
+      "The review debate on patch 2/7. Mainline dm has always ignored flag bits it does not know, so old tools that " +
+      "pass a stray bit have always worked; the RFC rejects unknown bits with EINVAL and breaks them. The opposite " +
+      "danger: a new tool asking for an fd with bit 20 on a kernel that ignores unknown bits gets a device and no fd, " +
+      "without being told. The v2 answer: a caller opts in to strict checking by passing interface major 5; the old " +
+      "tool (major 4) keeps working, and the new tool (major 5) is told EINVAL by any kernel that cannot give the fd, " +
+      "and falls back knowingly.",
+    file: "dm-unknown-flags.ts",
+    before: { kernel: "linux-6.1", patches: "rfc-v1" },
+    after: [{ kernel: "linux-6.1", patches: "v2" }, { kernel: "linux-6.1", patches: "none" }],
+  },
 ];
 
 export function galleryEntry(id: string): GalleryEntry | undefined {
