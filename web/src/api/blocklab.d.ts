@@ -189,7 +189,7 @@ declare module "blocklab" {
     readFile(domain: string, path: string): string | undefined;
     /** Whether a file exists in `domain`. */
     exists(domain: string, path: string): boolean;
-    /** Xenstore is **not emulated yet**: always undefined for now. */
+    /** The value of a xenstore node (absolute path), or undefined when it does not exist. */
     xenstore(path: string): string | undefined;
     /** The registered block devices of a domain's kernel, by name. */
     devices(domain: string): DeviceView[];
@@ -458,11 +458,13 @@ declare module "blocklab" {
   }
 
   export interface XenstoreWatchEvent {
-    /** The path that changed (or the watched path, for the first event). */
+    /** The path that changed (or the watched path, for the first event); relative for a relative watch. */
     path: string;
+    /** The watch's token (each `watch()` has its own). */
+    token: string;
   }
 
-  /** Reads and writes inside a xenstore transaction. */
+  /** Requests inside a xenstore transaction: each is a step, and sees the transaction's own writes and nobody else's. */
   export interface XenstoreTransaction {
     read(path: string): Promise<string>;
     write(path: string, value: string): Promise<void>;
@@ -470,20 +472,53 @@ declare module "blocklab" {
     ls(path: string): Promise<string[]>;
   }
 
-  /** The xenstore client of this domain. **Not emulated yet** (ENOSYS). */
+  /**
+   * The xenstore client of this process (a connection of its domain), as
+   * libxenstore's `xs_*` calls. Every request is one step. Paths are
+   * absolute (`/local/domain/1/device/vbd/51712/state`) or relative to the
+   * domain's home `/local/domain/<domid>`; characters `[A-Za-z0-9/_@-]`.
+   *
+   * Errors are xenstored's names: `ENOENT` (missing), `EACCES` (the node's
+   * permissions forbid it; also for a missing node when the caller may not
+   * read its nearest existing ancestor, so errors never reveal what exists),
+   * `EINVAL` (bad path, bad permission list), `EPERM` (a guest changing a
+   * node's owner), `E2BIG` (request over 4096 bytes), `EAGAIN` (a
+   * transaction's commit lost a race). dom0 may do anything.
+   *
+   * Permissions are lists like `["n0", "r1"]`: entry 0 is the owner (every
+   * right) and its letter the default for domains not listed; `r` read,
+   * `w` write, `b` both, `n` none. New nodes copy their parent's list, and a
+   * guest that creates a node owns it.
+   */
   export interface Xenstore {
-    /** The value at `path`; ENOENT when missing. */
+    /** READ: the value at `path`; ENOENT when missing. */
     read(path: string): Promise<string>;
+    /** WRITE: creates any missing parent with an empty value (so a late write re-creates a removed directory). */
     write(path: string, value: string): Promise<void>;
+    /** RM: the node and everything below it; fine if missing while its parent exists. */
     rm(path: string): Promise<void>;
+    /** DIRECTORY: the child names, in creation order. */
     ls(path: string): Promise<string[]>;
-    /** Events for `path` and below; the first one comes at once. */
+    /**
+     * WATCH: events for `path` and below, each taken in its own step. The
+     * first comes at once (the watched path itself), then one per create,
+     * change, removal or permission change (a path may exist or not);
+     * identical events may be merged when one is still pending, as
+     * xenstored does (the explorer tries both). Leaving the loop unwatches.
+     */
     watch(path: string): AsyncIterableIterator<XenstoreWatchEvent>;
-    /** Blocks until `predicate` holds for the value at `path` (undefined when missing); returns that value. */
+    /** One step that waits until `predicate` holds for the value at `path` (undefined when missing or unreadable); returns that value. */
     waitFor(path: string, predicate: (value: string | undefined) => boolean): Promise<string | undefined>;
-    /** Runs `body` in a transaction, again from the start when the commit fails with EAGAIN. */
+    /**
+     * Runs `body` in a transaction (start, each request, commit: separate
+     * steps), again from the start when the commit fails with EAGAIN
+     * because a node the transaction read or wrote changed meanwhile. A body
+     * that throws aborts it. Watches fire at the commit.
+     */
     transaction<T>(body: (tx: XenstoreTransaction) => Promise<T>): Promise<T>;
-    /** `xenstore-chmod`: permissions in its form, e.g. `["n0", "r1"]`. */
+    /** GET_PERMS (`xenstore-ls -p`): the list, e.g. `["n0", "r1"]`. */
+    getPerms(path: string): Promise<string[]>;
+    /** SET_PERMS (`xenstore-chmod`): the owner (or dom0) only; only dom0 may change the owner. */
     setPerms(path: string, perms: string[]): Promise<void>;
   }
 
@@ -512,7 +547,7 @@ declare module "blocklab" {
    * call before the next. Failures throw a `SysError` with the kernel's errno.
    *
    * Emulated today: files, fds, device nodes, sysfs, loop and device-mapper
-   * devices and their ioctls, `losetup`, `dmsetup`, and `log`. Calls marked "not emulated yet" fail with
+   * devices and their ioctls, `losetup`, `dmsetup`, `xenstore`, and `log`. Calls marked "not emulated yet" fail with
    * ENOSYS until their model lands.
    */
   export interface Sys {

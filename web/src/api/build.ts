@@ -10,6 +10,7 @@ import type { Store } from "../sim/store";
 import { fileKey, isTextFile, type FileObject } from "../linux/files";
 import { Machine, type InitialFile } from "../linux/machine";
 import { deviceViews } from "../linux/views";
+import { xsPeek } from "../xen/xenstore";
 import { BUILTIN_INVARIANTS, ScenarioError, parseSize, scenarioProblems } from "./scenario";
 import { Diagnostics, makeProcess } from "./sys";
 import type { ActorDefinition, ActorFunction, BuiltinInvariant, Config, ScenarioDefinition, WorldCheck, WorldView } from "./types";
@@ -42,7 +43,7 @@ export function worldView(store: Store): WorldView {
       return f !== undefined && isTextFile(f) ? f.content : undefined;
     },
     exists: (domain, path) => store.peek(fileKey(domain, path)) !== undefined,
-    xenstore: () => undefined,
+    xenstore: (path) => (typeof path === "string" ? xsPeek(store, path) : undefined),
     devices: (domain) => deviceViews(store, domain),
   };
 }

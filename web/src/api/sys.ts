@@ -12,11 +12,12 @@ import type { Machine } from "../linux/machine";
 import { syscalls } from "../linux/syscalls";
 import { dmsetupCreate, dmsetupInfo, dmsetupLs, dmsetupRemove, dmsetupTable } from "../linux/tools/dmsetup";
 import { losetupAttach, losetupDetach, losetupList } from "../linux/tools/losetup";
+import { xenstoreSyscalls } from "../xen/syscalls";
+import { xenstoreClient } from "./xenstore-client";
 import type { Sys } from "./types";
 
 /** Where each missing piece will come from. Fill in an issue number here when one is filed. */
 const NOT_EMULATED = {
-  xenstore: "it comes with the xenstore model",
   xl: "it comes with the Xen toolstack model",
   disk: "it comes with blkfront and blkback",
 } as const;
@@ -108,23 +109,7 @@ export function makeProcess(ch: Channel, who: Who, diag: Diagnostics, machine: M
       table: (name) => dmsetupTable(sys, name),
       ls: () => dmsetupLs(sys),
     },
-    xenstore: {
-      read: (path) => missing("xenstore", "xenstore.read", [path]),
-      write: (path, value) => missing("xenstore", "xenstore.write", [path, value]),
-      rm: (path) => missing("xenstore", "xenstore.rm", [path]),
-      ls: (path) => missing("xenstore", "xenstore.ls", [path]),
-      watch: (path) => {
-        const it: AsyncIterableIterator<never> = {
-          next: () => missing("xenstore", "xenstore.watch", [path]),
-          return: async () => ({ done: true, value: undefined }),
-          [Symbol.asyncIterator]: () => it,
-        };
-        return it;
-      },
-      waitFor: (path, predicate) => missing("xenstore", "xenstore.waitFor", [path, predicate]),
-      transaction: (body) => missing("xenstore", "xenstore.transaction", [body]),
-      setPerms: (path, perms) => missing("xenstore", "xenstore.setPerms", [path, perms]),
-    },
+    xenstore: xenstoreClient(call, xenstoreSyscalls(Math.max(0, machine.domains.indexOf(d)), d, who.name)),
     xl: {
       create: (domain) => missing("xl", "xl.create", [domain]),
       shutdown: (domain) => missing("xl", "xl.shutdown", [domain]),
