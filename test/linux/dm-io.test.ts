@@ -5,10 +5,10 @@
 
 import type { Sys } from "blocklab";
 import { describe, expect, it } from "vitest";
-import { attachLoop, control, errnoOf } from "./dm-support";
+import { attachLoop, control, errnoOf, IMG } from "./dm-support";
 import { runScript } from "./harness";
 
-const FILES = { "/img/a": { size: "1M", fill: 0xaa }, "/img/b": { size: "1M", fill: 0xbb } };
+const FILES = IMG;
 
 /** Writes `bytes` into an image at `offset` through an fd on the file itself. */
 async function poke(sys: Sys, path: string, offset: number, bytes: number[]) {
