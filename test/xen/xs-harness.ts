@@ -20,8 +20,9 @@ export class XsWorld {
   readonly asked: string[] = [];
   last: Footprint = emptyFootprint();
 
-  constructor(domains = DOMAINS) {
-    xsBoot(this.store, domains);
+  /** `boot: false` leaves the store empty (for a test that boots the domains itself). */
+  constructor(domains = DOMAINS, boot = true) {
+    if (boot) xsBoot(this.store, domains);
   }
 
   ctx(domain = "dom0"): StepContext {
