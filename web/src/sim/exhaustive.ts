@@ -2,35 +2,47 @@
 // every value of every choice point), up to the bounds.
 //
 // Three reductions, each of which can be turned off to measure it:
-// - persistent sets by dynamic partial-order reduction (Flanagan and
-//   Godefroid, POPL 2005): from each state one actor is explored first;
-//   whenever a later step races with an earlier one (their footprints
-//   conflict, different actors, not ordered by happens-before), the actor
-//   is added to the backtrack set of the state before the earlier step.
-//   The footprint of an actor's next step is known before it runs: the step
-//   is probed (run against the store and undone, the actor not told).
-// - sleep sets (Godefroid): after exploring t from a state, a sibling need
-//   not try t again below it while only steps independent of t are taken.
+// - dynamic partial-order reduction with source sets (Abdulla, Aronis,
+//   Jonsson and Sagonas, POPL 2014, after Flanagan and Godefroid, POPL 2005):
+//   from each state one actor is explored first. At every state reached, the
+//   next step of every waiting actor (each alternative: choice values,
+//   death) is checked for races with the steps of the path: a step i whose
+//   footprint conflicts with it, of another actor, and not ordered before it
+//   by happens-before except through itself. A race is reversed at the state
+//   before i by exploring an *initial* of v = (the steps after i that do not
+//   happen after i) followed by the racing step: an actor whose first step
+//   in v has no predecessor in v. Nothing is added when an initial is
+//   already in that state's backtrack set or sleep set. (Adding the racing
+//   actor itself, as FG05 does, is unsound with sleep sets when it sleeps
+//   there; test/sim/reduction-soundness has the counterexample.)
+// - sleep sets (Godefroid): after exploring an actor from a state (all its
+//   alternatives), a sibling need not try it again below while only steps
+//   independent of all of them (the union of their footprints) are taken.
 // - state caching: a table of visited states keyed by the 64-bit state key
 //   (world fingerprint, each actor's position and observation hash). A
 //   cached state is not explored again, which alone would make the dynamic
 //   reduction unsound, since its subtree's races with the current path would
 //   go unseen; so each visited state keeps a summary (per actor, the union of
-//   the footprints of every step taken below it) and reaching it again
-//   replays those as races against the current path, conservatively (as if
-//   none of them were ordered after it by happens-before). Each visited
-//   state also keeps the sleep set it was explored with, and reaching it
-//   again with fewer sleeping transitions explores those that woke up.
+//   the footprints of every step taken, and every step probed, below it) and
+//   reaching it again replays those as races against the current path,
+//   conservatively (as if each raced with every conflicting step of the
+//   path). Each visited state also keeps the sleep set it was explored with,
+//   and reaching it again with fewer sleeping actors explores those that
+//   woke up.
+//
+// Footprints are compared as bitsets over object ids interned per
+// exploration; happens-before is kept as vector clocks (1-based step
+// indices per actor) on the path.
 //
 // Going back to a parent state restores the store from a checkpoint (an undo
 // log: cost proportional to what changed) and replays only the actors that
 // moved, from their logs; that is cheaper than re-running the whole prefix
 // from the start as a stateless search must.
 
-import { collisionOdds } from "./hash";
-import { Execution, type ExecutionSpec, type Transition } from "./execution";
+import { collisionOdds, hex64 } from "./hash";
+import { Execution, type ExecutionSpec, type Probe, type Transition } from "./execution";
 import { checkAfterStep, checkAtEnd, type Properties, type Violation } from "./properties";
-import { conflicts, emptyFootprint, type Footprint } from "./store";
+import type { Footprint } from "./store";
 
 export interface ExhaustiveOptions {
   caching?: boolean;
@@ -69,69 +81,186 @@ export interface ExhaustiveResult {
 }
 
 /**
- * A sleeping actor: every alternative of its step (choice values, death)
- * was explored from an ancestor, and nothing dependent on any of them
- * (the union of their footprints) has run since. Sleep is per actor, as in
- * Flanagan and Godefroid's algorithm: putting alternatives to sleep one by
- * one loses executions once an actor has several (tests/sim shows one).
- */
-interface Sleeper {
-  actor: number;
-  fp: Footprint;
-}
-
-/** A step on the current path, with its vector clock (1-based step indices per actor). */
-interface PathStep {
-  t: Transition;
-  fp: Footprint;
-  clock: number[];
-  prevActorClock: number[];
-}
-
-/** A state on the current path: what DPOR may still ask to explore from it. */
-interface Frame {
-  enabledActors: Set<number>;
-  backtrack: Set<number>;
-}
-
-type Summary = Map<number, Footprint>;
-
-class Stop extends Error {}
-
-/**
  * Every transition enabled now: each enabled actor's step with every value
  * of its choice points, and its death for an actor that may crash. Found by
  * probing before anything runs, so that a sleeping default does not hide a
  * choice value that is awake.
  */
-export function enabledTransitions(exec: Execution, probes?: Map<number, ReturnType<Execution["probe"]>>): Transition[] {
+export function enabledTransitions(exec: Execution, probes?: Map<number, Probe>): Transition[] {
   return exec.enabled().flatMap((i) => (probes?.get(i) ?? exec.probe(i)).alternatives);
 }
 
-function union(into: Footprint, fp: Footprint): void {
-  for (const r of fp.reads) into.reads.add(r);
-  for (const w of fp.writes) into.writes.add(w);
+// ---- footprints as bitsets ----
+
+/**
+ * A footprint over interned object ids: reads, writes of objects, and writes
+ * of collections ("kind:*", by creating or deleting a member), which commute
+ * with each other. Ids below 32 live in one word each; the rest in arrays.
+ */
+class Bits {
+  /** Dependent with every step: a step into a state where an invariant fails (nothing runs after it). */
+  all = false;
+  r0 = 0;
+  w0 = 0;
+  c0 = 0;
+  hi: { r: number[]; w: number[]; c: number[] } | null = null;
 }
 
-function mergeSummary(into: Summary, actor: number, fp: Footprint): void {
-  let s = into.get(actor);
-  if (!s) into.set(actor, (s = emptyFootprint()));
-  union(s, fp);
+function setBit(b: Bits, kind: 0 | 1 | 2, id: number): void {
+  if (id < 32) {
+    const m = 1 << id;
+    if (kind === 0) b.r0 |= m;
+    else if (kind === 1) b.w0 |= m;
+    else b.c0 |= m;
+    return;
+  }
+  const h = (b.hi ??= { r: [], w: [], c: [] });
+  const arr = kind === 0 ? h.r : kind === 1 ? h.w : h.c;
+  const k = (id >> 5) - 1;
+  while (arr.length <= k) arr.push(0);
+  arr[k]! |= 1 << (id & 31);
 }
+
+/** The same relation as store.ts's `conflicts`: overlapping objects, one writing; two collection writes commute. */
+function dependent(a: Bits, b: Bits): boolean {
+  if (a.all || b.all) return true;
+  if (((a.w0 & (b.r0 | b.w0)) | (a.c0 & b.r0) | (b.w0 & a.r0) | (b.c0 & a.r0)) !== 0) return true;
+  const ah = a.hi;
+  const bh = b.hi;
+  if (ah === null || bh === null) return false;
+  const len = Math.max(ah.r.length, ah.w.length, ah.c.length, bh.r.length, bh.w.length, bh.c.length);
+  for (let k = 0; k < len; k++) {
+    const ar = ah.r[k] ?? 0, aw = ah.w[k] ?? 0, ac = ah.c[k] ?? 0;
+    const br = bh.r[k] ?? 0, bw = bh.w[k] ?? 0, bc = bh.c[k] ?? 0;
+    if (((aw & (br | bw)) | (ac & br) | (bw & ar) | (bc & ar)) !== 0) return true;
+  }
+  return false;
+}
+
+function orInto(into: Bits, b: Bits): void {
+  into.all ||= b.all;
+  into.r0 |= b.r0;
+  into.w0 |= b.w0;
+  into.c0 |= b.c0;
+  if (b.hi === null) return;
+  const h = (into.hi ??= { r: [], w: [], c: [] });
+  const or = (x: number[], y: number[]) => {
+    for (let k = 0; k < y.length; k++) x[k] = (x[k] ?? 0) | y[k]!;
+  };
+  or(h.r, b.hi.r);
+  or(h.w, b.hi.w);
+  or(h.c, b.hi.c);
+}
+
+function copyBits(b: Bits): Bits {
+  const c = new Bits();
+  orInto(c, b);
+  return c;
+}
+
+// ---- the visited-state table: 64-bit keys in two typed arrays, open addressing ----
+
+class StateTable<V> {
+  private k0 = new Uint32Array(1024);
+  private k1 = new Uint32Array(1024);
+  private slot = new Int32Array(1024); // index + 1 into values; 0 = empty
+  private readonly values: V[] = [];
+
+  get size(): number {
+    return this.values.length;
+  }
+
+  private find(a: number, b: number): number {
+    const mask = this.slot.length - 1;
+    let i = (a ^ Math.imul(b, 0x9e3779b1)) & mask;
+    for (;;) {
+      const s = this.slot[i]!;
+      if (s === 0 || (this.k0[i] === a && this.k1[i] === b)) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  get(a: number, b: number): V | undefined {
+    const s = this.slot[this.find(a, b)]!;
+    return s === 0 ? undefined : this.values[s - 1];
+  }
+
+  set(a: number, b: number, v: V): void {
+    if ((this.values.length + 1) * 2 > this.slot.length) this.grow();
+    const i = this.find(a, b);
+    if (this.slot[i] !== 0) { this.values[this.slot[i]! - 1] = v; return; }
+    this.values.push(v);
+    this.k0[i] = a;
+    this.k1[i] = b;
+    this.slot[i] = this.values.length;
+  }
+
+  private grow(): void {
+    const { k0, k1, slot } = this;
+    const cap = slot.length * 2;
+    this.k0 = new Uint32Array(cap);
+    this.k1 = new Uint32Array(cap);
+    this.slot = new Int32Array(cap);
+    for (let i = 0; i < slot.length; i++) {
+      if (slot[i] === 0) continue;
+      const j = this.find(k0[i]!, k1[i]!);
+      this.k0[j] = k0[i]!;
+      this.k1[j] = k1[i]!;
+      this.slot[j] = slot[i]!;
+    }
+  }
+}
+
+/** A step on the current path, with its vector clock (1-based step indices per actor). */
+interface PathStep {
+  t: Transition;
+  actor: number;
+  fp: Bits;
+  clock: Int32Array;
+  prevActorClock: Int32Array;
+}
+
+/** A state on the current path: what DPOR may still ask to explore from it. */
+interface Frame {
+  enabled: Uint8Array;
+  backtrack: Uint8Array;
+  /** Backtrack set in the order actors were added (the order they are explored). */
+  order: number[];
+  /** Actors asleep in this state. */
+  sleep: Uint8Array;
+}
+
+/** Per actor, the union of the footprints of its steps (taken or probed) below a state. */
+type Summary = (Bits | null)[];
+
+interface Visited {
+  sleep: Uint8Array;
+  summary: Summary;
+}
+
+class Stop extends Error {}
 
 export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, opts: ExhaustiveOptions = {}): Promise<ExhaustiveResult> {
-  const caching = opts.caching ?? true;
-  const por = opts.por ?? true;
-  // Sleep sets are sound alone and with caching, but with the dynamic
-  // reduction they lost executions of actors whose steps have several
-  // alternatives (choice values): Flanagan and Godefroid's proof assumes one
-  // next step per process. So they serve only when the dynamic reduction is
-  // off; test/sim/reduction-soundness checks both configurations.
-  const sleepSets = (opts.sleepSets ?? true) && !por;
-  const maxSteps = opts.maxSteps ?? 1000;
-  const maxStates = opts.maxStates ?? 1_000_000;
   const now = opts.now ?? (() => performance.now());
   const deadline = opts.maxSeconds === undefined ? Infinity : now() + opts.maxSeconds * 1000;
+  // What the after-step invariants and "sometimes" properties read. The
+  // dynamic reduction treats steps that write any of it as dependent with
+  // each other; if they turn out to read more than was known when the
+  // search began, the search is run again with what they read.
+  const observed = new Set<string>();
+  for (;;) {
+    const known = observed.size;
+    const res = await exploreOnce(spec, props, opts, observed, now, deadline);
+    if (!(opts.por ?? true) || observed.size === known || res.stoppedBy === "violation" || res.stoppedBy === "seconds") return res;
+  }
+}
+
+async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: ExhaustiveOptions, observed: Set<string>, now: () => number, deadline: number): Promise<ExhaustiveResult> {
+  const caching = opts.caching ?? true;
+  const por = opts.por ?? true;
+  const sleepSets = opts.sleepSets ?? true;
+  const maxSteps = opts.maxSteps ?? 1000;
+  const maxStates = opts.maxStates ?? 1_000_000;
   const stopAtFirst = opts.stopAtFirst ?? true;
 
   const exec = new Execution(spec);
@@ -141,10 +270,44 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
     violations: [], states: 0, transitions: 0, executions: 0, complete: true,
     sometimesSeen: new Set(), endStates: new Set(), collisionOdds: 0,
   };
-  const visited = new Map<string, { sleep: Set<number>; summary: Summary }>();
+  const visited = new StateTable<Visited>();
   const path: PathStep[] = [];
   const frames: Frame[] = [];
-  const actorClock: number[][] = Array.from({ length: nActors }, () => new Array<number>(nActors).fill(0));
+  const actorClock: Int32Array[] = Array.from({ length: nActors }, () => new Int32Array(nActors));
+
+  // ---- footprints to bitsets ----
+  const ids = new Map<string, number>([["<visible>", 0]]);
+  const VISIBLE = 0;
+  const idOf = (key: string): number => {
+    let id = ids.get(key);
+    if (id === undefined) ids.set(key, (id = ids.size));
+    return id;
+  };
+  const toBits = (fp: Footprint): Bits => {
+    const b = new Bits();
+    for (const r of fp.reads) setBit(b, 0, idOf(r));
+    for (const w of fp.writes) {
+      setBit(b, typeof w === "string" && w.endsWith(":*") ? 2 : 1, idOf(w));
+      // A change an invariant can see: ordered with every other such change.
+      if (por && (observed.has(w) || observed.has("*"))) setBit(b, 1, VISIBLE);
+    }
+    return b;
+  };
+  const checkStep = () => {
+    exec.store.observed = observed;
+    try {
+      return checkAfterStep(exec, props, res.sometimesSeen);
+    } finally {
+      exec.store.observed = null;
+    }
+  };
+  interface ProbeBits { all: Bits; alts: Bits[] }
+  const probeBits = new WeakMap<Probe, ProbeBits>();
+  const bitsOfProbe = (pr: Probe): ProbeBits => {
+    let b = probeBits.get(pr);
+    if (!b) probeBits.set(pr, (b = { all: toBits(pr.footprint), alts: pr.footprints.map(toBits) }));
+    return b;
+  };
 
   const report = (v: Violation) => {
     if (res.violations.some((f) => f.invariant === v.invariant)) return;
@@ -156,77 +319,174 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
     }
   };
 
-  /** DPOR: a next step of `actor` with footprint `fp` races with the latest dependent step not before it. */
-  const noteRace = (actor: number, fp: Footprint, exact: boolean, from = 0) => {
-    for (let i = path.length - 1; i >= from; i--) {
+  // ---- races (source sets) ----
+
+  const seen = new Uint8Array(nActors);
+  const initials: number[] = [];
+  const nextClock = new Int32Array(nActors);
+
+  /** No step of another actor at index ≥ i happens before the step with this clock. */
+  const noPredAfter = (clock: Int32Array, self: number, i: number): boolean => {
+    for (let r = 0; r < nActors; r++) if (r !== self && clock[r]! > i) return false;
+    return true;
+  };
+
+  const addBacktrack = (f: Frame, q: number) => {
+    if (f.backtrack[q]) return;
+    f.backtrack[q] = 1;
+    f.order.push(q);
+  };
+
+  /**
+   * Reverses the race of path step i with a later step e' of actor p: adds to
+   * the backtrack set of the state before i an initial of
+   * v = notdep(i).e', unless one is there (or asleep there) already.
+   * `nc` is e's happens-before clock; null when e' is a step below a cached
+   * state (its place unknown), whose candidates are then `below`'s actors.
+   */
+  const reverse = (i: number, p: number, nc: Int32Array | null, below: Summary | null) => {
+    const f = frames[i]!;
+    const ai = path[i]!.actor;
+    seen.fill(0);
+    initials.length = 0;
+    let covered = false;
+    for (let j = i + 1; j < path.length; j++) {
+      const s = path[j]!;
+      const q = s.actor;
+      if (seen[q] || s.clock[ai]! > i) continue; // not q's first step in v, or after i
+      seen[q] = 1;
+      if (noPredAfter(s.clock, q, i)) {
+        initials.push(q);
+        if (f.backtrack[q] || f.sleep[q]) covered = true;
+      }
+    }
+    if (nc !== null) {
+      if (!seen[p] && noPredAfter(nc, p, i)) {
+        initials.push(p);
+        if (f.backtrack[p] || f.sleep[p]) covered = true;
+      }
+    } else if (initials.length === 0) {
+      // v is made of steps below the cached state only: any of their actors may start it.
+      let any = false;
+      for (let q = 0; q < nActors; q++) if (below![q] && f.enabled[q]) { addBacktrack(f, q); any = true; }
+      if (!any) for (let q = 0; q < nActors; q++) if (f.enabled[q]) addBacktrack(f, q);
+      return;
+    }
+    if (covered) return;
+    let pick = -1;
+    if (nc !== null && initials.includes(p) && f.enabled[p]) pick = p;
+    else for (const q of initials) if (f.enabled[q]) { pick = q; break; }
+    if (pick >= 0) addBacktrack(f, pick);
+    else for (let q = 0; q < nActors; q++) if (f.enabled[q]) addBacktrack(f, q); // not expected: v starts with an enabled step
+  };
+
+  /** Races of a next step of actor p (footprint fp) with the path: every step i it races with, reversed. */
+  const racesOf = (p: number, fp: Bits) => {
+    nextClock.set(actorClock[p]!);
+    for (let i = path.length - 1; i >= 0; i--) {
       const s = path[i]!;
-      if (s.t.actor === actor || !conflicts(s.fp, fp)) continue;
-      if (exact && actorClock[actor]![s.t.actor]! >= i + 1) continue; // ordered before the actor's point: no race with this one
-      const f = frames[i]!;
-      if (f.enabledActors.has(actor)) f.backtrack.add(actor);
-      else for (const a of f.enabledActors) f.backtrack.add(a);
-      if (exact) return;
+      if (s.actor === p || !dependent(s.fp, fp)) continue;
+      if (nextClock[s.actor]! > i) continue; // happens before e' through a later step: not a race
+      reverse(i, p, nextClock, null);
+      const c = s.clock;
+      for (let r = 0; r < nActors; r++) if (c[r]! > nextClock[r]!) nextClock[r] = c[r]!;
     }
   };
 
-  /** Probes every waiting actor's next step once per state; races and alternatives both use it. */
-  const probeAll = () => {
-    const probes = new Map<number, ReturnType<Execution["probe"]>>();
+  /** Probes every waiting actor's next step once per state; races, alternatives and summaries use it. */
+  const probeAll = (): (Probe | undefined)[] => {
+    const probes: (Probe | undefined)[] = new Array(nActors);
     for (let p = 0; p < nActors; p++) {
       const a = exec.actors[p]!;
-      if (a.status === "parked" && a.pending) probes.set(p, exec.probe(p));
+      if (a.status === "parked" && a.pending) probes[p] = exec.probe(p);
     }
     return probes;
   };
-  /**
-   * An actor whose next step is the very probe it had in the parent state
-   * (it did not move, and nothing it reads changed) already had its races
-   * with the older steps noted there: only the newest step can add one.
-   */
-  const detectRaces = (probes: Map<number, ReturnType<Execution["probe"]>>, parent?: Map<number, ReturnType<Execution["probe"]>>) => {
-    if (!por) return;
-    const newest = path.length - 1;
-    for (const [p, pr] of probes) noteRace(p, pr.footprint, true, parent?.get(p) === pr && newest >= 0 ? newest : 0);
+
+  /** The races of every waiting actor's next step, each alternative with its own footprint (FG05 line 4, at every state). */
+  const detectRaces = (probes: (Probe | undefined)[]) => {
+    for (let p = 0; p < nActors; p++) {
+      const pr = probes[p];
+      if (pr === undefined) continue;
+      for (const fp of bitsOfProbe(pr).alts) racesOf(p, fp);
+    }
   };
 
-  const push = (t: Transition, fp: Footprint) => {
+  const mergeInto = (summary: Summary, actor: number, b: Bits) => {
+    const s = summary[actor];
+    if (s) orInto(s, b);
+    else summary[actor] = copyBits(b);
+  };
+  const mergeProbes = (summary: Summary, probes: (Probe | undefined)[]) => {
+    for (let p = 0; p < nActors; p++) {
+      const pr = probes[p];
+      if (pr !== undefined) mergeInto(summary, p, bitsOfProbe(pr).all);
+    }
+  };
+
+  /** A cached state reached again: the steps below it race with the path's, wherever they would fall. */
+  const summaryRaces = (summary: Summary) => {
+    for (let i = 0; i < path.length; i++) {
+      const s = path[i]!;
+      const f = frames[i]!;
+      for (let q = 0; q < nActors; q++) {
+        const b = summary[q];
+        if (!b || q === s.actor || !dependent(s.fp, b)) continue;
+        reverse(i, q, null, summary);
+        break; // the same reversal for every actor below: v's initials do not depend on which
+      }
+      void f;
+    }
+  };
+
+  const push = (t: Transition, fp: Bits) => {
     const j = path.length;
     const prev = actorClock[t.actor]!;
     const clock = prev.slice();
     for (let i = 0; i < j; i++) {
       const s = path[i]!;
-      if (s.t.actor !== t.actor && conflicts(s.fp, fp)) for (let k = 0; k < nActors; k++) if (s.clock[k]! > clock[k]!) clock[k] = s.clock[k]!;
+      if (s.actor !== t.actor && clock[s.actor]! <= i && dependent(s.fp, fp)) {
+        const c = s.clock;
+        for (let k = 0; k < nActors; k++) if (c[k]! > clock[k]!) clock[k] = c[k]!;
+      }
     }
     clock[t.actor] = j + 1;
     actorClock[t.actor] = clock;
-    path.push({ t, fp, clock, prevActorClock: prev });
+    path.push({ t, actor: t.actor, fp, clock, prevActorClock: prev });
   };
   const pop = () => {
     const s = path.pop()!;
-    actorClock[s.t.actor] = s.prevActorClock;
+    actorClock[s.actor] = s.prevActorClock;
   };
 
-  async function visit(depth: number, sleep: Map<number, Sleeper>, parentProbes?: Map<number, ReturnType<Execution["probe"]>>): Promise<Summary> {
-    const key = exec.stateKeyHex();
-    const cached = caching ? visited.get(key) : undefined;
-    const summary: Summary = new Map();
+  const noSleep: (Bits | null)[] = new Array(nActors).fill(null);
+
+  async function visit(depth: number, sleep: (Bits | null)[]): Promise<Summary> {
+    const key = exec.stateKey();
+    const cached = caching ? visited.get(key[0], key[1]) : undefined;
     if (!cached) {
       res.states++;
       if (res.states > maxStates) { res.complete = false; res.stoppedBy = "states"; throw new Stop(); }
       if ((res.states & 255) === 0 && now() > deadline) { res.complete = false; res.stoppedBy = "seconds"; throw new Stop(); }
     }
-    // Races of every actor's next step with the path so far (FG05, line 4),
-    // at every state reached, whatever happens to it next.
+    const summary: Summary = new Array(nActors).fill(null);
     const probes = probeAll();
-    detectRaces(probes, parentProbes);
-    const en = enabledTransitions(exec, probes);
-    if (en.length === 0) {
+    if (por) {
+      // Races of every actor's next step with the path so far, at every state
+      // reached, whatever happens to it next.
+      detectRaces(probes);
+      if (caching) mergeProbes(summary, probes);
+    }
+    const enabled = new Uint8Array(nActors);
+    let anyEnabled = false;
+    for (let p = 0; p < nActors; p++) if (probes[p] !== undefined && exec.isEnabled(p)) { enabled[p] = 1; anyEnabled = true; }
+    if (!anyEnabled) {
       res.executions++;
       if (opts.maxExecutions !== undefined && res.executions >= opts.maxExecutions) {
         res.complete = false;
         res.stoppedBy = "executions";
       }
-      if (opts.collectEndStates) res.endStates.add(key);
+      if (opts.collectEndStates) res.endStates.add(hex64(key));
       const v = checkAtEnd(exec, props, res.sometimesSeen);
       if (v) report(v);
       if (res.stoppedBy === "executions") throw new Stop();
@@ -237,80 +497,92 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
       res.stoppedBy ??= "steps";
       return summary;
     }
-    if (cached && por) {
-      // The subtree below was explored from another path: its steps race with this path's.
-      for (const [actor, fp] of cached.summary) noteRace(actor, fp, false);
-    }
+    if (cached && por) summaryRaces(cached.summary);
 
-    const enabledActors = new Set(en.map((t) => t.actor));
-    const frame: Frame = { enabledActors, backtrack: new Set() };
+    const asleep = new Uint8Array(nActors);
+    if (sleepSets) for (let p = 0; p < nActors; p++) if (sleep[p]) asleep[p] = 1;
+    const frame: Frame = { enabled, backtrack: new Uint8Array(nActors), order: [], sleep: asleep };
     frames.push(frame);
 
-    const isAwake = (t: Transition) => !(sleepSets && sleep.has(t.actor));
-    let allowed: (t: Transition) => boolean = isAwake;
+    // Explored before with sleep set `stored`: only what slept then and is awake now is new.
+    let stored: Uint8Array | null = null;
     if (cached) {
-      // Explored before with sleep set `stored`: only what slept then and is awake now is new.
-      const stored = cached.sleep;
-      allowed = (t) => isAwake(t) && stored.has(t.actor);
-      cached.sleep = new Set([...stored].filter((a) => sleep.has(a)));
+      stored = cached.sleep;
+      const still = new Uint8Array(nActors);
+      for (let p = 0; p < nActors; p++) still[p] = stored[p]! & asleep[p]!;
+      cached.sleep = still;
     } else if (caching) {
-      visited.set(key, { sleep: new Set(sleepSets ? sleep.keys() : []), summary });
+      visited.set(key[0], key[1], { sleep: asleep, summary });
+    }
+    const allowed = (p: number) => asleep[p] === 0 && (stored === null || stored[p] === 1);
+
+    if (!por || cached) {
+      for (let p = 0; p < nActors; p++) if (enabled[p] && allowed(p)) addBacktrack(frame, p);
+    } else {
+      for (let p = 0; p < nActors; p++) if (enabled[p] && allowed(p)) { addBacktrack(frame, p); break; }
     }
 
     const cp = exec.checkpoint();
-    const done = new Map<number, Sleeper>();
-    const doneActors = new Set<number>();
-    if (!por || cached) {
-      for (const t of en) if (allowed(t)) frame.backtrack.add(t.actor);
-    } else {
-      const first = en.find(allowed);
-      if (first) frame.backtrack.add(first.actor);
-    }
+    const done: (Bits | null)[] = new Array(nActors).fill(null);
     try {
-      for (;;) {
-        const next = [...frame.backtrack].find((a) => !doneActors.has(a));
-        if (next === undefined) break;
-        doneActors.add(next);
-        const todo = en.filter((t) => t.actor === next && allowed(t));
-        for (let i = 0; i < todo.length; i++) {
-          const t = todo[i]!;
+      for (let k = 0; k < frame.order.length; k++) {
+        const a = frame.order[k]!;
+        if (!allowed(a)) continue;
+        const pr = probes[a]!;
+        for (const t of pr.alternatives) {
           const taken = exec.stepNow(t);
           const rec = taken instanceof Promise ? await taken : taken;
           res.transitions++;
-          mergeSummary(summary, t.actor, rec.footprint);
-          push(t, rec.footprint);
-          const v = checkAfterStep(exec, props, res.sometimesSeen);
+          const fp = toBits(rec.footprint);
+          push(t, fp);
+          const v = checkStep();
+          // A state where an invariant fails is not explored further: the step
+          // into it disables every other actor, so it depends on every step.
+          if (v) fp.all = true;
+          mergeInto(summary, a, fp);
           if (v) {
             report(v);
-            detectRaces(probeAll()); // not explored below a violation, but its races still count
-          } else {
-            const child = new Map<number, Sleeper>();
-            if (sleepSets) {
-              for (const [a, z] of sleep) if (a !== t.actor && !conflicts(z.fp, rec.footprint)) child.set(a, z);
-              for (const [a, z] of done) if (a !== t.actor && !conflicts(z.fp, rec.footprint)) child.set(a, z);
+            if (por) {
+              // not explored below a violation, but its races still count
+              const after = probeAll();
+              detectRaces(after);
+              if (caching) mergeProbes(summary, after);
             }
-            const below = await visit(depth + 1, child, probes);
-            for (const [a, fp] of below) mergeSummary(summary, a, fp);
+          } else {
+            let child = noSleep;
+            if (sleepSets) {
+              child = new Array(nActors).fill(null);
+              for (let b = 0; b < nActors; b++) {
+                if (b === a) continue;
+                const z = sleep[b] ?? done[b];
+                if (z && !dependent(z, fp)) child[b] = z;
+              }
+            }
+            const below = await visit(depth + 1, child);
+            for (let b = 0; b < nActors; b++) if (below[b]) mergeInto(summary, b, below[b]!);
           }
           pop();
           await exec.restore(cp);
-          let d = done.get(t.actor);
-          if (!d) done.set(t.actor, (d = { actor: t.actor, fp: emptyFootprint() }));
-          union(d.fp, rec.footprint);
+          const d = done[a];
+          if (d) orInto(d, fp);
+          else done[a] = copyBits(fp);
         }
       }
     } finally {
       frames.pop();
     }
     exec.release(cp);
-    if (cached) for (const [a, fp] of summary) mergeSummary(cached.summary, a, fp);
-    return cached ? cached.summary : summary;
+    if (cached) {
+      for (let b = 0; b < nActors; b++) if (summary[b]) mergeInto(cached.summary, b, summary[b]!);
+      return cached.summary;
+    }
+    return summary;
   }
 
   try {
-    const v = checkAfterStep(exec, props, res.sometimesSeen);
+    const v = checkStep();
     if (v) report(v);
-    await visit(0, new Map());
+    await visit(0, noSleep);
   } catch (e) {
     if (!(e instanceof Stop)) throw e;
   }

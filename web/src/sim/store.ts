@@ -132,11 +132,20 @@ export class Store {
     return e.sorted.slice();
   }
 
+  /**
+   * Objects read by `peek` while set ("*" for `peekKeys`): the explorer
+   * learns what invariants look at, since steps that change it are visible
+   * to them. Not a footprint; null outside those checks.
+   */
+  observed: Set<string> | null = null;
+
   /** Reads without recording: for invariants, views and fingerprints, never for models. */
   peek<T>(key: string): T | undefined {
+    this.observed?.add(key);
     return this.objects.get(key) as T | undefined;
   }
   peekKeys(): string[] {
+    this.observed?.add("*");
     return [...this.objects.keys()].sort();
   }
 
