@@ -12,7 +12,7 @@ import type { Gendisk } from "./objects";
 
 export interface BlkdevOpenOptions {
   write: boolean;
-  /** The exclusive holder (an fd's key, "dm:<d>:<minor>", blkback), or none for a shared open. */
+  /** The exclusive holder (an fd's key, "dm:<d>" (all of dm shares one holder), blkback), or none for a shared open. */
   holder?: string;
 }
 

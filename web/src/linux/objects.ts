@@ -93,7 +93,7 @@ export interface DmTable {
   /** get_mode(): DM_READONLY_FLAG at load. */
   readOnly: boolean;
   targets: DmTableTarget[];
-  /** Gendisk keys the table opened (dm_get_device), each claimed with holder `dm:<d>:<minor>`. */
+  /** Gendisk keys the table opened (dm_get_device), each claimed with holder `dm:<d>`: every mapped device claims with the one `_dm_claim_ptr`, so two dm devices may share a lower disk. */
   devices: string[];
 }
 
