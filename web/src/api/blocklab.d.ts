@@ -470,6 +470,8 @@ declare module "blocklab" {
     write(path: string, value: string): Promise<void>;
     rm(path: string): Promise<void>;
     ls(path: string): Promise<string[]>;
+    /** SET_PERMS inside the transaction (libxl sets a device directory's permissions in the transaction that creates it). */
+    setPerms(path: string, perms: string[]): Promise<void>;
   }
 
   /**

@@ -58,6 +58,7 @@ export function xenstoreClient(call: Call, x: XenstoreSyscalls): Xenstore {
           write: (path: string, value: string) => call(x.write(path, value, id)),
           rm: (path: string) => call(x.rm(path, id)),
           ls: (path: string) => call(x.ls(path, id)),
+          setPerms: (path: string, perms: string[]) => call(x.setPerms(path, perms, id)),
         };
         let result;
         try {

@@ -118,7 +118,33 @@ export const GALLERY: readonly GalleryEntry[] = [
     before: { kernel: "linux-6.1", patches: "rfc-v1" },
     after: [{ kernel: "linux-6.1", patches: "v2" }, { kernel: "linux-6.1", patches: "none" }],
   },
-];
+  {
+    id: "xenstore-forgery",
+    title: "A guest forging backend keys, and the host's own race",
+    lesson:
+      "A hostile guest kernel writes its disk backend's `params` to point at another VM's image. It cannot: the " +
+      "toolstack created the backend directory in dom0's tree, in one transaction, readable by the guest and writable " +
+      "only by dom0, and xenstored refuses every such write with EACCES, whenever the guest tries (before the directory " +
+      "exists, its error is EACCES too, so it cannot even learn what exists). The xenstore protocol is safe against " +
+      "the guest. It is not safe against the host's own races: the backend reports Connected and then writes one more " +
+      "key with a plain write; the toolstack, seeing Connected, may remove the device first, and the late write " +
+      "re-creates the directory (a write creates missing parents), a stale device nothing will clean up. The fix is " +
+      "on the host's side: write like xenbus_switch_state, in a transaction that reads the device's state first and " +
+      "writes nothing if it is gone; a removal in between fails the commit with EAGAIN and the retry sees it.",
+    file: "xenstore-forgery.ts",
+    before: {},
+    after: [{ scenario: "xenstore-forgery-fixed" }],
+  },
+  {
+    id: "xenstore-forgery-fixed",
+    title: "A backend that writes like xenbus_switch_state leaves no stale device",
+    lesson:
+      "The fix for xenstore-forgery: the backend's late write goes in a transaction that first reads the device's " +
+      "state and writes nothing if the device is gone. Exploration proves that no interleaving leaves a stale device " +
+      "and that the guest's forgery is always refused, and shows that the race window (the removal landing between " +
+      "Connected and the late write) is reached.",
+    file: "xenstore-forgery-fixed.ts",
+  },];
 
 export function galleryEntry(id: string): GalleryEntry | undefined {
   return GALLERY.find((e) => e.id === id);
