@@ -144,7 +144,8 @@ export const GALLERY: readonly GalleryEntry[] = [
       "and that the guest's forgery is always refused, and shows that the race window (the removal landing between " +
       "Connected and the late write) is reached.",
     file: "xenstore-forgery-fixed.ts",
-  },];
+  },
+];
 
 export function galleryEntry(id: string): GalleryEntry | undefined {
   return GALLERY.find((e) => e.id === id);
