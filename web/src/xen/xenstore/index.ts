@@ -77,7 +77,7 @@ export function xsSetPerms(ctx: StepContext, domid: number, path: unknown, perms
 }
 
 export interface WatchOptions {
-  /** Linux xenbus's will_handle filter: take no event while one of this watch is pending. */
+  /** Linux xenbus's will_handle filter: take no event while one of this watch is pending (Linux: a backend's watch on its frontend's state only). */
   dropWhilePending?: boolean;
 }
 

@@ -26,9 +26,11 @@
 // client, is timing: so when an identical event is pending in the queue,
 // the explorer tries both (0: delivered again, 1: dropped).
 //
-// `dropWhilePending` is the Linux client's own filter (xenbus's
-// `will_handle`, XSA-349 [M]): a watch that has an event pending takes no
-// other. Kernel drivers may ask for it; xenstored's behaviour is the above.
+// `dropWhilePending` is the Linux client's own filter (XSA-349's
+// `will_handle`, [V] drivers/xen/xenbus/xenbus_probe_backend.c): a watch
+// with an event pending takes no other. Linux sets it on one watch only, a
+// backend's watch on its frontend's state (`frontend_will_handle`);
+// xenstored's behaviour is the above.
 
 import type { StepContext } from "../../sim/op";
 import type { Store } from "../../sim/store";
