@@ -11,6 +11,8 @@ import { fileKey, isTextFile, type FileObject } from "../linux/files";
 import { Machine, type InitialFile } from "../linux/machine";
 import { deviceViews } from "../linux/views";
 import { xsPeek } from "../xen/xenstore";
+import { xenActors, xenDriversBoot } from "../xen/actors";
+import { isolationViolation, leakViolation } from "../xen/invariants";
 import { BUILTIN_INVARIANTS, ScenarioError, parseSize, scenarioProblems } from "./scenario";
 import { Diagnostics, makeProcess } from "./sys";
 import type { ActorDefinition, ActorFunction, BuiltinInvariant, Config, ScenarioDefinition, WorldCheck, WorldView } from "./types";
@@ -20,7 +22,7 @@ import type { ActorDefinition, ActorFunction, BuiltinInvariant, Config, Scenario
  * until block devices are emulated (nothing can leak or be stale before
  * there are devices), so they are accepted and reported as not checked.
  */
-export const CHECKED_BUILTINS: readonly BuiltinInvariant[] = ["progress"];
+export const CHECKED_BUILTINS: readonly BuiltinInvariant[] = ["progress", "isolation", "no-leak"];
 
 export interface BuiltScenario {
   spec: ExecutionSpec;
@@ -122,9 +124,15 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
   // next user step, the settled behaviour real runs show (docs/linux-model.md §7).
   const actorDomains = new Set(["dom0", ...userActors.map((a) => a.domain)]);
   const kernelActors = domains.filter((x) => actorDomains.has(x.name)).flatMap((x) => machine.kernelActors(x.name));
+  // Xen's kernel threads (xenwatch, blkback's ring thread) and dom0's hotplug runner, when there are guests.
+  // A hotplug script is a process of the runner (fds are per actor): it runs alone, and its exit closes them.
+  const xen = xenActors(machine, (ch, who) => makeProcess(ch, who, diagnostics, machine));
   const spec: ExecutionSpec = {
-    actors: [...kernelActors, ...userActors],
-    setup: (store) => machine.boot(store),
+    actors: [...kernelActors, ...xen, ...userActors],
+    setup: (store) => {
+      machine.boot(store);
+      xenDriversBoot(store, machine);
+    },
     onKill: (ctx) => machine.onKill(ctx),
     external: machine,
   };
@@ -135,6 +143,9 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
     if (typeof inv === "string") asked.push(inv);
     else invariants.push(toInvariant(inv, diagnostics, "invariant"));
   }
+  const names = machine.domains;
+  if (asked.includes("isolation")) invariants.push({ name: "isolation", atEnd: false, check: (exec) => isolationViolation(exec.store, names) });
+  if (asked.includes("no-leak")) invariants.push({ name: "no-leak", atEnd: true, check: (exec) => leakViolation(exec.store, names) });
   const props: Properties = {
     invariants,
     sometimes: (def.sometimes ?? []).map((s) => toInvariant(s, diagnostics, "sometimes")),

@@ -14,12 +14,11 @@ import { dmsetupCreate, dmsetupInfo, dmsetupLs, dmsetupRemove, dmsetupTable } fr
 import { losetupAttach, losetupDetach, losetupList } from "../linux/tools/losetup";
 import { xenstoreSyscalls } from "../xen/syscalls";
 import { xenstoreClient } from "./xenstore-client";
+import { diskFor, xlFor } from "../xen/sys-api";
 import type { Sys } from "./types";
 
 /** Where each missing piece will come from. Fill in an issue number here when one is filed. */
 const NOT_EMULATED = {
-  xl: "it comes with the Xen toolstack model",
-  disk: "it comes with blkfront and blkback",
 } as const;
 
 /** What the scenario did that a result alone does not show; filled while it runs, read by the CLI and the UI. */
@@ -110,17 +109,8 @@ export function makeProcess(ch: Channel, who: Who, diag: Diagnostics, machine: M
       ls: () => dmsetupLs(sys),
     },
     xenstore: xenstoreClient(call, xenstoreSyscalls(Math.max(0, machine.domains.indexOf(d)), d, who.name)),
-    xl: {
-      create: (domain) => missing("xl", "xl.create", [domain]),
-      shutdown: (domain) => missing("xl", "xl.shutdown", [domain]),
-      destroy: (domain) => missing("xl", "xl.destroy", [domain]),
-      blockAttach: (domain, disk) => missing("xl", "xl.blockAttach", [domain, disk]),
-      blockDetach: (domain, vdev) => missing("xl", "xl.blockDetach", [domain, vdev]),
-    },
-    disk: {
-      read: (vdev, sector, count) => missing("disk", "disk.read", [vdev, sector, count]),
-      write: (vdev, sector, bytes) => missing("disk", "disk.write", [vdev, sector, bytes]),
-    },
+    xl: xlFor(call, who.name, machine),
+    disk: diskFor(call, d, machine),
 
     log: (...values) => call({ call: "log", args: values.map((v) => traceArg(v)), run: () => undefined }),
   };

@@ -139,3 +139,16 @@ export function writeDiskBytes(ctx: StepContext, k: Kernel, _d: string, key: str
   }
   return n;
 }
+
+/**
+ * Programs `key`'s whole stack into the data plane's device slots, the disk
+ * itself into slot 0 (its lower devices into the next ones), for a kernel
+ * user that moves the data itself (blkback's ring batch). Returns the slot
+ * and the image files the stack reaches (a write must bump their `gen`).
+ * EIO where the kernel would fail the bio.
+ */
+export function programStack(ctx: StepContext, k: Kernel, key: string): { slot: number; images: string[] } {
+  const p: Programmed = { next: 0, images: new Set() };
+  const slot = program(ctx, k, key, p, 0);
+  return { slot, images: [...p.images].sort() };
+}

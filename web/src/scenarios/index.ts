@@ -119,6 +119,21 @@ export const GALLERY: readonly GalleryEntry[] = [
     after: [{ kernel: "linux-6.1", patches: "v2" }, { kernel: "linux-6.1", patches: "none" }],
   },
   {
+    id: "vm-shutdown-leak-kernel",
+    title: "VM shutdown leak (kernel half): devices outlive a dead toolstack",
+    lesson:
+      "Nothing should outlive its VM. A toolstack that brings up a VM's disk (a loop device over the image, a dm " +
+      "device over that) and dies before tearing it down leaves both behind: the explorer kills it at every step and " +
+      "finds the leak. With patch 2/7 (dm-fd, preset rfc-v1) the toolstack creates the dm device with an fd and " +
+      "DM_DEFERRED_REMOVE: the device dies with its last opener, the toolstack itself, and the dm table's close lets " +
+      "the autoclear loop device go too. Try the teaching switch rfc-dm-refcount-bug on top: the RFC's create-with-fd " +
+      "counts the open twice and the device is never removed. The Xen half (blkback holding the device after the " +
+      "toolstack hands it over) is vm-shutdown-leak.",
+    file: "vm-shutdown-leak-kernel.ts",
+    before: { kernel: "linux-6.1", patches: "none" },
+    after: [{ kernel: "linux-6.1", patches: "rfc-v1" }, { kernel: "linux-6.1", patches: ["bdev-file", "dm-fd"] }],
+  },
+  {
     id: "xenstore-forgery",
     title: "A guest forging backend keys, and the host's own race",
     lesson:
@@ -144,6 +159,22 @@ export const GALLERY: readonly GalleryEntry[] = [
       "and that the guest's forgery is always refused, and shows that the race window (the removal landing between " +
       "Connected and the late write) is reached.",
     file: "xenstore-forgery-fixed.ts",
+  },
+  {
+    id: "loop-reuse-race",
+    title: "Loop slot reused before blkback opens it",
+    lesson:
+      "A hotplug script publishes a loop device to blkback as a bare number (physical-device = 7:0); blkback opens " +
+      "that number later, when its watch fires. Qubes' script opens the image once, binds a free loop device it holds " +
+      "with O_EXCL and writes the number, its diskseq and the path in one transaction; but on a kernel without the " +
+      "series blkback never says when it holds the device, so the script lets go when it exits. Another toolstack, " +
+      "cleaning up by a stale name, detaches /dev/loop0 and attaches vault's image, which lands on loop0 again: if " +
+      "blkback opens 7:0 after that, VM work is given vault's disk. With the v2 patches blkback writes opened = 0 at " +
+      "probe, so the script makes the device autoclear and keeps its fd until blkback writes opened = 1 (the cleanup's " +
+      "LOOP_CLR_FD only marks autoclear meanwhile), and blkback refuses a device whose diskseq is not the one published.",
+    file: "loop-reuse-race.ts",
+    before: { kernel: "linux-6.1", patches: "none" },
+    after: [{ kernel: "linux-6.1", patches: "v2" }],
   },
 ];
 

@@ -1,0 +1,382 @@
+// Linux xen-blkback's xenbus side (drivers/block/xen-blkback/xenbus.c) as
+// handlers run by the backend domain's xenwatch thread, one watch delivery
+// per step. Reference: shared/reference/xen-model.md §6.2-6.4, §7.3.
+//
+//        toolstack writes backend dir, state 1
+//                      |  (bus watch on backend/vbd)
+//                      v
+//   probe: feature keys, watch physical-device, [opened = "0"], InitWait (2)
+//                      |
+//        +-------------+------------------------------+
+//        | physical-device watch                      | frontend state watch (3 or 4)
+//        v                                            v
+//   backend_changed: parse, [diskseq],           frontend_changed: read ring-ref,
+//   open by dev_t (ro for mode r),               event-channel, protocol; check the
+//   [check diskseq: ENODEV], [opened = "1"]      ring grant maps (connect_ring)
+//        |                                            |
+//        +------------> connect when both <-----------+
+//                      (feature and size keys in one transaction, Connected (4))
+//
+//   frontend 5: Closing.  frontend 6: disconnect (EBUSY while bios are in
+//   flight: the ring is kept), Closed; offline or frontend gone (0): remove,
+//   which closes the block device once no bio is in flight (the moment an
+//   autoclear loop device detaches).
+//
+// Simplifications: a handler is one atomic step (the real one makes several
+// xenstore calls); the ring is mapped into the data plane at connect, and at
+// frontend_changed its grants are only checked (mapped and unmapped), since
+// the data plane's backend ring is bound to its device; one queue, one
+// ring page, no persistent grants.
+
+import type { StepContext } from "../sim/op";
+import type { Store } from "../sim/store";
+import type { BlkifAbi } from "../core/abi";
+import { bumpImageGens } from "./images";
+import { EMPTY_RING, readRing, ringKey, writeRing } from "./blkif-ring";
+import { parsePhysicalDevice, vbdCreate, vbdFree, type Vbd } from "./blkback-vbd";
+import { programStack } from "../linux/io";
+import { blkbackMode, type XenKernel } from "./xen-kernel";
+import { devFatal, readState, switchState, XenbusState } from "./xenbus";
+import type { XsConn } from "./xs-conn";
+
+/** `blkback:<backend domid>:<frontend domid>:<devid>`: struct backend_info and its xen_blkif. */
+export interface BlkbackDevice {
+  nodename: string;
+  frontend: string;
+  frontendId: number;
+  devid: number;
+  vbd: Vbd | null;
+  /** What connect_ring read from the frontend: the ring's grant refs, its event channel, its ABI. */
+  ring: { refs: number[]; port: number; abi: BlkifAbi } | null;
+  /** The data plane's backend ring while connected. */
+  dpRing: number | null;
+  /** Requests taken from the ring whose bios have not completed. */
+  inflight: number;
+  /** The frontend overran the ring: blkback stopped serving it. */
+  bogus: boolean;
+  /** Image files this backend's I/O reached (for `isolation`). */
+  served: string[];
+  /** Unregistered: the last reference (and the block device) goes when nothing is in flight. */
+  removed: boolean;
+}
+
+export const MAX_RING_PAGE_ORDER = 0;
+export const VDISK_READONLY = 4;
+const ABIS: readonly string[] = ["x86_64-abi", "x86_32-abi"];
+
+export function blkbackKey(backDomid: number, frontDomid: number, devid: number): string {
+  return `blkback:${backDomid}:${frontDomid}:${devid}`;
+}
+
+/** "/local/domain/<B>/backend/vbd/<F>/<devid>" → its parts, or undefined. */
+export function parseBackendPath(path: string): { back: number; front: number; devid: number; nodename: string } | undefined {
+  const m = /^\/local\/domain\/(\d+)\/backend\/vbd\/(\d+)\/(\d+)(?:\/|$)/.exec(path);
+  if (!m) return undefined;
+  return { back: Number(m[1]), front: Number(m[2]), devid: Number(m[3]), nodename: `/local/domain/${m[1]}/backend/vbd/${m[2]}/${m[3]}` };
+}
+
+export const TOKEN = {
+  bus: "blkback:bus",
+  physicalDevice: (nodename: string) => `blkback:pd:${nodename}`,
+  otherend: (nodename: string) => `blkback:fe:${nodename}`,
+};
+
+function readBe(store: Store, key: string): BlkbackDevice | undefined {
+  return store.get<BlkbackDevice>(key);
+}
+function writeBe(store: Store, key: string, be: BlkbackDevice, change: Partial<BlkbackDevice>): BlkbackDevice {
+  const next = { ...be, ...change };
+  store.set(key, next);
+  return next;
+}
+
+/**
+ * The backend bus watch (xenbus_probe_backend's backend_changed →
+ * xenbus_dev_changed): a device directory that appeared in state
+ * Initialising is probed; one that disappeared is unregistered. The watch
+ * drops events while one is pending (backend_will_handle, XSA-349), so a
+ * delivery looks at every device, not only at the event's path.
+ */
+export function blkbackBusChanged(ctx: StepContext, k: XenKernel, xs: XsConn, _path: string): void {
+  const root = `/local/domain/${xs.domid}/backend/vbd`;
+  const present = new Set<string>();
+  for (const f of xs.ls(root) ?? []) for (const devid of xs.ls(`${root}/${f}`) ?? []) present.add(`${root}/${f}/${devid}`);
+  for (const key of ctx.store.list("blkback")) {
+    if (!key.startsWith(`blkback:${xs.domid}:`)) continue;
+    const be = readBe(ctx.store, key)!;
+    if (!present.has(be.nodename) && !be.removed) blkbackRemove(ctx, k, xs, key, be);
+  }
+  for (const nodename of present) {
+    const p = parseBackendPath(nodename);
+    if (!p) continue;
+    const key = blkbackKey(p.back, p.front, p.devid);
+    if (ctx.store.has(key)) continue;
+    // xenbus_probe_node probes only a device the toolstack left in Initialising.
+    if (readState(xs, p.nodename) !== XenbusState.Initialising) continue;
+    blkbackProbe(ctx, k, xs, key, p.nodename, p.front, p.devid);
+  }
+}
+
+/** xen_blkbk_probe, after xenbus_dev_probe read the other end and watched its state. */
+function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, nodename: string, front: number, devid: number): void {
+  const frontend = xs.read(`${nodename}/frontend`);
+  const frontendId = Number(xs.read(`${nodename}/frontend-id`) ?? NaN);
+  if (frontend === undefined || !Number.isInteger(frontendId)) {
+    devFatal(xs, nodename, 2, "reading other end details");
+    return;
+  }
+  const be: BlkbackDevice = { nodename, frontend, frontendId, devid, vbd: null, ring: null, dpRing: null, inflight: 0, bogus: false, served: [], removed: false };
+  ctx.store.set(key, be);
+  xs.watch(`${frontend}/state`, TOKEN.otherend(nodename));
+  xs.write(`${nodename}/feature-max-indirect-segments`, "256");
+  xs.write(`${nodename}/multi-queue-max-queues`, "1");
+  xs.watch(`${nodename}/physical-device`, TOKEN.physicalDevice(nodename));
+  xs.write(`${nodename}/max-ring-page-order`, String(MAX_RING_PAGE_ORDER));
+  if (blkbackMode(k).opened && xs.write(`${nodename}/opened`, "0") !== undefined) {
+    devFatal(xs, nodename, 13, "writing opened");
+    return;
+  }
+  switchState(xs, nodename, XenbusState.InitWait);
+  ctx.emit({ kind: "blkback", domain: k.domains[xs.domid], message: `probe ${nodename}: InitWait` });
+}
+
+/** backend_changed: the physical-device watch fired. */
+export function blkbackBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn, nodename: string): void {
+  const p = parseBackendPath(nodename);
+  if (!p) return;
+  const key = blkbackKey(p.back, p.front, p.devid);
+  const be = readBe(ctx.store, key);
+  if (!be || be.removed) return;
+  const mode = blkbackMode(k);
+  const pd = parsePhysicalDevice(mode.diskseq, xs.read(`${nodename}/physical-device`), mode.diskseq === "node" ? xs.read(`${nodename}/diskseq`) : undefined);
+  if (pd.kind === "absent") return; // the watch fires once at registration, before the script wrote anything
+  if (pd.kind === "fatal") {
+    devFatal(xs, nodename, pd.err, pd.message);
+    return;
+  }
+  if (be.vbd) {
+    if (be.vbd.major !== pd.major || be.vbd.minor !== pd.minor || (mode.diskseq !== "none" && be.vbd.diskseq !== pd.diskseq)) {
+      ctx.emit({ kind: "blkback", domain: k.domains[xs.domid], message: `changing physical device (from ${be.vbd.major.toString(16)}:${be.vbd.minor.toString(16)} to ${pd.major.toString(16)}:${pd.minor.toString(16)}) not supported` });
+    }
+    return;
+  }
+  const modeKey = xs.read(`${nodename}/mode`) ?? "";
+  const readOnly = !modeKey.includes("w");
+  const d = k.domains[xs.domid]!;
+  const r = vbdCreate(ctx, k, d, pd, readOnly, mode.diskseq !== "none");
+  if (!r.ok) {
+    // be->major = be->minor = 0: a later rewrite of the keys may try again.
+    devFatal(xs, nodename, r.err, r.message);
+    return;
+  }
+  if (mode.opened && xs.write(`${nodename}/opened`, "1") !== undefined) {
+    vbdFree(ctx, k, d, r.vbd);
+    devFatal(xs, nodename, 13, "writing opened");
+    return;
+  }
+  const now = writeBe(ctx.store, key, be, { vbd: r.vbd });
+  ctx.emit({ kind: "blkback", domain: d, message: `${nodename}: opened ${r.vbd.major.toString(16)}:${r.vbd.minor.toString(16)} (diskseq ${r.vbd.openedDiskseq})` });
+  tryConnect(ctx, k, xs, key, now);
+}
+
+/** frontend_changed: the other end's state watch fired. */
+export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsConn, nodename: string): void {
+  const p = parseBackendPath(nodename);
+  if (!p) return;
+  const key = blkbackKey(p.back, p.front, p.devid);
+  let be = readBe(ctx.store, key);
+  if (!be || be.removed) return;
+  const fstate = readState(xs, be.frontend);
+  const mine = readState(xs, nodename);
+  switch (fstate) {
+    case XenbusState.Initialising:
+      if (mine === XenbusState.Closed) switchState(xs, nodename, XenbusState.InitWait); // prepare for reconnect
+      return;
+    case XenbusState.Initialised:
+    case XenbusState.Connected: {
+      if (mine === XenbusState.Connected) return;
+      const d = disconnect(ctx, k, key, be);
+      if (d === "EBUSY") {
+        devFatal(xs, nodename, 16, "pending I/O");
+        return;
+      }
+      be = d;
+      const ring = connectRing(ctx, k, xs, be);
+      if (!ring) return;
+      be = writeBe(ctx.store, key, be, { ring });
+      tryConnect(ctx, k, xs, key, be);
+      return;
+    }
+    case XenbusState.Closing:
+      switchState(xs, nodename, XenbusState.Closing);
+      return;
+    case XenbusState.Closed: {
+      const d = disconnect(ctx, k, key, be);
+      switchState(xs, nodename, XenbusState.Closed);
+      if (xs.read(`${nodename}/online`) === "1") return;
+      blkbackRemove(ctx, k, xs, key, d === "EBUSY" ? readBe(ctx.store, key)! : d);
+      return;
+    }
+    case XenbusState.Unknown:
+      blkbackRemove(ctx, k, xs, key, be);
+      return;
+    default:
+      devFatal(xs, nodename, 22, `saw state ${fstate} at frontend`);
+  }
+}
+
+/** connect_ring: the frontend's keys, and a check that the ring grant maps. Undefined after a fatal error. */
+function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevice): BlkbackDevice["ring"] | undefined {
+  const fe = be.frontend;
+  const protocol = xs.read(`${fe}/protocol`) ?? "x86_32-abi";
+  if (!ABIS.includes(protocol)) {
+    devFatal(xs, be.nodename, 38, `unknown fe protocol ${protocol}`);
+    return undefined;
+  }
+  const order = Number(xs.read(`${fe}/ring-page-order`) ?? "0");
+  if (!Number.isInteger(order) || order > MAX_RING_PAGE_ORDER) {
+    devFatal(xs, be.nodename, 22, `${fe}/request %d ring page order exceed max:${MAX_RING_PAGE_ORDER}`);
+    return undefined;
+  }
+  const ref = Number(xs.read(`${fe}/ring-ref`) ?? NaN);
+  const port = Number(xs.read(`${fe}/event-channel`) ?? NaN);
+  if (!Number.isInteger(ref) || !Number.isInteger(port)) {
+    devFatal(xs, be.nodename, 2, `reading ${fe}/ring-ref and event-channel`);
+    return undefined;
+  }
+  const dp = k.dp!;
+  const m = dp.mapGrant(xs.domid, be.frontendId, ref);
+  if (!m.ok) {
+    devFatal(xs, be.nodename, 12, `mapping ring-ref ${ref} port ${port}`);
+    return undefined;
+  }
+  dp.unmapGrant(xs.domid, m.handle);
+  return { refs: [ref], port, abi: protocol as BlkifAbi };
+}
+
+/** connect(): when both the ring is bound and the device is open, in either order. */
+function tryConnect(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be: BlkbackDevice): void {
+  if (!be.vbd || !be.ring || be.dpRing !== null) return;
+  if (readState(xs, be.nodename) === XenbusState.Connected) return;
+  const dp = k.dp!;
+  const r = dp.backendConnect(xs.domid, be.frontendId, { grefs: be.ring.refs, abi: be.ring.abi, device: 0, sectors: be.vbd.sectors, readOnly: be.vbd.readOnly });
+  if (!r.ok) {
+    devFatal(xs, be.nodename, 12, `mapping ring-ref ${be.ring.refs[0]} port ${be.ring.port}`);
+    return;
+  }
+  const rk = ringKey(be.frontendId, be.devid);
+  if (!readRing(ctx.store, rk)) ctx.store.set(rk, EMPTY_RING);
+  writeBe(ctx.store, key, be, { dpRing: r.ring });
+  const n = be.nodename;
+  // One transaction in Linux: here one step.
+  xs.write(`${n}/feature-flush-cache`, "1");
+  xs.write(`${n}/feature-discard`, "0");
+  xs.write(`${n}/feature-barrier`, "1");
+  xs.write(`${n}/feature-persistent`, "0");
+  xs.write(`${n}/sectors`, String(be.vbd.sectors));
+  xs.write(`${n}/info`, String(be.vbd.readOnly ? VDISK_READONLY : 0));
+  xs.write(`${n}/sector-size`, "512");
+  xs.write(`${n}/physical-sector-size`, "512");
+  switchState(xs, n, XenbusState.Connected);
+  ctx.emit({ kind: "blkback", domain: k.domains[xs.domid], message: `${n}: Connected, ${be.vbd.sectors} sectors` });
+}
+
+/** xen_blkif_disconnect: EBUSY (and the ring kept) while bios are in flight; otherwise the ring is unmapped. */
+function disconnect(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice): BlkbackDevice | "EBUSY" {
+  if (be.inflight > 0) return "EBUSY";
+  if (be.dpRing === null && be.ring === null) return be;
+  if (be.dpRing !== null) k.dp!.backendDisconnect(be.dpRing);
+  return writeBe(ctx.store, key, be, { dpRing: null, ring: null, bogus: false });
+}
+
+/**
+ * device_unregister → xen_blkbk_remove: the watches go, and the last
+ * reference closes the block device, deferred while bios are in flight.
+ */
+function blkbackRemove(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be: BlkbackDevice): void {
+  xs.unwatch(`${be.nodename}/physical-device`, TOKEN.physicalDevice(be.nodename));
+  xs.unwatch(`${be.frontend}/state`, TOKEN.otherend(be.nodename));
+  const d = disconnect(ctx, k, key, be);
+  if (d === "EBUSY") {
+    writeBe(ctx.store, key, be, { removed: true });
+    return;
+  }
+  finalPut(ctx, k, key, d);
+}
+
+/** The last xen_blkif_put: the vbd's block device is closed and the device is gone. */
+function finalPut(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice): void {
+  const b = Number(key.split(":")[1]);
+  const d = k.domains[b]!;
+  if (be.vbd) vbdFree(ctx, k, d, be.vbd);
+  ctx.store.delete(key);
+  ctx.emit({ kind: "blkback", domain: d, message: `${be.nodename}: removed` });
+}
+
+// ---- the ring kthread (xen_blkif_schedule): batches and completions ----
+
+/** Work the backend domain's ring threads can do now: a notified ring to serve, or bios to complete. */
+export function ringWork(store: Store, backDomid: number): string[] {
+  const out: string[] = [];
+  const prefix = `blkback:${backDomid}:`;
+  for (const key of store.list("blkback")) {
+    if (!key.startsWith(prefix)) continue;
+    const be = store.get<BlkbackDevice>(key)!;
+    if (be.inflight > 0) {
+      out.push(key);
+      continue;
+    }
+    if (be.dpRing === null || be.bogus || be.removed) continue;
+    if (readRing(store, ringKey(be.frontendId, be.devid))?.notifyBack) out.push(key);
+  }
+  return out;
+}
+
+/**
+ * One step of a ring thread: complete the bios in flight, or take a batch
+ * (do_block_io_op) through the vbd's device stack, programmed into the data
+ * plane from the store at this step.
+ */
+export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number): void {
+  const work = ringWork(ctx.store, backDomid);
+  if (work.length === 0) return;
+  const key = work.length === 1 ? work[0]! : work[ctx.choose("blkback.ring", work.length)]!;
+  const be = readBe(ctx.store, key)!;
+  const rk = ringKey(be.frontendId, be.devid);
+  const ring = readRing(ctx.store, rk)!;
+  if (be.inflight > 0) {
+    complete(ctx, k, key, be, rk);
+    return;
+  }
+  const dp = k.dp!;
+  let images: string[] = [];
+  try {
+    images = programStack(ctx, k, be.vbd!.disk).images;
+  } catch (e) {
+    if ((e as { errno?: string }).errno === undefined) throw e;
+    // The stack fails every bio (a deleted disk, an unbound loop device): each request is answered BLKIF_RSP_ERROR.
+    dp.setTableDevice(0, [{ start: 0, length: Math.max(1, be.vbd!.sectors), type: "error" }]);
+  }
+  const r = dp.backendProcess(be.dpRing!);
+  writeRing(ctx.store, rk, ring, { notifyBack: r.more, answered: ring.answered + r.answered, writes: 0, completionNotify: r.notify });
+  const served = [...new Set([...be.served, ...images])].sort();
+  const change: Partial<BlkbackDevice> = { inflight: r.answered };
+  if (served.length !== be.served.length) change.served = served;
+  if (r.bogus) {
+    change.bogus = true;
+    ctx.emit({ kind: "blkback", domain: k.domains[backDomid], message: `${be.nodename}: frontend provided bogus ring requests; ring halted` });
+  }
+  if (ring.writes > 0 && r.answered > 0) bumpImageGens(ctx.store, images);
+  writeBe(ctx.store, key, be, change);
+}
+
+/** The batch's bios end: responses are published, the frontend notified, and a removal deferred by them finishes. */
+function complete(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice, rk: string): void {
+  const ring = readRing(ctx.store, rk)!;
+  writeRing(ctx.store, rk, ring, { notifyFront: ring.notifyFront || ring.completionNotify, completionNotify: false });
+  const now = writeBe(ctx.store, key, be, { inflight: 0 });
+  if (now.removed) {
+    if (now.dpRing !== null) k.dp!.backendDisconnect(now.dpRing);
+    finalPut(ctx, k, key, { ...now, dpRing: null });
+  }
+}

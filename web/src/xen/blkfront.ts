@@ -1,0 +1,356 @@
+// Linux xen-blkfront (drivers/block/xen-blkfront.c) in a guest kernel: the
+// xenbus side run by the guest's xenwatch thread, and the request path of
+// `sys.disk.read/write`. Reference: shared/reference/xen-model.md §1-2,
+// §6.2 steps 6 and 9, §6.3-6.4.
+//
+//   probe (device dir appears, state 1): read virtual-device, watch the backend's state
+//   backend 2 (InitWait), we are 1:  talk_to_blkback: initialise the ring on a
+//        guest page, grant it to the backend, allocate the event channel,
+//        write ring-ref, event-channel, protocol (one transaction), Initialised (3)
+//   backend 4 (Connected): read sectors, info, sector-size; Connected (4)
+//        (again while connected: a resize, the size is read again)
+//   backend 5 or 6: blkfront_closing: the disk is dead (I/O fails), Closed (6)
+//   control/shutdown: every connected device goes Closing (5) (xenbus_dev_shutdown)
+//
+// A disk request (`disk.read`, `disk.write`) is two steps of the calling
+// process: submit (grant the data pages, queue up to 4 requests of 11
+// segments, push-and-check, notify) and complete (once the event channel
+// fires: consume the responses, end foreign access, copy the data out).
+// Between them, blkback's ring thread serves the batch and completes its
+// bios. Simplifications: no persistent grants, no indirect descriptors, one
+// queue, one ring page; a process waits for its disk to be connected (a
+// real one would find no /dev/xvdX yet).
+
+import type { Op, StepContext } from "../sim/op";
+import type { Store } from "../sim/store";
+import { BLKIF_RSP, encodeRequest, type Segment } from "../core/abi";
+import { fail } from "../linux/kernel";
+import { EMPTY_RING, readRing, ringKey, writeRing } from "./blkif-ring";
+import { VDISK_READONLY } from "./blkback";
+import type { XenKernel } from "./xen-kernel";
+import { readState, switchState, XenbusState } from "./xenbus";
+import type { XsConn } from "./xs-conn";
+
+export const TOKEN = {
+  bus: "blkfront:bus",
+  shutdown: "control:shutdown",
+  backend: (nodename: string) => `blkfront:be:${nodename}`,
+};
+
+/** Guest memory per device: the ring page and 4 × 11 data pages, from this gfn on. */
+const PAGES_PER_DEVICE = 48;
+const FIRST_GFN = 64;
+/** Grant refs 0..7 are reserved (console, xenstore). */
+const FIRST_REF = 8;
+const SEGMENTS = 11;
+const SECTORS_PER_PAGE = 8;
+export const MAX_REQUESTS_PER_CALL = 4;
+export const MAX_SECTORS_PER_CALL = MAX_REQUESTS_PER_CALL * SEGMENTS * SECTORS_PER_PAGE;
+
+export type FrontPhase = "probed" | "initialised" | "connected" | "closed";
+
+/** `blkfront:<domid>:<devid>`: struct blkfront_info. */
+export interface BlkfrontDevice {
+  nodename: string;
+  backend: string;
+  backendId: number;
+  devid: number;
+  /** Which block of guest pages and grant refs the device uses. */
+  slot: number;
+  phase: FrontPhase;
+  /** The data plane's frontend ring, once set up. */
+  ring: number | null;
+  port: number;
+  sectors: number;
+  readOnly: boolean;
+  /** The backend overran the ring or broke the protocol: the disk is in an error state. */
+  broken: boolean;
+  /** The request batch of the process waiting on this disk. */
+  inflight: { op: "read" | "write"; count: number; requests: number } | null;
+}
+
+export function frontKey(domid: number, devid: number): string {
+  return `blkfront:${domid}:${devid}`;
+}
+
+/**
+ * A virtual device's name to its number (docs/man/xen-vbd-interface.7):
+ * xvdX → 202<<8 | disk<<4 for disks 0..15, 1<<28 | disk<<8 beyond;
+ * sdX → 8<<8 | disk<<4; hdX → 3<<8 | disk<<6; or the number itself.
+ */
+export function vdevToDevid(vdev: string): number | undefined {
+  if (/^\d+$/.test(vdev)) return Number(vdev);
+  const m = /^(xvd|sd|hd)([a-z]+)$/.exec(vdev);
+  if (!m) return undefined;
+  let disk = 0;
+  for (const c of m[2]!) disk = disk * 26 + (c.charCodeAt(0) - 96);
+  disk -= 1;
+  if (m[1] === "xvd") return disk < 16 ? (202 << 8) | (disk << 4) : (1 << 28) | (disk << 8);
+  if (m[1] === "sd") return disk < 16 ? (8 << 8) | (disk << 4) : undefined;
+  return disk < 4 ? (3 << 8) | (disk << 6) : undefined;
+}
+
+function gfnOf(slot: number, page: number): number {
+  return FIRST_GFN + slot * PAGES_PER_DEVICE + page;
+}
+function refOf(slot: number, page: number): number {
+  return FIRST_REF + slot * PAGES_PER_DEVICE + page;
+}
+
+function readFe(store: Store, key: string): BlkfrontDevice | undefined {
+  return store.get<BlkfrontDevice>(key);
+}
+function writeFe(store: Store, key: string, fe: BlkfrontDevice, change: Partial<BlkfrontDevice>): BlkfrontDevice {
+  const next = { ...fe, ...change };
+  store.set(key, next);
+  return next;
+}
+
+/** "/local/domain/<F>/device/vbd/<devid>[/...]" → the device's parts. */
+function parseFrontPath(path: string): { front: number; devid: number; nodename: string } | undefined {
+  const m = /^\/local\/domain\/(\d+)\/device\/vbd\/(\d+)(?:\/|$)/.exec(path);
+  return m ? { front: Number(m[1]), devid: Number(m[2]), nodename: `/local/domain/${m[1]}/device/vbd/${m[2]}` } : undefined;
+}
+
+/**
+ * The frontend bus watch: probe a new device in state Initialising, remove
+ * a device whose directory went. Like the backend's, it takes one event at
+ * a time and looks at every device [U: Linux's frontend bus watch has no
+ * will_handle filter; the result is the same, with fewer deliveries].
+ */
+export function blkfrontBusChanged(ctx: StepContext, k: XenKernel, xs: XsConn, _path: string): void {
+  const root = `/local/domain/${xs.domid}/device/vbd`;
+  const present = new Set((xs.ls(root) ?? []).map((devid) => `${root}/${devid}`));
+  const mine = ctx.store.list("blkfront").filter((x) => x.startsWith(`blkfront:${xs.domid}:`));
+  for (const key of mine) {
+    const fe = readFe(ctx.store, key)!;
+    if (!present.has(fe.nodename)) blkfrontRemove(ctx, k, xs, key, fe);
+  }
+  for (const nodename of present) {
+    const p = parseFrontPath(nodename);
+    if (!p) continue;
+    const key = frontKey(p.front, p.devid);
+    if (ctx.store.has(key) || readState(xs, p.nodename) !== XenbusState.Initialising) continue;
+    const backend = xs.read(`${p.nodename}/backend`);
+    const backendId = Number(xs.read(`${p.nodename}/backend-id`) ?? NaN);
+    if (backend === undefined || !Number.isInteger(backendId)) continue;
+    const used = new Set(ctx.store.list("blkfront").filter((x) => x.startsWith(`blkfront:${p.front}:`)).map((x) => ctx.store.get<BlkfrontDevice>(x)!.slot));
+    let slot = 0;
+    while (used.has(slot)) slot++;
+    const dev: BlkfrontDevice = { nodename: p.nodename, backend, backendId, devid: p.devid, slot, phase: "probed", ring: null, port: 0, sectors: 0, readOnly: false, broken: false, inflight: null };
+    ctx.store.set(key, dev);
+    xs.watch(`${backend}/state`, TOKEN.backend(p.nodename));
+  }
+}
+
+/** blkback_changed: the backend's state watch fired. */
+export function blkfrontBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn, nodename: string): void {
+  const p = parseFrontPath(nodename);
+  if (!p) return;
+  const key = frontKey(p.front, p.devid);
+  let fe = readFe(ctx.store, key);
+  if (!fe) return;
+  const bstate = readState(xs, fe.backend);
+  const mine = readState(xs, nodename);
+  switch (bstate) {
+    case XenbusState.InitWait:
+      if (mine === XenbusState.Initialising) talkToBlkback(ctx, k, xs, key, fe);
+      return;
+    case XenbusState.Connected:
+      if (mine === XenbusState.Initialising) fe = talkToBlkback(ctx, k, xs, key, fe);
+      if (fe) blkfrontConnect(ctx, xs, key, fe);
+      return;
+    case XenbusState.Closed:
+    case XenbusState.Closing:
+      if (bstate === XenbusState.Closed && mine === XenbusState.Closed) return;
+      if (mine === XenbusState.Closing) {
+        writeFe(ctx.store, key, fe, { phase: "closed" });
+        return;
+      }
+      writeFe(ctx.store, key, fe, { phase: "closed", sectors: 0 });
+      switchState(xs, nodename, XenbusState.Closed); // xenbus_frontend_closed
+      return;
+    default:
+  }
+}
+
+/** talk_to_blkback: ring, grant, event channel, the keys in one transaction, Initialised. */
+function talkToBlkback(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, fe: BlkfrontDevice): BlkfrontDevice | undefined {
+  const dp = k.dp!;
+  let ring = fe.ring;
+  const gfn = gfnOf(fe.slot, 0);
+  if (ring === null) {
+    ring = dp.frontendInit(xs.domid, [gfn]);
+    dp.grantAccess(xs.domid, refOf(fe.slot, 0), fe.backendId, gfn);
+  }
+  const port = 1 + fe.slot;
+  const n = fe.nodename;
+  xs.write(`${n}/ring-ref`, String(refOf(fe.slot, 0)));
+  xs.write(`${n}/event-channel`, String(port));
+  xs.write(`${n}/protocol`, "x86_64-abi");
+  xs.write(`${n}/feature-persistent`, "0");
+  if (!switchState(xs, n, XenbusState.Initialised)) return undefined;
+  if (!readRing(ctx.store, ringKey(xs.domid, fe.devid))) ctx.store.set(ringKey(xs.domid, fe.devid), EMPTY_RING);
+  return writeFe(ctx.store, key, fe, { ring, port, phase: "initialised" });
+}
+
+/** blkfront_connect: the disk's size and flags; Connected. Again while connected: the size is re-read (resize). */
+function blkfrontConnect(ctx: StepContext, xs: XsConn, key: string, fe: BlkfrontDevice): void {
+  const sectors = Number(xs.read(`${fe.backend}/sectors`) ?? NaN);
+  const info = Number(xs.read(`${fe.backend}/info`) ?? "0");
+  if (!Number.isSafeInteger(sectors)) return;
+  writeFe(ctx.store, key, fe, { sectors, readOnly: (info & VDISK_READONLY) !== 0, phase: "connected" });
+  if (readState(xs, fe.nodename) !== XenbusState.Connected) switchState(xs, fe.nodename, XenbusState.Connected);
+}
+
+/** blkfront_remove: the device directory went: the ring and its grant are freed. */
+function blkfrontRemove(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, fe: BlkfrontDevice): void {
+  xs.unwatch(`${fe.backend}/state`, TOKEN.backend(fe.nodename));
+  freeRing(ctx, k, xs.domid, fe);
+  ctx.store.delete(key);
+}
+
+function freeRing(ctx: StepContext, k: XenKernel, domid: number, fe: BlkfrontDevice): void {
+  if (fe.ring === null) return;
+  const dp = k.dp!;
+  // The backend may still map the ring page: the grant then stays (gnttab_end_foreign_access's deferred list).
+  dp.endForeignAccess(domid, refOf(fe.slot, 0));
+  dp.frontendFree(fe.ring);
+  ctx.store.delete(ringKey(domid, fe.devid));
+}
+
+/** xenbus_dev_shutdown for every connected device: Closing. */
+export function guestShutdownRequested(ctx: StepContext, k: XenKernel, xs: XsConn): void {
+  const v = xs.read(`/local/domain/${xs.domid}/control/shutdown`);
+  if (v !== "poweroff" && v !== "halt" && v !== "reboot") return;
+  for (const key of ctx.store.list("blkfront")) {
+    if (!key.startsWith(`blkfront:${xs.domid}:`)) continue;
+    const fe = ctx.store.get<BlkfrontDevice>(key)!;
+    if (readState(xs, fe.nodename) === XenbusState.Connected) switchState(xs, fe.nodename, XenbusState.Closing);
+  }
+}
+
+// ---- the request path ----
+
+function deviceOf(store: Store, domid: number, vdev: unknown): { key: string; fe: BlkfrontDevice | undefined } {
+  const devid = typeof vdev === "string" ? vdevToDevid(vdev) : undefined;
+  if (devid === undefined) fail("EINVAL", `${String(vdev)} is not a virtual device name (xvda, xvdb, ...)`);
+  const key = frontKey(domid, devid);
+  return { key, fe: store.get<BlkfrontDevice>(key) };
+}
+
+/** A request can go (or fail) once the disk is connected or dead; it waits while another is in flight on it. */
+function submitReady(domid: number, vdev: unknown): (store: Store) => boolean {
+  return (store) => {
+    let fe: BlkfrontDevice | undefined;
+    try {
+      fe = deviceOf(store, domid, vdev).fe;
+    } catch {
+      return true;
+    }
+    return fe !== undefined && (fe.phase === "closed" || fe.broken || (fe.phase === "connected" && fe.inflight === null));
+  };
+}
+
+function checkRange(fe: BlkfrontDevice, sector: unknown, count: unknown): void {
+  if (typeof sector !== "number" || !Number.isSafeInteger(sector) || sector < 0) fail("EINVAL", `bad sector ${String(sector)}`);
+  if (typeof count !== "number" || !Number.isInteger(count) || count < 1 || count > MAX_SECTORS_PER_CALL) fail("EINVAL", `count must be 1..${MAX_SECTORS_PER_CALL} sectors`);
+  if (fe.phase !== "connected" || fe.broken) fail("EIO", `the disk is ${fe.broken ? "in an error state" : "gone"}`);
+}
+
+/**
+ * blkif_queue_request for a whole call: requests of up to 11 segments, each
+ * a granted page (writable for a read, read-only for a write), pushed with
+ * push-and-check.
+ */
+function submit(ctx: StepContext, k: XenKernel, domid: number, vdev: unknown, op: "read" | "write", sector: unknown, count: unknown, data?: Uint8Array): void {
+  const { key, fe } = deviceOf(ctx.store, domid, vdev);
+  if (!fe) return fail("ENODEV", `no disk ${String(vdev)}`);
+  checkRange(fe, sector, count);
+  const dp = k.dp!;
+  const n = count as number;
+  const entries: Uint8Array[] = [];
+  let page = 1;
+  for (let done = 0, id = 0; done < n; id++) {
+    const segments: Segment[] = [];
+    const first = (sector as number) + done;
+    for (let s = 0; s < SEGMENTS && done < n; s++) {
+      const len = Math.min(SECTORS_PER_PAGE, n - done);
+      const gfn = gfnOf(fe.slot, page);
+      if (data) dp.guestWrite(domid, gfn, 0, data.subarray(done * 512, (done + len) * 512));
+      dp.grantAccess(domid, refOf(fe.slot, page), fe.backendId, gfn, { readonly: op === "write" });
+      segments.push({ gref: refOf(fe.slot, page), firstSect: 0, lastSect: len - 1 });
+      done += len;
+      page++;
+    }
+    entries.push(encodeRequest({ operation: op === "read" ? "READ" : "WRITE", id, sector: first, handle: fe.devid & 0xffff, segments }));
+  }
+  dp.frontendQueue(fe.ring!, entries);
+  const notify = dp.frontendPush(fe.ring!);
+  const rk = ringKey(domid, fe.devid);
+  const ring = readRing(ctx.store, rk) ?? EMPTY_RING;
+  writeRing(ctx.store, rk, ring, { pushed: ring.pushed + entries.length, notifyBack: ring.notifyBack || notify, writes: ring.writes + (op === "write" ? entries.length : 0) });
+  writeFe(ctx.store, key, fe, { inflight: { op, count: n, requests: entries.length } });
+}
+
+/** The completion waits for the frontend's event channel (or a dead disk). */
+function completeReady(domid: number, vdev: unknown): (store: Store) => boolean {
+  return (store) => {
+    const { fe } = deviceOf(store, domid, vdev);
+    if (!fe || fe.phase === "closed" || fe.broken) return true;
+    return readRing(store, ringKey(domid, fe.devid))?.notifyFront ?? true;
+  };
+}
+
+/** blkif_interrupt: consume responses, end foreign access on the data pages, copy the data out. */
+function complete(ctx: StepContext, k: XenKernel, domid: number, vdev: unknown): Uint8Array {
+  const { key, fe } = deviceOf(ctx.store, domid, vdev);
+  if (!fe || !fe.inflight) return fail("EIO", `${String(vdev)} went away during the request`);
+  const dp = k.dp!;
+  const job = fe.inflight;
+  const pages = Math.ceil(job.count / SECTORS_PER_PAGE);
+  const rk = ringKey(domid, fe.devid);
+  const ring = readRing(ctx.store, rk);
+  const got = fe.ring === null ? "broken" : dp.frontendConsume(fe.ring);
+  if (ring) writeRing(ctx.store, rk, ring, { notifyFront: false });
+  if (got === "broken" || got.length !== job.requests) {
+    // blkfront's hardening: an overrun or a missing answer puts the disk in an error state.
+    for (let p = 1; p <= pages; p++) dp.endForeignAccess(domid, refOf(fe.slot, p));
+    writeFe(ctx.store, key, fe, { inflight: null, broken: fe.phase === "closed" ? fe.broken : true });
+    return fail("EIO", fe.phase === "closed" ? `${String(vdev)} was closed during the request` : `the backend broke the ring of ${String(vdev)}`);
+  }
+  if (fe.ring !== null) dp.frontendFinalCheck(fe.ring);
+  let leaked = false;
+  for (let p = 1; p <= pages; p++) if (!dp.endForeignAccess(domid, refOf(fe.slot, p))) leaked = true;
+  // XSA-396: a grant the backend still maps after its response means a broken backend.
+  writeFe(ctx.store, key, fe, { inflight: null, broken: leaked });
+  const bad = got.find((r) => r.status !== BLKIF_RSP.OKAY);
+  if (bad) fail(bad.status === BLKIF_RSP.EOPNOTSUPP ? "EOPNOTSUPP" : "EIO", `${String(vdev)}: the backend answered ${bad.statusName}`);
+  if (job.op === "write") return new Uint8Array(0);
+  const out = new Uint8Array(job.count * 512);
+  for (let p = 0; p < pages; p++) {
+    const len = Math.min(SECTORS_PER_PAGE, job.count - p * SECTORS_PER_PAGE) * 512;
+    out.set(dp.guestRead(domid, gfnOf(fe.slot, p + 1), 0, len), p * SECTORS_PER_PAGE * 512);
+  }
+  return out;
+}
+
+/** The two steps of one guest disk call. */
+export function diskOps(k: XenKernel, domid: number) {
+  return {
+    submit: (vdev: unknown, op: "read" | "write", sector: unknown, count: unknown, data?: Uint8Array): Op<void> => ({
+      call: `disk.${op} submit`,
+      args: [vdev, sector, count],
+      ready: submitReady(domid, vdev),
+      waitingFor: `${String(vdev)} to be connected`,
+      run: (ctx) => submit(ctx, k, domid, vdev, op, sector, count, data),
+    }),
+    complete: (vdev: unknown, op: "read" | "write"): Op<Uint8Array> => ({
+      call: `disk.${op} complete`,
+      args: [vdev],
+      ready: completeReady(domid, vdev),
+      waitingFor: `blkback's response on ${String(vdev)}`,
+      run: (ctx) => complete(ctx, k, domid, vdev),
+    }),
+  };
+}

@@ -1,0 +1,47 @@
+// What the store knows of one blkif ring shared by a frontend and a backend
+// (xen/include/public/io/ring.h). The ring itself, its entries and the
+// granted pages live in the WebAssembly data plane (assembly/ring.ts); this
+// object mirrors what each side did to it, so that footprints see a push
+// and a batch conflict, and fingerprints tell apart states whose rings
+// differ:
+//
+//   frontend: queue requests, push-and-check          -> pushed += n, notifyBack if the push said so
+//   backend:  a batch (do_block_io_op), final check   -> notifyBack cleared; inflight += answered
+//   backend:  the batch's bios complete                -> inflight = 0; notifyFront if the push said so
+//   frontend: consume responses                        -> notifyFront cleared
+//
+// The event channel's pending bit is `notifyBack` / `notifyFront`: events
+// carry no data and coalesce, as in Xen (§4).
+
+import type { Store } from "../sim/store";
+
+export interface BlkifRing {
+  /** Requests the frontend has pushed (free-running). */
+  pushed: number;
+  /** Responses the backend has published (free-running). */
+  answered: number;
+  /** The backend's event channel is pending (the frontend notified). */
+  notifyBack: boolean;
+  /** The frontend's event channel is pending (the backend notified). */
+  notifyFront: boolean;
+  /** Write requests pushed and not yet taken by a batch: that batch changes image data. */
+  writes: number;
+  /** The last batch's push-and-check said to notify: done when its bios complete. */
+  completionNotify: boolean;
+}
+
+export function ringKey(frontDomid: number, devid: number): string {
+  return `blkif:${frontDomid}:${devid}`;
+}
+
+export function readRing(store: Store, key: string): BlkifRing | undefined {
+  return store.get<BlkifRing>(key);
+}
+
+export function writeRing(store: Store, key: string, ring: BlkifRing, change: Partial<BlkifRing>): BlkifRing {
+  const next = { ...ring, ...change };
+  store.set(key, next);
+  return next;
+}
+
+export const EMPTY_RING: BlkifRing = { pushed: 0, answered: 0, notifyBack: false, notifyFront: false, writes: 0, completionNotify: false };

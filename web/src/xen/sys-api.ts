@@ -1,0 +1,44 @@
+// `sys.xl` and `sys.disk` for one process: the toolstack commands (several
+// steps each, web/src/xen/toolstack/xl.ts) and a guest's disk calls (two
+// steps each, web/src/xen/blkfront.ts).
+
+import { SysError, type Op } from "../sim/op";
+import type { Sys } from "../api/types";
+
+type Xl = Sys["xl"];
+type Disk = Sys["disk"];
+import { diskOps } from "./blkfront";
+import { scriptTable } from "./actors";
+import { xlBlockAttach, xlBlockDetach, xlCreate, xlDestroy, xlShutdown, type XlEnv } from "./toolstack/xl";
+import type { XenKernel } from "./xen-kernel";
+
+type Call = <R>(op: Op<R>) => Promise<R>;
+
+export function xlFor(call: Call, actor: string, k: XenKernel): Xl {
+  const env: XlEnv = { call, k, scripts: scriptTable(k), actor, jobs: { n: 0 } };
+  return {
+    create: (domain) => xlCreate(env, domain),
+    shutdown: (domain) => xlShutdown(env, domain),
+    destroy: (domain) => xlDestroy(env, domain),
+    blockAttach: (domain, disk) => xlBlockAttach(env, domain, disk),
+    blockDetach: (domain, vdev) => xlBlockDetach(env, domain, vdev),
+  };
+}
+
+export function diskFor(call: Call, domain: string, k: XenKernel): Disk {
+  const domid = Math.max(0, k.domains.indexOf(domain));
+  const ops = diskOps(k, domid);
+  return {
+    read: async (vdev, sector, count) => {
+      await call(ops.submit(vdev, "read", sector, count));
+      return call(ops.complete(vdev, "read"));
+    },
+    write: async (vdev, sector, bytes) => {
+      if (!(bytes instanceof Uint8Array) || bytes.length === 0 || bytes.length % 512 !== 0) {
+        await call<void>({ call: "disk.write submit", args: [vdev, sector], run: () => { throw new SysError("EINVAL", "disk.write takes whole 512-byte sectors"); } });
+      }
+      await call(ops.submit(vdev, "write", sector, bytes.length / 512, bytes));
+      await call(ops.complete(vdev, "write"));
+    },
+  };
+}

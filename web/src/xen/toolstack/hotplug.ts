@@ -1,0 +1,143 @@
+// Hotplug scripts run as their own process, as libxl forks them: the
+// toolstack queues a job (`<script> add|remove` with XENBUS_PATH) and waits
+// for it to exit; dom0's hotplug runner (a daemon actor) takes the job and
+// runs the script in a new process of its own, with its own fds, which the
+// kernel closes when the script exits. A toolstack killed while it waits
+// leaves its script running, as a killed xl does.
+//
+//   "hotplug:<toolstack>:<n>"  { script, action, backend, state: queued | running | done | failed, error? }
+//
+// The script is "block", "qubes-block", or a function the scenario gave
+// (kept in the run's script table under the job's id, since the store holds
+// only data).
+
+import type { Channel } from "../../sim/actor";
+import type { ActorSpec } from "../../sim/execution";
+import { SysError, type Op, type Who } from "../../sim/op";
+import type { Store } from "../../sim/store";
+import type { Sys } from "../../api/types";
+import { blockScript } from "./block";
+import { qubesBlockScript } from "./qubes-block";
+
+export type HotplugAction = "add" | "remove";
+export type HotplugFunction = (sys: Sys, backendPath: string, action?: HotplugAction) => Promise<void>;
+
+export interface HotplugJob {
+  script: string;
+  action: HotplugAction;
+  /** XENBUS_PATH, absolute. */
+  backend: string;
+  state: "queued" | "running" | "done" | "failed";
+  error?: string;
+}
+
+/** The functions scenarios gave as scripts, by job id (per built scenario). */
+export type ScriptTable = Map<string, HotplugFunction>;
+
+export const jobKey = (id: string): string => `hotplug:${id}`;
+
+/** The toolstack's step: queue the job. */
+export function queueJob(id: string, job: Omit<HotplugJob, "state">): Op<void> {
+  return {
+    call: `hotplug ${job.action}`,
+    args: [job.script, job.backend],
+    run: (ctx) => ctx.store.set(jobKey(id), { ...job, state: "queued" } satisfies HotplugJob),
+  };
+}
+
+/** The toolstack's step: wait for the script to exit; its status (and the job is forgotten). */
+export function awaitJob(id: string): Op<{ ok: boolean; error?: string }> {
+  const key = jobKey(id);
+  return {
+    call: "hotplug wait",
+    args: [id],
+    waitingFor: `the hotplug script of ${id} to exit`,
+    ready: (store) => {
+      const j = store.get<HotplugJob>(key);
+      return j === undefined || j.state === "done" || j.state === "failed";
+    },
+    run: (ctx) => {
+      const j = ctx.store.get<HotplugJob>(key);
+      ctx.store.delete(key);
+      if (!j) return { ok: false, error: "the job vanished" };
+      return j.state === "done" ? { ok: true } : { ok: false, error: j.error ?? "failed" };
+    },
+  };
+}
+
+function queued(store: Store): string[] {
+  return store.list("hotplug").filter((k) => store.get<HotplugJob>(k)!.state === "queued");
+}
+
+/** The runner's step: take a queued job (any of them: libxl runs scripts of different devices concurrently). */
+function takeJob(): Op<{ id: string; job: HotplugJob }> {
+  return {
+    call: "hotplug run",
+    args: [],
+    waitingFor: "a hotplug job",
+    ready: (store) => queued(store).length > 0,
+    run: (ctx) => {
+      const q = queued(ctx.store);
+      const key = q.length === 1 ? q[0]! : q[ctx.choose("hotplug.job", q.length)]!;
+      const job = ctx.store.get<HotplugJob>(key)!;
+      ctx.store.set(key, { ...job, state: "running" } satisfies HotplugJob);
+      return { id: key.slice("hotplug:".length), job };
+    },
+  };
+}
+
+function finishJob(id: string, error: string | undefined): Op<void> {
+  return {
+    call: "hotplug exit",
+    args: [error === undefined ? 0 : 1],
+    run: (ctx) => {
+      const key = jobKey(id);
+      const j = ctx.store.get<HotplugJob>(key);
+      if (!j) return;
+      const next: HotplugJob = { ...j, state: error === undefined ? "done" : "failed" };
+      if (error !== undefined) next.error = error;
+      ctx.store.set(key, next);
+    },
+  };
+}
+
+/** A script process: its Sys and its exit (the kernel closes its fds). */
+export interface ScriptProcess {
+  sys: Sys;
+  exit(): Promise<void>;
+}
+
+export async function runScript(name: string, sys: Sys, backend: string, action: HotplugAction, scripts: ScriptTable, id: string): Promise<void> {
+  if (name === "block") return blockScript(sys, backend, action);
+  if (name === "qubes-block") return qubesBlockScript(sys, backend, action);
+  const fn = scripts.get(id);
+  if (!fn) throw new SysError("ENOENT", `hotplug script ${name} not found`);
+  return fn(sys, backend, action);
+}
+
+/**
+ * dom0's hotplug runner: one job at a time, each script in a new process
+ * (`spawn` makes its Sys over the runner's channel).
+ */
+export function hotplugRunner(scripts: ScriptTable, spawn: (ch: Channel, who: Who, name: string) => ScriptProcess): ActorSpec {
+  return {
+    name: "toolstack:hotplug",
+    domain: "dom0",
+    daemon: true,
+    body: async (ch, who) => {
+      for (;;) {
+        const { id, job } = await ch.call(takeJob());
+        const proc = spawn(ch, who, `hotplug-${id}`);
+        let error: string | undefined;
+        try {
+          await runScript(job.script, proc.sys, job.backend, job.action, scripts, id);
+        } catch (e) {
+          if (!(e instanceof SysError)) throw e;
+          error = e.message;
+        }
+        await proc.exit();
+        await ch.call(finishJob(id, error));
+      }
+    },
+  };
+}

@@ -1,0 +1,81 @@
+// A domain's kernel side of Xen as daemon actors: the xenwatch thread,
+// which runs one watch callback per step (blkback's and blkfront's xenbus
+// handlers, the shutdown watch), and the blkback ring threads
+// (xen_blkif_schedule), which serve notified rings and complete their
+// bios. Also the kernel's xenstore connection (XsConn over the xenstore
+// model) and what a domain's kernel registers at boot.
+
+import type { Channel } from "../sim/actor";
+import type { ActorSpec } from "../sim/execution";
+import type { Op, StepContext } from "../sim/op";
+import type { Store } from "../sim/store";
+import { xsWatchStep, type WatchEvent } from "./xenstore";
+import { kernelXs } from "./xenstore/kernel-conn";
+import { watchKey, type WatchRecord } from "./xenstore/watch";
+import { blkbackBackendChanged, blkbackBusChanged, blkbackFrontendChanged, ringStep, ringWork, TOKEN as BACK } from "./blkback";
+import { blkfrontBackendChanged, blkfrontBusChanged, guestShutdownRequested, TOKEN as FRONT } from "./blkfront";
+import type { XenKernel } from "./xen-kernel";
+import type { XsConn } from "./xs-conn";
+
+export const kernelConn = (d: string): string => `kernel@${d}`;
+export const xenwatchQueue = (d: string): string => `xenwatch@${d}`;
+
+/** The kernel's xenstore connection in domain `domid`, inside a step; its watches deliver to xenwatch. */
+export function kernelConnOf(ctx: StepContext, k: XenKernel, domid: number): XsConn {
+  const d = k.domains[domid]!;
+  const xs = kernelXs(ctx, domid, kernelConn(d), xenwatchQueue(d));
+  // Linux's xenbus drivers filter with will_handle: one pending event per watch is enough.
+  return { ...xs, watch: (path, token) => { xs.watch(path, token, { dropWhilePending: true }); }, unwatch: (path, token) => { xs.unwatch(path, token); } };
+}
+
+/** One watch callback, dispatched by its token. */
+function dispatch(ctx: StepContext, k: XenKernel, domid: number, ev: WatchEvent): void {
+  const xs = kernelConnOf(ctx, k, domid);
+  const t = ev.token;
+  if (t === BACK.bus) blkbackBusChanged(ctx, k, xs, ev.path);
+  else if (t.startsWith("blkback:pd:")) blkbackBackendChanged(ctx, k, xs, t.slice("blkback:pd:".length));
+  else if (t.startsWith("blkback:fe:")) blkbackFrontendChanged(ctx, k, xs, t.slice("blkback:fe:".length));
+  else if (t === FRONT.bus) blkfrontBusChanged(ctx, k, xs, ev.path);
+  else if (t.startsWith("blkfront:be:")) blkfrontBackendChanged(ctx, k, xs, t.slice("blkfront:be:".length));
+  else if (t === FRONT.shutdown) guestShutdownRequested(ctx, k, xs);
+}
+
+/**
+ * The watches a kernel holds from boot: dom0's blkback on its backend/vbd
+ * tree; a guest's blkfront on its device/vbd tree and the shutdown control
+ * node. Their first firing happened during boot, so nothing is queued.
+ */
+export function xenKernelBoot(store: Store, domid: number, d: string): void {
+  const watches: [string, string][] = domid === 0
+    ? [[`/local/domain/0/backend/vbd`, BACK.bus]]
+    : [[`/local/domain/${domid}/device/vbd`, FRONT.bus], [`/local/domain/${domid}/control/shutdown`, FRONT.shutdown]];
+  for (const [path, token] of watches) {
+    const key = watchKey(path);
+    const list = store.get<WatchRecord[]>(key) ?? [];
+    store.set(key, [...list, { conn: kernelConn(d), domid, token, queue: xenwatchQueue(d), prefix: 0, dropWhilePending: true } satisfies WatchRecord]);
+  }
+}
+
+/** The Xen kernel threads of domain `d`: xenwatch, and for a backend domain (dom0) blkback's ring threads. */
+export function xenKernelActors(k: XenKernel, domid: number): ActorSpec[] {
+  const d = k.domains[domid]!;
+  const suffix = domid === 0 ? "" : `@${d}`;
+  const forever = (makeOp: () => Op<void>) => async (ch: Channel) => {
+    for (;;) await ch.call(makeOp());
+  };
+  const actors: ActorSpec[] = [
+    { name: `kernel:xenwatch${suffix}`, domain: d, daemon: true, body: forever(() => xsWatchStep(xenwatchQueue(d), (ctx, ev) => dispatch(ctx, k, domid, ev), "xenwatch")) },
+  ];
+  if (domid === 0) {
+    actors.push({
+      name: `kernel:blkback${suffix}`, domain: d, daemon: true, body: forever((): Op<void> => ({
+        call: "blkback ring",
+        args: [],
+        waitingFor: "a notified ring or bios in flight",
+        ready: (store) => ringWork(store, domid).length > 0,
+        run: (ctx) => ringStep(ctx, k, domid),
+      })),
+    });
+  }
+  return actors;
+}
