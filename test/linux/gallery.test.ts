@@ -22,8 +22,15 @@ async function scenarioFor(id: string, c: LessonConfig) {
 
 const describeConfig = (c: LessonConfig) => c.scenario ?? `${c.kernel ?? "its kernel"} + ${JSON.stringify(c.patches ?? "its patches")}`;
 
+/** The lessons of the kernel model (the Xen lessons have their own test in test/xen). */
+const KERNEL_LESSONS = ["losetup-find-free", "stale-diskseq", "dm-name-reuse", "dm-unknown-flags", "vm-shutdown-leak-kernel"];
+
 describe("the kernel's gallery lessons", () => {
-  for (const e of GALLERY.filter((x) => x.before)) {
+  it("are all in the gallery, each with a before and an after", () => {
+    for (const id of KERNEL_LESSONS) expect(galleryEntry(id)?.before, id).toBeDefined();
+  });
+
+  for (const e of GALLERY.filter((x) => KERNEL_LESSONS.includes(x.id))) {
     it(`${e.id}, before (${describeConfig(e.before!)}): exploration finds the violation and its schedule replays it`, async () => {
       const b = await scenarioFor(e.id, e.before!);
       const found = await verify(b.spec, b.props, { mode: "explore", maxSeconds: 60 });
@@ -47,4 +54,14 @@ describe("the kernel's gallery lessons", () => {
       }, 180_000);
     }
   }
+});
+
+describe("vm-shutdown-leak-kernel under the teaching switch rfc-dm-refcount-bug", () => {
+  it("the RFC's double-counted open leaks the dm device again, even with dm-fd", async () => {
+    const def = await load("vm-shutdown-leak-kernel.ts");
+    const b = buildScenario(def, resolveConfig("linux-6.1", { preset: "rfc-v1", "rfc-dm-refcount-bug": true }));
+    const r = await verify(b.spec, b.props, { mode: "explore", maxSeconds: 60 });
+    expect(r.verdict).toBe("violation");
+    expect(r.violations[0]!.message).toMatch(/dm-0 of VM work still exist/);
+  }, 120_000);
 });
