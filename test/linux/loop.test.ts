@@ -5,7 +5,15 @@
 
 import type { Sys } from "blocklab";
 import { describe, expect, it } from "vitest";
+import { buildScenario } from "../../web/src/api/build";
+import { resolveConfig } from "../../web/src/api/config";
+import { verify } from "../../web/src/sim/verify";
 import { outcome, runScript, started } from "./harness";
+
+async function runScriptAs(privileged: boolean, script: (sys: Sys) => Promise<void>) {
+  const b = buildScenario({ files: IMG, actors: { t: { privileged, run: script } }, invariants: ["progress"] }, resolveConfig("linux-6.1", "none"));
+  return verify(b.spec, b.props, { mode: "run" });
+}
 
 const IMG = { "/img/a": { size: "64K", fill: 0xaa }, "/img/b": { size: "64K", fill: 0xbb } } as const;
 
@@ -210,6 +218,23 @@ describe("ioctls on the wrong fd (docs/linux-model.md §5.8)", () => {
       "an unknown name": "ENOTTY",
       "a closed fd": "EBADF",
     });
+  });
+});
+
+describe("privilege", () => {
+  it("an unprivileged process gets EACCES opening device nodes and EPERM from mknod; files, sysfs and links are open to it", async () => {
+    const got: string[] = [];
+    const r = await runScriptAs(false, async (sys) => {
+      got.push(await outcome(sys.open("/dev/loop0")));
+      got.push(await outcome(sys.open("/dev/loop-control")));
+      got.push(await outcome(sys.open("/dev/mapper/control", { write: true })));
+      got.push(await outcome(sys.mknod("/tmp/x", { type: "block", major: 7, minor: 0 })));
+      got.push(await outcome(sys.mknod("/dev/loop0", { type: "block", major: 7, minor: 0 })));
+      got.push(await outcome(sys.readFile("/sys/block/loop0/diskseq")));
+      got.push(await outcome(sys.open("/img/a").then(() => "fd")));
+    });
+    expect(r.verdict).toBe("pass");
+    expect(got).toEqual(["EACCES", "EACCES", "EACCES", "EPERM", "EEXIST", 'ok:"1\\n"', 'ok:"fd"']);
   });
 });
 

@@ -114,6 +114,12 @@ declare module "blocklab" {
     run: ActorFunction;
     /** The explorer also tries killing it at each of its steps (the kernel closes its fds). */
     mayCrash?: boolean;
+    /**
+     * Root (default `true`): may open device nodes and make them. An
+     * unprivileged process gets EACCES opening a device node (they are
+     * 0600/0660 root:disk) and EPERM from mknod (no CAP_MKNOD).
+     */
+    privileged?: boolean;
     /** A service that may wait forever: not a deadlock when everything else is done. */
     daemon?: boolean;
   }

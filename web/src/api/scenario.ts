@@ -116,10 +116,10 @@ export function scenarioProblems(def: unknown): string[] {
       const where = `actors.${name}`;
       if (typeof a === "function") continue;
       if (!isObject(a)) { problems.push(`${where} must be an async function (sys) => { ... } or { domain, run }`); continue; }
-      extraKeys(where, a, ["domain", "run", "mayCrash", "daemon"], problems);
+      extraKeys(where, a, ["domain", "run", "mayCrash", "daemon", "privileged"], problems);
       if (typeof a.run !== "function") problems.push(`${where}.run must be a function (sys) => { ... }`);
       knownDomain(`${where}.domain`, a.domain);
-      for (const k of ["mayCrash", "daemon"]) if (a[k] !== undefined && typeof a[k] !== "boolean") problems.push(`${where}.${k} must be true or false`);
+      for (const k of ["mayCrash", "daemon", "privileged"]) if (a[k] !== undefined && typeof a[k] !== "boolean") problems.push(`${where}.${k} must be true or false`);
     }
   }
 

@@ -7,6 +7,7 @@ import type { StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
 import { diskByDevt } from "./block";
 import { blkdevClose, blkdevOpen } from "./bdev";
+import { isRoot } from "./creds";
 import { fdHolder, freeFd, installFd, lookupFd, removeFd } from "./fdtable";
 import { IMAGE_IDS_KEY, fileKey, isTextFile, normalizePath, type FileObject, type ImageIds, type ImageFile } from "./files";
 import { LOOP_CTRL_MINOR, LOOP_MAJOR, MAPPER_CTRL_MINOR, MISC_MAJOR } from "./kconfig";
@@ -130,6 +131,7 @@ export function vfsOpen(ctx: StepContext, k: Kernel, rawPath: unknown, flags: Op
       f = { kind: "file", file: r.key, write };
       break;
     case "node":
+      if (!isRoot(ctx)) fail("EACCES", `${r.path}: device nodes are root's (0600/0660 root:disk)`);
       f = openNode(ctx, k, d, r.path, r.node, fd, write, flags.excl ?? false);
       break;
   }
@@ -262,6 +264,8 @@ export function vfsMknod(ctx: StepContext, k: Kernel, path: unknown, node: { typ
   if (exists) fail("EEXIST", `${p} exists`);
   const parent = p.slice(0, p.lastIndexOf("/")) || "/";
   if (!isDir(ctx.store, k, d, parent)) fail("ENOENT", `${parent}: no such directory`);
+  // do_mknodat: the name is looked up (EEXIST, ENOENT) before vfs_mknod checks CAP_MKNOD.
+  if (!isRoot(ctx)) fail("EPERM", "mknod needs CAP_MKNOD");
   ctx.store.set(keys.node(d, p), { type: node.type, major: node.major as number, minor: node.minor as number } satisfies DeviceNode);
 }
 
