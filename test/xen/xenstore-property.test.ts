@@ -326,7 +326,7 @@ describe("xenstore transactions (property)", () => {
           expect(treeOf(serial)).toEqual(treeOf(w));
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 500 },
     );
   });
 });

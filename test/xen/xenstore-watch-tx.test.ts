@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { conflicts } from "../../web/src/sim/store";
 import {
   xsDirectory, xsFireSpecial, xsHasEvent, xsRead, xsRm, xsSetPerms, xsTakeEvent, xsTransactionEnd, xsTransactionStart,
-  xsTryRead, xsUnwatch, xsWatch, xsWrite, xsDomainGone, xsPeekNode, type WatchEvent,
+  xsTryRead, xsUnwatch, xsWatch, xsWrite, xsDomainGone, xsPeekNode, xsConnectionClosed, type WatchEvent,
 } from "../../web/src/xen/xenstore";
 import { XsWorld } from "./xs-harness";
 
@@ -235,6 +235,35 @@ describe("xenstore transactions", () => {
     expect([...w.last.writes]).toEqual(["xstx:me:1"]);
     w.step((c) => xsRead(c, 0, "/t/a", tx));
     expect([...w.last.reads]).toEqual(["xstx:me:1"]);
+  });
+
+  it("a view made inconsistent by a concurrent change answers without crashing, and the commit fails", () => {
+    // Found by the property test: the transaction saw /t/l missing, then meets /t/l/m (created since) for the first time.
+    const w = new XsWorld();
+    w.step((c) => xsWrite(c, 0, "/t", ""));
+    const tx = w.step((c) => xsTransactionStart(c, 0, "me"));
+    expect(w.errno((c) => xsRead(c, 0, "/t/l", tx))).toBe("ENOENT");
+    w.step((c) => xsWrite(c, 0, "/t/l/m", "1"));
+    expect(w.errno((c) => xsRm(c, 0, "/t/l/m", tx))).toBe("EINVAL"); // rm_node cannot read the parent
+    expect(w.errno((c) => xsTransactionEnd(c, 0, tx, true))).toBe("EAGAIN");
+    expect(xsPeekNode(w.store, "/t/l/m")!.value).toBe("1");
+  });
+
+  it("a closed connection (a killed process) loses its watches, their events and its open transactions", () => {
+    const w = new XsWorld();
+    w.step((c) => xsWatch(c, 0, "proc", "/a", "x", "proc#x"));
+    w.step((c) => xsWatch(c, 0, "other", "/a", "x", "other#x"));
+    const tx = w.step((c) => xsTransactionStart(c, 0, "proc"));
+    w.step((c) => xsConnectionClosed(c, "proc"));
+    expect(xsHasEvent(w.store, "proc#x")).toBe(false);
+    expect(xsHasEvent(w.store, "other#x")).toBe(true);
+    expect(w.errno((c) => xsTransactionEnd(c, 0, tx, true))).toBe("ENOENT");
+    w.step((c) => xsWrite(c, 0, "/a", "1"));
+    expect(xsHasEvent(w.store, "proc#x")).toBe(false);
+    // A connection that never used xenstore: the step reads one object and writes nothing.
+    w.step((c) => xsConnectionClosed(c, "never"));
+    expect([...w.last.reads]).toEqual(["xsconn:never"]);
+    expect([...w.last.writes]).toEqual([]);
   });
 
   it("permissions hold inside transactions as outside", () => {

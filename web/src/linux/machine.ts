@@ -20,6 +20,7 @@ import { keys, type DeviceNode } from "./objects";
 import { udevSettle, udevStep } from "./udev";
 import { vfsClose } from "./vfs";
 import { xenBoot } from "../xen/domain";
+import { xsConnectionClosed } from "../xen/xenstore";
 
 export interface InitialFile {
   domain: string;
@@ -92,6 +93,8 @@ export class Machine implements Kernel, ExternalState {
   /** What the kernel does when a process dies: its fds are closed, lowest first, as close(2) would. */
   onKill(ctx: StepContext): void {
     for (const fd of openFds(ctx.store, ctx.who.domain, ctx.who.name)) vfsClose(ctx, this, fd);
+    // Its xenstore connection closes too: watches and open transactions go.
+    xsConnectionClosed(ctx, ctx.who.name);
   }
 
   /** The kernel threads of a domain, as daemon actors: udev and dm's deferred-remove worker. */

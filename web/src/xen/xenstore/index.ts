@@ -11,8 +11,8 @@ import { xsErrno } from "./errors";
 import { nodeKey, type TreeAccess, type XsNode } from "./node";
 import { opDirectory, opGetPerms, opMkdir, opRead, opRm, opSetPerms, opWrite, removeTree } from "./ops";
 import { canonicalize, childPath, homeOf, isSpecial, SPECIAL_PATHS } from "./path";
-import { directAccess, dropTransactionsOf, inTransaction, txEnd, txStart, type XsTransaction } from "./transaction";
-import { dropWatchesOf, fireWatches, hasEvent, registerWatch, takeEvent, unregisterWatch, type WatchEvent } from "./watch";
+import { connKey, directAccess, dropTransactionsOf, inTransaction, txEnd, txKey, txStart, type ConnState, type XsTransaction } from "./transaction";
+import { dropWatchesOf, fireWatches, hasEvent, registerWatch, takeEvent, unregisterWatch, watchKey, type WatchEvent } from "./watch";
 
 export type { XsNode } from "./node";
 export type { XsTransaction } from "./transaction";
@@ -186,3 +186,20 @@ export function xsIsSpecial(path: string): boolean {
 
 export { kernelXs, type KernelXs } from "./kernel-conn";
 export { xsBoot, seedNode, domainNodes } from "./boot";
+
+/**
+ * A client connection closes (its process was killed, or exited): its
+ * watches go with their pending events, its open transactions are
+ * dropped. Reads only what the connection holds.
+ */
+export function xsConnectionClosed(ctx: StepContext, conn: string): void {
+  const key = connKey(conn);
+  const c = ctx.store.get<ConnState>(key);
+  if (!c) return;
+  for (const [path, token] of c.watches ?? []) {
+    const list = ctx.store.get<{ conn: string; token: string }[]>(watchKey(path));
+    if (list?.some((w) => w.conn === conn && w.token === token)) unregisterWatch(ctx, path, conn, token);
+  }
+  for (const id of c.open ?? []) ctx.store.delete(txKey({ conn, id }));
+  ctx.store.set(key, { nextTx: c.nextTx } satisfies ConnState);
+}

@@ -130,6 +130,10 @@ export function opRm(t: TreeAccess, path: string): void {
     xsFail("ENOENT", `${path}: neither the node nor its parent exists`);
   }
   if (path === "/") xsFail("EINVAL", "the root cannot be removed");
+  // rm_node reads the parent and answers EINVAL when it cannot: only a
+  // transaction can see that (a node it meets for the first time whose
+  // parent it saw missing earlier); its commit fails with EAGAIN anyway.
+  if (!t.get(parentOf(path)!)) xsFail("EINVAL", `${path}: its parent is missing in this transaction's view`);
   removeTree(t, path, node);
 }
 

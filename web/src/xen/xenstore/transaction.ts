@@ -4,7 +4,8 @@
 // their first access, with their generation, and the commit checks them).
 //
 //   "xstx:<conn>:<id>"  { domid, base, nodes, dirty, events }
-//   "xsconn:<conn>"     { nextTx }: transaction ids are per connection
+//   "xsconn:<conn>"     { nextTx, open?, watches? }: transaction ids are per connection;
+//                       what the connection holds, for closing it (connection.ts)
 //
 // A transaction's first access to a node (a read, a failed read, a write,
 // a permission check on an ancestor) copies it, or its absence, into the
@@ -40,12 +41,16 @@ interface TxState {
   events: ChangeEvent[];
 }
 
-interface ConnState {
+export interface ConnState {
   nextTx: number;
+  /** Transactions started and not ended. */
+  open?: number[];
+  /** Watches registered and not removed: [path, token]. */
+  watches?: [string, string][];
 }
 
 export const txKey = (tx: XsTransaction): string => `xstx:${tx.conn}:${tx.id}`;
-const connKey = (conn: string): string => `xsconn:${conn}`;
+export const connKey = (conn: string): string => `xsconn:${conn}`;
 
 /** The global tree: changes land at once and fire watches at once. */
 export function directAccess(ctx: StepContext, domid: number): TreeAccess {
@@ -67,7 +72,7 @@ export function directAccess(ctx: StepContext, domid: number): TreeAccess {
 export function txStart(ctx: StepContext, domid: number, conn: string): XsTransaction {
   const c = ctx.store.get<ConnState>(connKey(conn)) ?? { nextTx: 1 };
   const tx = { conn, id: c.nextTx };
-  ctx.store.set(connKey(conn), { nextTx: c.nextTx + 1 } satisfies ConnState);
+  ctx.store.set(connKey(conn), { ...c, nextTx: c.nextTx + 1, open: [...(c.open ?? []), tx.id] } satisfies ConnState);
   ctx.store.set(txKey(tx), { domid, base: {}, nodes: {}, dirty: [], events: [] } satisfies TxState);
   return tx;
 }
@@ -130,6 +135,12 @@ export function inTransaction<R>(ctx: StepContext, domid: number, tx: XsTransact
 export function txEnd(ctx: StepContext, domid: number, tx: XsTransaction, commit: boolean): void {
   const s = txState(ctx.store, tx, domid);
   ctx.store.delete(txKey(tx));
+  const c = ctx.store.get<ConnState>(connKey(tx.conn));
+  if (c?.open?.includes(tx.id)) {
+    const open = c.open.filter((i) => i !== tx.id);
+    const { open: _, ...rest } = c;
+    ctx.store.set(connKey(tx.conn), (open.length > 0 ? { ...rest, open } : rest) satisfies ConnState);
+  }
   if (!commit) return;
   for (const [path, gen] of Object.entries(s.base)) {
     const cur = ctx.store.get<XsNode>(nodeKey(path));

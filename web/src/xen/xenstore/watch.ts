@@ -36,6 +36,7 @@ import type { StepContext } from "../../sim/op";
 import type { Store } from "../../sim/store";
 import { xsFail } from "./errors";
 import type { ChangeEvent } from "./node";
+import { connKey, type ConnState } from "./transaction";
 import { isAtOrBelow, selfAndAncestors } from "./path";
 import { permFor, PERM_READ } from "./perms";
 
@@ -83,6 +84,8 @@ export function registerWatch(ctx: StepContext, path: string, w: WatchRecord): v
   const list = ctx.store.get<WatchRecord[]>(key) ?? [];
   if (list.some((x) => x.conn === w.conn && x.token === w.token)) xsFail("EEXIST", `${path}: this connection already watches it with token "${w.token}"`);
   ctx.store.set(key, [...list, w]);
+  const c = ctx.store.get<ConnState>(connKey(w.conn)) ?? { nextTx: 1 };
+  ctx.store.set(connKey(w.conn), { ...c, watches: [...(c.watches ?? []), [path, w.token]] } satisfies ConnState);
   // "We fire once up front: simplifies clients and restart."
   enqueue(ctx, w.queue, { path: path.slice(w.prefix), token: w.token }, w.dropWhilePending ?? false);
 }
@@ -95,8 +98,17 @@ export function unregisterWatch(ctx: StepContext, path: string, conn: string, to
   const rest = list.filter((x) => x !== w);
   if (rest.length > 0) ctx.store.set(key, rest);
   else ctx.store.delete(key);
+  forgetWatch(ctx.store, conn, path, token);
   // As Linux's unregister_xenbus_watch: events of that watch not yet taken are dropped.
   dropEvents(ctx.store, w.queue, (e) => e.token === token);
+}
+
+function forgetWatch(store: Store, conn: string, path: string, token: string): void {
+  const c = store.get<ConnState>(connKey(conn));
+  if (!c?.watches) return;
+  const watches = c.watches.filter(([p, t]) => p !== path || t !== token);
+  const { watches: _, ...rest } = c;
+  store.set(connKey(conn), (watches.length > 0 ? { ...rest, watches } : rest) satisfies ConnState);
 }
 
 function dropEvents(store: Store, queue: string, which: (e: WatchEvent) => boolean): void {
