@@ -5,11 +5,14 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
  * The Content-Security-Policy of the sandbox worker (web/src/worker/run.worker.ts),
  * which runs user code. A dedicated worker takes its policy from its own
  * script's response, not from the page: this one may load its own modules
- * ('self') and evaluate the user's transpiled scenario ('unsafe-eval'), and
- * may connect nowhere (fetch, XHR, WebSocket, EventSource, remote import()).
+ * and the data plane's .wasm from its own origin ('self'), compile the wasm
+ * and evaluate the user's transpiled scenario ('unsafe-eval'), and may
+ * connect to no other origin (fetch, XHR, WebSocket, EventSource, import()).
+ * The worker fetches the wasm before any user code runs; by then
+ * worker/sandbox.ts has removed fetch & co. from the script's reach.
  * web/public/_headers carries the same policy for static hosts that read it.
  */
-export const SANDBOX_CSP = "default-src 'none'; script-src 'self' 'unsafe-eval'; connect-src 'none'; worker-src 'none'";
+export const SANDBOX_CSP = "default-src 'none'; script-src 'self' 'unsafe-eval'; connect-src 'self'; worker-src 'none'";
 
 const isSandboxScript = (url: string | undefined) => url !== undefined && /\/run\.worker[-.][^/]*$/.test(url.split('?')[0]!);
 

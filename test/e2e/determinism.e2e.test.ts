@@ -208,6 +208,13 @@ beforeAll(async () => {
   await page.route(blank, (route) =>
     route.fulfill({ contentType: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>determinism</title>' }),
   );
+  // core/load.ts has a dynamic import() of a variable (node:fs, for Node), for
+  // which the dev server imports injectQuery from Vite's client; the real
+  // client would then dial the HMR socket this server does not have. The
+  // client is dev tooling, not the code under test: a stub stands in for it.
+  await page.route(/\/@vite\/client(\?.*)?$/, (route) =>
+    route.fulfill({ contentType: 'text/javascript', body: 'export const injectQuery = (url) => url;' }),
+  );
   await page.goto(blank);
   // A string, so the test runner's transform leaves `import()` alone.
   await page.evaluate(

@@ -13,7 +13,7 @@ import type { ConsoleLine, Job, JobResult, SourcePosition, StepState } from "../
 import { encodeSchedule } from "../sim/schedule";
 import type { Transition } from "../sim/execution";
 import type { EditorHandle } from "./editor/monaco";
-import { GALLERY, galleryEntry, gallerySource } from "./gallery";
+import { GALLERY, galleryEntry, gallerySource, type GalleryEntry } from "./gallery";
 import { clearFragment, pageBase, parseFragment, setFragment } from "./location";
 import { loadSavedWork, saveWork } from "./saved-work";
 
@@ -98,7 +98,7 @@ export class Session {
   /** Steps done at the selected point: 0 (the initial world) to trace.steps.length. */
   selected = $state(0);
   /** What the editor shows: the reader's own work, a shared link or a lesson. */
-  source = $state<{ kind: "own" } | { kind: "link" } | { kind: "example"; id: string; title: string; lesson: string }>({ kind: "own" });
+  source = $state<{ kind: "own" } | { kind: "link" } | { kind: "example"; id: string; title: string; lesson: string; entry: GalleryEntry }>({ kind: "own" });
 
   /** Step mode: the path the reader has chosen so far (null: not stepping), and where it stands. */
   stepPath = $state.raw<Transition[] | null>(null);
@@ -158,7 +158,7 @@ export class Session {
       this.setCode(await gallerySource(entry));
       this.override = null;
       this.schedule = "";
-      this.source = { kind: "example", id: entry.id, title: entry.title, lesson: entry.lesson };
+      this.source = { kind: "example", id: entry.id, title: entry.title, lesson: entry.lesson, entry };
       this.banner = null;
       return;
     }
@@ -241,6 +241,16 @@ export class Session {
     this.save();
     // Switching re-runs in place when the last thing done was a run (an exploration waits for the button).
     if (this.lastAction === "run" && !this.busy && this.editorReady) void this.run();
+  }
+
+  /** A lesson's "before" or "after" configuration (scenarios/index.ts), as the panel's override. */
+  applyLessonConfig(c: { kernel?: string; patches?: unknown }): void {
+    try {
+      this.setOverride(resolveConfig(c.kernel, c.patches));
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      this.banner = { kind: "error", text: `This lesson's configuration is not valid: ${e.message}` };
+    }
   }
 
   applyPreset(id: keyof typeof PRESETS): void {

@@ -11,6 +11,7 @@
 // top level is still running, stack.md §7).
 
 import { buildScenario, type BuiltScenario } from "../api/build";
+import { compileCore } from "../core/load";
 import { ConfigError, resolveConfig } from "../api/config";
 import { ScenarioError, scenarioProblems } from "../api/scenario";
 import type { Config, ScenarioDefinition } from "../api/types";
@@ -32,6 +33,14 @@ const post = (m: WorkerMessage) => postRaw(m);
 const MAX_CONSOLE_LINES = 2000;
 /** Progress at most this often. */
 const PROGRESS_MS = 100;
+
+// The data plane's WebAssembly module, fetched and compiled now, while the
+// worker waits for its job: lockDown removes fetch, and core/load.ts keeps
+// the compiled module, so the kernel model instantiates it without fetching.
+const coreReady: Promise<string | undefined> = compileCore().then(
+  () => undefined,
+  (e: unknown) => `the WebAssembly data plane could not be loaded (${e instanceof Error ? e.message : String(e)}): scenarios with block devices will fail`,
+);
 
 let consoleBuffer: ConsoleLine[] = [];
 let consoleCount = 0;
@@ -94,10 +103,12 @@ function notesOf(built: BuiltScenario): string[] {
 
 async function runJob(job: Job): Promise<JobResult> {
   const t0 = performance.now();
+  const coreProblem = await coreReady;
   captureConsole();
   const blocked = lockDown(scope as unknown as typeof globalThis);
   const map = parseSourceMap(job.sourceMap);
   const result: JobResult = { notes: [], blocked, elapsedMs: 0 };
+  if (coreProblem) addConsole("warn", [coreProblem]);
   const fail = (error: JobError): JobResult => ({ ...result, error, elapsedMs: performance.now() - t0 });
 
   let mod: Record<string, unknown>;
