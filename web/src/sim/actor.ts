@@ -195,6 +195,14 @@ export class ActorRuntime {
   advance(outcome: Outcome): Promise<void> | undefined {
     const at = this.pos;
     const e = this.log[at]!;
+    const old = e.outcome;
+    if (old !== undefined && old !== "kill" && old.ok && outcome.ok && old.value === outcome.value) {
+      const t = typeof outcome.value;
+      if (t === "number" || t === "string" || t === "boolean" || t === "undefined" || outcome.value === null) {
+        this.pos = at + 1; // the same scalar as before: its text is the same, and the actor's code need not run
+        return undefined;
+      }
+    }
     const text = outcomeText(outcome);
     if (e.outcome !== undefined && e.outcome !== "kill" && e.outcomeText === text) {
       this.pos = at + 1; // the same outcome as before: the actor's code need not run

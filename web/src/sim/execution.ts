@@ -4,8 +4,8 @@
 // to record it, and how to go back to an earlier state: restore the store
 // from a checkpoint and bring moved actors back by replaying their logs.
 
-import { ActorRuntime, DivergenceError, type Channel, type Outcome } from "./actor";
-import { hashString, mix, hex64, type Hash64 } from "./hash";
+import { ActorRuntime, DivergenceError, type ActorStatus, type Channel, type Outcome } from "./actor";
+import { fmix, hex64, type Hash64 } from "./hash";
 import { SysError, type KernelEvent, type Op, type StepContext, type Who } from "./op";
 import { Store, emptyFootprint, type Footprint } from "./store";
 
@@ -98,6 +98,8 @@ export class ScriptError extends Error {
   }
 }
 
+const STATUS_CODE: Record<ActorStatus, number> = { parked: 1, done: 2, failed: 3, killed: 4, diverged: 5 };
+
 export class Execution {
   readonly store = new Store();
   readonly actors: ActorRuntime[];
@@ -168,9 +170,10 @@ export class Execution {
     const a = this.actors[i]!;
     const cached = this.probes[i];
     const oh = a.observedHash;
-    if (cached && cached.position === a.position && cached.oh0 === oh[0] && cached.oh1 === oh[1] && cached.status === a.status &&
-      cached.reads.every((k, j) => this.store.version(k) === cached.versions[j])) {
-      return cached.result;
+    if (cached && cached.position === a.position && cached.oh0 === oh[0] && cached.oh1 === oh[1] && cached.status === a.status) {
+      let same = true;
+      for (let j = 0; j < cached.reads.length && same; j++) same = this.store.version(cached.reads[j]!) === cached.versions[j];
+      if (same) return cached.result;
     }
     const result = this.probeNow(i);
     const reads = [...result.footprint.reads];
@@ -185,9 +188,9 @@ export class Execution {
     const op = a.pending;
     const guard = this.guardFootprint(i);
     if (!op) return { footprint: guard, alternatives: [], footprints: [] };
-    const fp = emptyFootprint();
     const alternatives: Transition[] = [{ actor: i }];
     const footprints: Footprint[] = [];
+    const guardReads = op.ready ? [...guard.reads] : [];
     if (a.mayCrash) alternatives.push({ actor: i, kill: true });
     for (let k = 0; k < alternatives.length && k < 64; k++) {
       const t = alternatives[k]!;
@@ -195,7 +198,7 @@ export class Execution {
       const ext = this.spec.external;
       const xcp = ext ? ext.checkpoint() : 0;
       const saved = this.store.recording;
-      const own: Footprint = { reads: new Set(guard.reads), writes: new Set() };
+      const own: Footprint = k === 0 ? guard : { reads: new Set(guardReads), writes: new Set() };
       footprints.push(own);
       this.store.recording = own;
       const points: { options: number; value: number }[] = [];
@@ -224,12 +227,19 @@ export class Execution {
           ext.release(xcp);
         }
       }
-      for (const r of own.reads) fp.reads.add(r);
-      for (const w of own.writes) fp.writes.add(w);
       for (let j = given.length; j < points.length; j++) {
         for (let v = 1; v < points[j]!.options; v++) {
           alternatives.push({ actor: i, kill: t.kill, choices: [...points.slice(0, j).map((p) => p.value), v] });
         }
+      }
+    }
+    // The union of the alternatives' footprints (the first one alone, most often).
+    let fp = footprints[0]!;
+    if (footprints.length > 1) {
+      fp = emptyFootprint();
+      for (const own of footprints) {
+        for (const r of own.reads) fp.reads.add(r);
+        for (const w of own.writes) fp.writes.add(w);
       }
     }
     // Past 64 probed alternatives, the rest are offered unprobed: they count with the union.
@@ -308,9 +318,17 @@ export class Execution {
 
   /** 64-bit key of the state: the world plus each actor's position and what it has observed. */
   stateKey(): Hash64 {
-    let h = this.store.fingerprint();
-    for (const a of this.actors) h = mix(h, mix(hashString(`${a.position}:${a.status}`), a.observedHash));
-    return h;
+    const f = this.store.fingerprint();
+    let h0 = f[0];
+    let h1 = f[1];
+    // Per actor, (position, status) and the observation hash, mixed in order without allocating.
+    for (const a of this.actors) {
+      const o = a.observedHash;
+      const tag = a.position * 8 + STATUS_CODE[a.status];
+      h0 = fmix((Math.imul(h0, 31) ^ fmix((o[0] ^ Math.imul(tag, 0x9e3779b1)) >>> 0)) >>> 0);
+      h1 = fmix((Math.imul(h1, 37) + fmix((o[1] + Math.imul(tag, 0x85ebca6b)) >>> 0)) >>> 0);
+    }
+    return [h0, h1];
   }
   stateKeyHex(): string {
     return hex64(this.stateKey());
@@ -322,6 +340,11 @@ export class Execution {
 
   /** Back to a checkpoint, which stays open. Actors only move back in their logs: nothing runs. */
   async restore(cp: ExecCheckpoint): Promise<void> {
+    this.restoreNow(cp);
+  }
+
+  /** restore() without the promise (nothing in it waits): for hot loops. */
+  restoreNow(cp: ExecCheckpoint): void {
     this.store.restore(cp.store);
     this.spec.external?.restore(cp.external);
     this.steps.length = cp.steps;

@@ -40,7 +40,7 @@
 // from the start as a stateless search must.
 
 import { collisionOdds, hex64 } from "./hash";
-import { Execution, type ExecutionSpec, type Probe, type Transition } from "./execution";
+import { Execution, type ExecCheckpoint, type ExecutionSpec, type Probe, type Transition } from "./execution";
 import { checkAfterStep, checkAtEnd, type Properties, type Violation } from "./properties";
 import type { Footprint } from "./store";
 
@@ -98,6 +98,8 @@ export function enabledTransitions(exec: Execution, probes?: Map<number, Probe>)
  * with each other. Ids below 32 live in one word each; the rest in arrays.
  */
 class Bits {
+  /** The summary that may change these bits in place (copy on write); null: shared, never changed. */
+  owner: object | null = null;
   /** Dependent with every step: a step into a state where an invariant fails (nothing runs after it). */
   all = false;
   r0 = 0;
@@ -158,6 +160,28 @@ function copyBits(b: Bits): Bits {
   return c;
 }
 
+/** Every object of b is in a (and b depends on everything only if a does). */
+function covers(a: Bits, b: Bits): boolean {
+  if ((b.all && !a.all) || ((b.r0 & ~a.r0) | (b.w0 & ~a.w0) | (b.c0 & ~a.c0)) !== 0) return false;
+  if (b.hi === null) return true;
+  if (a.hi === null) return false;
+  const sub = (x: number[], y: number[]) => y.every((w, k) => (w & ~(x[k] ?? 0)) === 0);
+  return sub(a.hi.r, b.hi.r) && sub(a.hi.w, b.hi.w) && sub(a.hi.c, b.hi.c);
+}
+
+/** into[actor] ∪= b, copying only when into's bits are shared. */
+function mergeBits(into: (Bits | null)[], owner: object, actor: number, b: Bits): void {
+  let s = into[actor];
+  if (!s) { into[actor] = b; return; }
+  if (s === b || covers(s, b)) return;
+  if (s.owner !== owner) {
+    s = copyBits(s);
+    s.owner = owner;
+    into[actor] = s;
+  }
+  orInto(s, b);
+}
+
 // ---- the visited-state table: 64-bit keys in two typed arrays, open addressing ----
 
 class StateTable<V> {
@@ -216,25 +240,26 @@ interface PathStep {
   t: Transition;
   actor: number;
   fp: Bits;
-  clock: Int32Array;
-  prevActorClock: Int32Array;
+  clock: number[];
+  prevActorClock: number[];
 }
 
 /** A state on the current path: what DPOR may still ask to explore from it. */
 interface Frame {
-  enabled: Uint8Array;
-  backtrack: Uint8Array;
+  /** Sets of actors as bitmasks (bit i: actor i). */
+  enabled: number;
+  backtrack: number;
   /** Backtrack set in the order actors were added (the order they are explored). */
   order: number[];
   /** Actors asleep in this state. */
-  sleep: Uint8Array;
+  sleep: number;
 }
 
 /** Per actor, the union of the footprints of its steps (taken or probed) below a state. */
 type Summary = (Bits | null)[];
 
 interface Visited {
-  sleep: Uint8Array;
+  sleep: number;
   summary: Summary;
 }
 
@@ -266,6 +291,7 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
   const exec = new Execution(spec);
   await exec.start();
   const nActors = exec.actors.length;
+  if (nActors > 31) throw new RangeError(`exhaustive search handles at most 31 actors (sets of actors are bitmasks); this scenario has ${nActors}`);
   const res: ExhaustiveResult = {
     violations: [], states: 0, transitions: 0, executions: 0, complete: true,
     sometimesSeen: new Set(), endStates: new Set(), collisionOdds: 0,
@@ -273,7 +299,7 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
   const visited = new StateTable<Visited>();
   const path: PathStep[] = [];
   const frames: Frame[] = [];
-  const actorClock: Int32Array[] = Array.from({ length: nActors }, () => new Int32Array(nActors));
+  const actorClock: number[][] = Array.from({ length: nActors }, () => new Array<number>(nActors).fill(0));
 
   // ---- footprints to bitsets ----
   const ids = new Map<string, number>([["<visible>", 0]]);
@@ -303,9 +329,14 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
   };
   interface ProbeBits { all: Bits; alts: Bits[] }
   const probeBits = new WeakMap<Probe, ProbeBits>();
+  const lastProbe: (Probe | undefined)[] = new Array(nActors);
+  const lastBits: (ProbeBits | undefined)[] = new Array(nActors);
   const bitsOfProbe = (pr: Probe): ProbeBits => {
+    const p = pr.alternatives[0]?.actor ?? -1;
+    if (p >= 0 && lastProbe[p] === pr) return lastBits[p]!;
     let b = probeBits.get(pr);
-    if (!b) probeBits.set(pr, (b = { all: toBits(pr.footprint), alts: pr.footprints.map(toBits) }));
+    if (!b) probeBits.set(pr, (b = { all: toBits(pr.footprint), alts: pr.footprints.map((fp) => toBits(fp)) }));
+    if (p >= 0) { lastProbe[p] = pr; lastBits[p] = b; }
     return b;
   };
 
@@ -323,17 +354,17 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
 
   const seen = new Uint8Array(nActors);
   const initials: number[] = [];
-  const nextClock = new Int32Array(nActors);
+  const nextClock: number[] = new Array<number>(nActors).fill(0);
 
   /** No step of another actor at index ≥ i happens before the step with this clock. */
-  const noPredAfter = (clock: Int32Array, self: number, i: number): boolean => {
+  const noPredAfter = (clock: number[], self: number, i: number): boolean => {
     for (let r = 0; r < nActors; r++) if (r !== self && clock[r]! > i) return false;
     return true;
   };
 
   const addBacktrack = (f: Frame, q: number) => {
-    if (f.backtrack[q]) return;
-    f.backtrack[q] = 1;
+    if ((f.backtrack >>> q) & 1) return;
+    f.backtrack |= 1 << q;
     f.order.push(q);
   };
 
@@ -344,7 +375,7 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
    * `nc` is e's happens-before clock; null when e' is a step below a cached
    * state (its place unknown), whose candidates are then `below`'s actors.
    */
-  const reverse = (i: number, p: number, nc: Int32Array | null, below: Summary | null) => {
+  const reverse = (i: number, p: number, nc: number[] | null, below: Summary | null) => {
     const f = frames[i]!;
     const ai = path[i]!.actor;
     seen.fill(0);
@@ -357,32 +388,33 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
       seen[q] = 1;
       if (noPredAfter(s.clock, q, i)) {
         initials.push(q);
-        if (f.backtrack[q] || f.sleep[q]) covered = true;
+        if (((f.backtrack | f.sleep) >>> q) & 1) covered = true;
       }
     }
     if (nc !== null) {
       if (!seen[p] && noPredAfter(nc, p, i)) {
         initials.push(p);
-        if (f.backtrack[p] || f.sleep[p]) covered = true;
+        if (((f.backtrack | f.sleep) >>> p) & 1) covered = true;
       }
     } else if (initials.length === 0) {
       // v is made of steps below the cached state only: any of their actors may start it.
       let any = false;
-      for (let q = 0; q < nActors; q++) if (below![q] && f.enabled[q]) { addBacktrack(f, q); any = true; }
-      if (!any) for (let q = 0; q < nActors; q++) if (f.enabled[q]) addBacktrack(f, q);
+      for (let q = 0; q < nActors; q++) if (below![q] && (f.enabled >>> q) & 1) { addBacktrack(f, q); any = true; }
+      if (!any) for (let q = 0; q < nActors; q++) if ((f.enabled >>> q) & 1) addBacktrack(f, q);
       return;
     }
     if (covered) return;
     let pick = -1;
-    if (nc !== null && initials.includes(p) && f.enabled[p]) pick = p;
-    else for (const q of initials) if (f.enabled[q]) { pick = q; break; }
+    if (nc !== null && initials.includes(p) && (f.enabled >>> p) & 1) pick = p;
+    else for (const q of initials) if ((f.enabled >>> q) & 1) { pick = q; break; }
     if (pick >= 0) addBacktrack(f, pick);
-    else for (let q = 0; q < nActors; q++) if (f.enabled[q]) addBacktrack(f, q); // not expected: v starts with an enabled step
+    else for (let q = 0; q < nActors; q++) if ((f.enabled >>> q) & 1) addBacktrack(f, q); // not expected: v starts with an enabled step
   };
 
   /** Races of a next step of actor p (footprint fp) with the path: every step i it races with, reversed. */
   const racesOf = (p: number, fp: Bits) => {
-    nextClock.set(actorClock[p]!);
+    const own = actorClock[p]!;
+    for (let r = 0; r < nActors; r++) nextClock[r] = own[r]!;
     for (let i = path.length - 1; i >= 0; i--) {
       const s = path[i]!;
       if (s.actor === p || !dependent(s.fp, fp)) continue;
@@ -403,20 +435,26 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
     return probes;
   };
 
-  /** The races of every waiting actor's next step, each alternative with its own footprint (FG05 line 4, at every state). */
-  const detectRaces = (probes: (Probe | undefined)[]) => {
+  /**
+   * The races of every waiting actor's next step, each alternative with its
+   * own footprint, at every state. An actor whose probe is the very one it
+   * had in the parent state (it did not move, nothing it reads changed) needs
+   * no new check for an alternative independent of the newest step u: its
+   * races are the parent's (u conflicts with none of them, so no clock
+   * changes), and v only gains u, which does not precede the racing step, so
+   * every initial of the parent's v is still one; what the parent added (or
+   * found) in backtrack or sleep sets is still there.
+   */
+  const detectRaces = (probes: (Probe | undefined)[], parent: (Probe | undefined)[] | null, newest: Bits | null) => {
     for (let p = 0; p < nActors; p++) {
       const pr = probes[p];
       if (pr === undefined) continue;
-      for (const fp of bitsOfProbe(pr).alts) racesOf(p, fp);
+      const unmoved = parent !== null && newest !== null && parent[p] === pr;
+      for (const fp of bitsOfProbe(pr).alts) if (!unmoved || dependent(newest, fp)) racesOf(p, fp);
     }
   };
 
-  const mergeInto = (summary: Summary, actor: number, b: Bits) => {
-    const s = summary[actor];
-    if (s) orInto(s, b);
-    else summary[actor] = copyBits(b);
-  };
+  const mergeInto = (summary: Summary, actor: number, b: Bits) => mergeBits(summary, summary, actor, b);
   const mergeProbes = (summary: Summary, probes: (Probe | undefined)[]) => {
     for (let p = 0; p < nActors; p++) {
       const pr = probes[p];
@@ -460,8 +498,36 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
   };
 
   const noSleep: (Bits | null)[] = new Array(nActors).fill(null);
+  const ALL = -1; // every actor (a bitmask)
 
-  async function visit(depth: number, sleep: (Bits | null)[]): Promise<Summary> {
+  /** A state being explored, on the depth-first stack. */
+  interface Node {
+    depth: number;
+    sleep: (Bits | null)[];
+    probes: (Probe | undefined)[];
+    cached: Visited | undefined;
+    summary: Summary;
+    frame: Frame;
+    /** Explored before with this sleep set: only what slept then and is awake now is new. */
+    stored: number;
+    cp: ExecCheckpoint;
+    /** Per actor explored here, the union of its alternatives' footprints (it sleeps in later siblings). */
+    done: (Bits | null)[];
+    /** Index in frame.order of the actor being explored, and its next alternative. */
+    k: number;
+    alt: number;
+    /** The step taken to the child being explored, and its actor. */
+    actor: number;
+    fp: Bits | null;
+  }
+  const stack: Node[] = [];
+
+  /**
+   * Arrives at a state: counts it, checks races, and either returns what lies
+   * below it (nothing: an end state, the step bound) or pushes it on the stack
+   * to be explored.
+   */
+  const enter = (depth: number, sleep: (Bits | null)[], parentProbes: (Probe | undefined)[] | null, newest: Bits | null): Summary | null => {
     const key = exec.stateKey();
     const cached = caching ? visited.get(key[0], key[1]) : undefined;
     if (!cached) {
@@ -471,16 +537,12 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
     }
     const summary: Summary = new Array(nActors).fill(null);
     const probes = probeAll();
-    if (por) {
-      // Races of every actor's next step with the path so far, at every state
-      // reached, whatever happens to it next.
-      detectRaces(probes);
-      if (caching) mergeProbes(summary, probes);
-    }
-    const enabled = new Uint8Array(nActors);
-    let anyEnabled = false;
-    for (let p = 0; p < nActors; p++) if (probes[p] !== undefined && exec.isEnabled(p)) { enabled[p] = 1; anyEnabled = true; }
-    if (!anyEnabled) {
+    // Races of every actor's next step with the path so far, at every state
+    // reached, whatever happens to it next.
+    if (por) detectRaces(probes, parentProbes, newest);
+    let enabled = 0;
+    for (let p = 0; p < nActors; p++) if (probes[p] !== undefined && exec.isEnabled(p)) enabled |= 1 << p;
+    if (enabled === 0) {
       res.executions++;
       if (opts.maxExecutions !== undefined && res.executions >= opts.maxExecutions) {
         res.complete = false;
@@ -490,6 +552,7 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
       const v = checkAtEnd(exec, props, res.sometimesSeen);
       if (v) report(v);
       if (res.stoppedBy === "executions") throw new Stop();
+      if (por && caching) mergeProbes(summary, probes);
       return summary;
     }
     if (depth >= maxSteps) {
@@ -499,90 +562,125 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
     }
     if (cached && por) summaryRaces(cached.summary);
 
-    const asleep = new Uint8Array(nActors);
-    if (sleepSets) for (let p = 0; p < nActors; p++) if (sleep[p]) asleep[p] = 1;
-    const frame: Frame = { enabled, backtrack: new Uint8Array(nActors), order: [], sleep: asleep };
+    let asleep = 0;
+    if (sleepSets) for (let p = 0; p < nActors; p++) if (sleep[p]) asleep |= 1 << p;
+    const frame: Frame = { enabled, backtrack: 0, order: [], sleep: asleep };
     frames.push(frame);
-
     // Explored before with sleep set `stored`: only what slept then and is awake now is new.
-    let stored: Uint8Array | null = null;
+    let stored = ALL;
     if (cached) {
       stored = cached.sleep;
-      const still = new Uint8Array(nActors);
-      for (let p = 0; p < nActors; p++) still[p] = stored[p]! & asleep[p]!;
-      cached.sleep = still;
+      cached.sleep = stored & asleep;
     } else if (caching) {
       visited.set(key[0], key[1], { sleep: asleep, summary });
     }
-    const allowed = (p: number) => asleep[p] === 0 && (stored === null || stored[p] === 1);
-
-    if (!por || cached) {
-      for (let p = 0; p < nActors; p++) if (enabled[p] && allowed(p)) addBacktrack(frame, p);
-    } else {
-      for (let p = 0; p < nActors; p++) if (enabled[p] && allowed(p)) { addBacktrack(frame, p); break; }
+    const allowed = enabled & ~asleep & stored;
+    for (let p = 0; p < nActors; p++) {
+      if (!((allowed >>> p) & 1)) continue;
+      addBacktrack(frame, p);
+      if (por && !cached) break; // DPOR: one actor first, races add the rest
     }
+    stack.push({
+      depth, sleep, probes, cached, summary, frame, stored, cp: exec.checkpoint(),
+      done: new Array(nActors).fill(null), k: 0, alt: 0, actor: -1, fp: null,
+    });
+    return null;
+  };
 
-    const cp = exec.checkpoint();
-    const done: (Bits | null)[] = new Array(nActors).fill(null);
-    try {
-      for (let k = 0; k < frame.order.length; k++) {
-        const a = frame.order[k]!;
-        if (!allowed(a)) continue;
-        const pr = probes[a]!;
-        for (const t of pr.alternatives) {
-          const taken = exec.stepNow(t);
-          const rec = taken instanceof Promise ? await taken : taken;
-          res.transitions++;
-          const fp = toBits(rec.footprint);
-          push(t, fp);
-          const v = checkStep();
-          // A state where an invariant fails is not explored further: the step
-          // into it disables every other actor, so it depends on every step.
-          if (v) fp.all = true;
-          mergeInto(summary, a, fp);
-          if (v) {
-            report(v);
-            if (por) {
-              // not explored below a violation, but its races still count
-              const after = probeAll();
-              detectRaces(after);
-              if (caching) mergeProbes(summary, after);
-            }
-          } else {
-            let child = noSleep;
-            if (sleepSets) {
-              child = new Array(nActors).fill(null);
-              for (let b = 0; b < nActors; b++) {
-                if (b === a) continue;
-                const z = sleep[b] ?? done[b];
-                if (z && !dependent(z, fp)) child[b] = z;
-              }
-            }
-            const below = await visit(depth + 1, child);
-            for (let b = 0; b < nActors; b++) if (below[b]) mergeInto(summary, b, below[b]!);
-          }
-          pop();
-          await exec.restore(cp);
-          const d = done[a];
-          if (d) orInto(d, fp);
-          else done[a] = copyBits(fp);
-        }
+  /** The next transition to explore from a state, or null when its backtrack set is exhausted (races may still add to it). */
+  const nextTransition = (node: Node): Transition | null => {
+    const order = node.frame.order;
+    const allowed = ~node.frame.sleep & node.stored;
+    for (;;) {
+      if (node.k >= order.length) return null;
+      const a = order[node.k]!;
+      const alts = node.probes[a]!.alternatives;
+      if (!((allowed >>> a) & 1) || node.alt >= alts.length) {
+        node.k++;
+        node.alt = 0;
+        continue;
       }
-    } finally {
-      frames.pop();
+      node.actor = a;
+      return alts[node.alt++]!;
     }
-    exec.release(cp);
-    if (cached) {
-      for (let b = 0; b < nActors; b++) if (summary[b]) mergeInto(cached.summary, b, summary[b]!);
-      return cached.summary;
+  };
+
+  /** Back from the step to a child: the path, the world and the actors as they were. */
+  const undoStep = (node: Node) => {
+    pop();
+    exec.restoreNow(node.cp);
+    mergeBits(node.done, node.done, node.actor, node.fp!);
+  };
+
+  /** A state fully explored: what lies below it goes to its parent. */
+  const finish = (node: Node) => {
+    stack.pop();
+    frames.pop();
+    exec.release(node.cp);
+    // The steps waiting here belong below it too (a blocked one may never run below).
+    if (por && caching) mergeProbes(node.summary, node.probes);
+    let below = node.summary;
+    if (node.cached) {
+      for (let b = 0; b < nActors; b++) if (below[b]) mergeInto(node.cached.summary, b, below[b]!);
+      below = node.cached.summary;
     }
-    return summary;
-  }
+    const parent = stack[stack.length - 1];
+    if (parent) {
+      for (let b = 0; b < nActors; b++) if (below[b]) mergeInto(parent.summary, b, below[b]!);
+      undoStep(parent);
+    }
+  };
 
   try {
     const v = checkStep();
     if (v) report(v);
-    await visit(0, noSleep);
+    enter(0, noSleep, null, null);
+    // Depth first, with an explicit stack: a step awaits only when the actor's code must run.
+    while (stack.length > 0) {
+      const node = stack[stack.length - 1]!;
+      const t = nextTransition(node);
+      if (t === null) {
+        finish(node);
+        continue;
+      }
+      const taken = exec.stepNow(t);
+      const rec = taken instanceof Promise ? await taken : taken;
+      res.transitions++;
+      const fp = toBits(rec.footprint);
+      push(t, fp);
+      node.fp = fp;
+      const violation = checkStep();
+      // A state where an invariant fails is not explored further: the step
+      // into it disables every other actor, so it depends on every step.
+      if (violation) fp.all = true;
+      mergeInto(node.summary, node.actor, fp);
+      if (violation) {
+        report(violation);
+        if (por) {
+          // not explored below a violation, but its races still count
+          const after = probeAll();
+          detectRaces(after, node.probes, fp);
+          if (caching) mergeProbes(node.summary, after);
+        }
+        undoStep(node);
+        continue;
+      }
+      let child = noSleep;
+      if (sleepSets) {
+        for (let b = 0; b < nActors; b++) {
+          if (b === node.actor) continue;
+          const z = node.sleep[b] ?? node.done[b];
+          if (!z || dependent(z, fp)) continue;
+          if (child === noSleep) child = new Array(nActors).fill(null);
+          child[b] = z;
+        }
+      }
+      const leaf = enter(node.depth + 1, child, node.probes, fp);
+      if (leaf !== null) {
+        for (let b = 0; b < nActors; b++) if (leaf[b]) mergeInto(node.summary, b, leaf[b]!);
+        undoStep(node);
+      }
+    }
   } catch (e) {
     if (!(e instanceof Stop)) throw e;
   }

@@ -17,7 +17,8 @@ export function hashString(s: string, seed = 0): Hash64 {
   return [fmix(a), fmix(b ^ s.length)];
 }
 
-function fmix(h: number): number {
+/** Murmur3's finaliser: every input bit reaches every output bit. */
+export function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -190,16 +190,18 @@ export class Store {
     this.recording = null;
     while (this.undo.length > to) {
       const [key, old] = this.undo.pop()!;
+      let membership = true; // the object appears or disappears: its collection changes too
       if (old === ABSENT) {
         this.objects.delete(key);
         this.indexRemove(key);
       } else {
         if (!this.objects.has(key)) this.indexAdd(key);
+        else membership = false;
         this.objects.set(key, old);
       }
       this.stale.add(key);
       this.versions.set(key, ++this.clock);
-      this.versions.set(collectionOf(key), ++this.clock);
+      if (membership) this.versions.set(collectionOf(key), ++this.clock);
     }
     this.marks.length = id;
     this.recording = rec;
