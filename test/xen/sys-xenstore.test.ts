@@ -85,7 +85,24 @@ describe("sys.xenstore", () => {
     const calls = r.trace!.steps.map((s) => `${s.actor}:${s.call}`);
     expect(calls.filter((c) => c.startsWith("watcher:"))).toEqual([
       "watcher:xenstore.watch", "watcher:xenstore.watch.next", "watcher:xenstore.watch.next", "watcher:xenstore.watch.next", "watcher:xenstore.unwatch",
+      "watcher:exit", // a process that registered a watch ends with an exit step, which closes its connection
     ]);
+  });
+
+  it("a process that ends with a watch still registered: its exit step closes the connection, and the watch goes", async () => {
+    const b = build({
+      actors: {
+        watcher: async (sys) => {
+          const it = sys.xenstore.watch("/run/flag");
+          await it.next(); // registered, initial event taken; never unwatched
+        },
+      },
+    });
+    const r = await verify(b.spec, b.props, { mode: "run" });
+    expect(r.verdict).toBe("pass");
+    const last = r.trace!.steps.filter((s) => s.actor === "watcher").at(-1)!;
+    expect(last.call).toBe("exit");
+    expect(last.writes.some((k) => k.startsWith("xswatch:"))).toBe(true);
   });
 
   it("waitFor is one step that blocks until the predicate holds", async () => {
@@ -150,6 +167,6 @@ describe("sys.xenstore", () => {
       invariants: [{ name: "aborted", atEnd: true, check: (w) => (w.xenstore("/run/partial") === undefined ? undefined : "an aborted write landed") }],
     });
     expect(r.verdict).toBe("pass");
-    expect(r.trace!.steps.filter((s) => s.actor === "a").map((s) => s.call)).toEqual(["xenstore.transaction.start", "xenstore.write", "xenstore.read", "xenstore.transaction.abort"]);
+    expect(r.trace!.steps.filter((s) => s.actor === "a").map((s) => s.call)).toEqual(["xenstore.transaction.start", "xenstore.write", "xenstore.read", "xenstore.transaction.abort", "exit"]);
   });
 });

@@ -45,8 +45,9 @@ export interface Process {
   sys: Sys;
   /**
    * exit(2): the kernel closes the fds the process still has open, lowest
-   * first, in one step (a last close may detach an autoclear loop device).
-   * No step at all for a process that never opened anything.
+   * first, and its xenstore connection (watches, open transactions), in one
+   * step (a last close may detach an autoclear loop device). No step at all
+   * for a process that never opened anything.
    */
   exit(): Promise<void>;
 }
@@ -71,8 +72,8 @@ export function makeProcess(ch: Channel, who: Who, diag: Diagnostics, machine: M
 
   const d = who.domain;
   const k = syscalls(machine, d, who.name);
-  // Whether the process may hold fds: decided from its own calls only, so
-  // that a replay of the same calls decides the same.
+  // Whether the process may hold fds (or xenstore watches and transactions):
+  // decided from its own calls only, so that a replay decides the same.
   let mayHoldFds = false;
   const holding = <R>(p: Promise<R>): Promise<R> => {
     mayHoldFds = true;
@@ -108,7 +109,8 @@ export function makeProcess(ch: Channel, who: Who, diag: Diagnostics, machine: M
       table: (name) => dmsetupTable(sys, name),
       ls: () => dmsetupLs(sys),
     },
-    xenstore: xenstoreClient(call, xenstoreSyscalls(Math.max(0, machine.domains.indexOf(d)), d, who.name)),
+    // A xenstore connection holds watches and transactions until exit, like fds.
+    xenstore: xenstoreClient((op) => (op.call === "xenstore.watch" || op.call === "xenstore.transaction.start" ? holding(call(op)) : call(op)), xenstoreSyscalls(Math.max(0, machine.domains.indexOf(d)), d, who.name)),
     xl: xlFor(call, who.name, machine),
     disk: diskFor(call, d, machine),
 

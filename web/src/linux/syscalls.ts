@@ -4,6 +4,7 @@
 // for a bad user pointer: EINVAL where C would say EFAULT).
 
 import type { Op } from "../sim/op";
+import { xsConnectionClosed } from "../xen/xenstore";
 import { lookupFd, openFds } from "./fdtable";
 import { vfsIoctl } from "./ioctl";
 import { dmIoctlReady } from "./dm/ioctl";
@@ -54,6 +55,7 @@ export function syscalls(k: Kernel, d: string, proc: string) {
     readdir: (path: unknown): Op<string[]> => op("readdir", [path], (ctx) => vfsReaddir(ctx, k, path)),
     exit: (): Op<void> => op("exit", [], (ctx) => {
       for (const fd of openFds(ctx.store, d, proc)) vfsClose(ctx, k, fd);
+      xsConnectionClosed(ctx, proc);
     }),
     mknod: (path: unknown, node: { type: unknown; major: unknown; minor: unknown }): Op<void> =>
       op("mknod", [path, node], (ctx) => vfsMknod(ctx, k, path, node ?? {})),
