@@ -184,11 +184,13 @@ function mergeBits(into: (Bits | null)[], owner: object, actor: number, b: Bits)
 
 // ---- the visited-state table: 64-bit keys in two typed arrays, open addressing ----
 
+/** Visited states: per 64-bit key, a value and a 32-bit tag (kept in a typed array: nothing to allocate per state). */
 class StateTable<V> {
   private k0 = new Uint32Array(1024);
   private k1 = new Uint32Array(1024);
   private slot = new Int32Array(1024); // index + 1 into values; 0 = empty
   private readonly values: V[] = [];
+  private tags = new Int32Array(1024);
 
   get size(): number {
     return this.values.length;
@@ -204,16 +206,34 @@ class StateTable<V> {
     }
   }
 
-  get(a: number, b: number): V | undefined {
-    const s = this.slot[this.find(a, b)]!;
-    return s === 0 ? undefined : this.values[s - 1];
+  /** The entry's index, or -1. */
+  indexOf(a: number, b: number): number {
+    return this.slot[this.find(a, b)]! - 1;
   }
 
-  set(a: number, b: number, v: V): void {
+  value(i: number): V {
+    return this.values[i]!;
+  }
+
+  tag(i: number): number {
+    return this.tags[i]!;
+  }
+
+  setTag(i: number, tag: number): void {
+    this.tags[i] = tag;
+  }
+
+  /** A new entry (the key must be absent). */
+  add(a: number, b: number, v: V, tag: number): void {
     if ((this.values.length + 1) * 2 > this.slot.length) this.grow();
     const i = this.find(a, b);
-    if (this.slot[i] !== 0) { this.values[this.slot[i]! - 1] = v; return; }
     this.values.push(v);
+    if (this.values.length > this.tags.length) {
+      const t = new Int32Array(this.tags.length * 2);
+      t.set(this.tags);
+      this.tags = t;
+    }
+    this.tags[this.values.length - 1] = tag;
     this.k0[i] = a;
     this.k1[i] = b;
     this.slot[i] = this.values.length;
@@ -258,11 +278,6 @@ interface Frame {
 /** Per actor, the union of the footprints of its steps (taken or probed) below a state. */
 type Summary = (Bits | null)[];
 
-interface Visited {
-  sleep: number;
-  summary: Summary;
-}
-
 class Stop extends Error {}
 
 export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, opts: ExhaustiveOptions = {}): Promise<ExhaustiveResult> {
@@ -296,9 +311,9 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
     violations: [], states: 0, transitions: 0, executions: 0, complete: true,
     sometimesSeen: new Set(), endStates: new Set(), collisionOdds: 0,
   };
-  const visited = new StateTable<Visited>();
+  /** Each visited state's summary, tagged with the sleep set it was explored with. */
+  const visited = new StateTable<Summary>();
   const path: PathStep[] = [];
-  const frames: Frame[] = [];
   const actorClock: number[][] = Array.from({ length: nActors }, () => new Array<number>(nActors).fill(0));
 
   // ---- footprints to bitsets ----
@@ -376,7 +391,7 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
    * state (its place unknown), whose candidates are then `below`'s actors.
    */
   const reverse = (i: number, p: number, nc: number[] | null, below: Summary | null) => {
-    const f = frames[i]!;
+    const f = stack[i]!;
     const ai = path[i]!.actor;
     seen.fill(0);
     initials.length = 0;
@@ -466,14 +481,12 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
   const summaryRaces = (summary: Summary) => {
     for (let i = 0; i < path.length; i++) {
       const s = path[i]!;
-      const f = frames[i]!;
       for (let q = 0; q < nActors; q++) {
         const b = summary[q];
         if (!b || q === s.actor || !dependent(s.fp, b)) continue;
         reverse(i, q, null, summary);
         break; // the same reversal for every actor below: v's initials do not depend on which
       }
-      void f;
     }
   };
 
@@ -500,14 +513,15 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
   const noSleep: (Bits | null)[] = new Array(nActors).fill(null);
   const ALL = -1; // every actor (a bitmask)
 
-  /** A state being explored, on the depth-first stack. */
-  interface Node {
+  /** A state being explored, on the depth-first stack (stack[i] is the state before path[i]). */
+  interface Node extends Frame {
     depth: number;
-    sleep: (Bits | null)[];
+    /** The sleeping actors' footprints (the bitmask is Frame.sleep). */
+    sleepers: (Bits | null)[];
     probes: (Probe | undefined)[];
-    cached: Visited | undefined;
+    /** Index in the visited table when the state was explored before, or -1. */
+    cached: number;
     summary: Summary;
-    frame: Frame;
     /** Explored before with this sleep set: only what slept then and is awake now is new. */
     stored: number;
     cp: ExecCheckpoint;
@@ -529,8 +543,8 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
    */
   const enter = (depth: number, sleep: (Bits | null)[], parentProbes: (Probe | undefined)[] | null, newest: Bits | null): Summary | null => {
     const key = exec.stateKey();
-    const cached = caching ? visited.get(key[0], key[1]) : undefined;
-    if (!cached) {
+    const cached = caching ? visited.indexOf(key[0], key[1]) : -1;
+    if (cached < 0) {
       res.states++;
       if (res.states > maxStates) { res.complete = false; res.stoppedBy = "states"; throw new Stop(); }
       if ((res.states & 255) === 0 && now() > deadline) { res.complete = false; res.stoppedBy = "seconds"; throw new Stop(); }
@@ -560,37 +574,37 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
       res.stoppedBy ??= "steps";
       return summary;
     }
-    if (cached && por) summaryRaces(cached.summary);
+    if (cached >= 0 && por) summaryRaces(visited.value(cached));
 
     let asleep = 0;
     if (sleepSets) for (let p = 0; p < nActors; p++) if (sleep[p]) asleep |= 1 << p;
-    const frame: Frame = { enabled, backtrack: 0, order: [], sleep: asleep };
-    frames.push(frame);
     // Explored before with sleep set `stored`: only what slept then and is awake now is new.
     let stored = ALL;
-    if (cached) {
-      stored = cached.sleep;
-      cached.sleep = stored & asleep;
+    if (cached >= 0) {
+      stored = visited.tag(cached);
+      visited.setTag(cached, stored & asleep);
     } else if (caching) {
-      visited.set(key[0], key[1], { sleep: asleep, summary });
+      visited.add(key[0], key[1], summary, asleep);
     }
+    const node: Node = {
+      enabled, backtrack: 0, order: [], sleep: asleep,
+      depth, sleepers: sleep, probes, cached, summary, stored, cp: exec.checkpoint(),
+      done: new Array(nActors).fill(null), k: 0, alt: 0, actor: -1, fp: null,
+    };
     const allowed = enabled & ~asleep & stored;
     for (let p = 0; p < nActors; p++) {
       if (!((allowed >>> p) & 1)) continue;
-      addBacktrack(frame, p);
-      if (por && !cached) break; // DPOR: one actor first, races add the rest
+      addBacktrack(node, p);
+      if (por && cached < 0) break; // DPOR: one actor first, races add the rest
     }
-    stack.push({
-      depth, sleep, probes, cached, summary, frame, stored, cp: exec.checkpoint(),
-      done: new Array(nActors).fill(null), k: 0, alt: 0, actor: -1, fp: null,
-    });
+    stack.push(node);
     return null;
   };
 
   /** The next transition to explore from a state, or null when its backtrack set is exhausted (races may still add to it). */
   const nextTransition = (node: Node): Transition | null => {
-    const order = node.frame.order;
-    const allowed = ~node.frame.sleep & node.stored;
+    const order = node.order;
+    const allowed = ~node.sleep & node.stored;
     for (;;) {
       if (node.k >= order.length) return null;
       const a = order[node.k]!;
@@ -615,14 +629,14 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
   /** A state fully explored: what lies below it goes to its parent. */
   const finish = (node: Node) => {
     stack.pop();
-    frames.pop();
     exec.release(node.cp);
     // The steps waiting here belong below it too (a blocked one may never run below).
     if (por && caching) mergeProbes(node.summary, node.probes);
     let below = node.summary;
-    if (node.cached) {
-      for (let b = 0; b < nActors; b++) if (below[b]) mergeInto(node.cached.summary, b, below[b]!);
-      below = node.cached.summary;
+    if (node.cached >= 0) {
+      const all = visited.value(node.cached);
+      for (let b = 0; b < nActors; b++) if (below[b]) mergeInto(all, b, below[b]!);
+      below = all;
     }
     const parent = stack[stack.length - 1];
     if (parent) {
@@ -669,7 +683,7 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
       if (sleepSets) {
         for (let b = 0; b < nActors; b++) {
           if (b === node.actor) continue;
-          const z = node.sleep[b] ?? node.done[b];
+          const z = node.sleepers[b] ?? node.done[b];
           if (!z || dependent(z, fp)) continue;
           if (child === noSleep) child = new Array(nActors).fill(null);
           child[b] = z;
