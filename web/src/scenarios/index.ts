@@ -176,6 +176,37 @@ export const GALLERY: readonly GalleryEntry[] = [
     before: { kernel: "linux-6.1", patches: "none" },
     after: [{ kernel: "linux-6.1", patches: "v2" }],
   },
+  {
+    id: "opened-handoff",
+    title: "The opened hand-off: when may a hotplug script let go of its loop device?",
+    lesson:
+      "A hotplug script that binds a loop device for a VM would like it to go away by itself when the VM is done " +
+      "(LO_FLAGS_AUTOCLEAR: cleared at its last close). Then its own close must not be the last one: it has to keep " +
+      "its fd until blkback holds the device, and without patch 7/7 nothing tells it when that is. It can let go at " +
+      "once, and if blkback's watch fires after that, blkback opens a cleared device and the guest gets an empty " +
+      "disk (0 sectors): that is what exploration finds here. Or it can keep the device bound and rely on a remove " +
+      "that a dead toolstack never runs: the leak of vm-shutdown-leak. With the v2 patches blkback writes opened = 0 " +
+      "at probe, before any script runs, so the script knows the hand-off exists, and opened = 1 once it holds the " +
+      "checked device: the script waits for it, exits, and blkback's close at the VM's shutdown is the last one.",
+    file: "opened-handoff.ts",
+    before: { kernel: "linux-6.1", patches: "none" },
+    after: [{ kernel: "linux-6.1", patches: "v2" }],
+  },
+  {
+    id: "vm-shutdown-leak",
+    title: "VM shutdown leak (Xen half): a toolstack killed after the VM's death never runs remove",
+    lesson:
+      "Tearing down a VM's loop device is the job of the hotplug script's remove, which libxl runs after the domain " +
+      "is destroyed. If the toolstack dies in between (the explorer kills it at each of its steps), nobody runs it: " +
+      "on a kernel without the series qubes-block keeps the loop device bound for that remove, and it outlives its " +
+      "VM. With the v2 patches the script binds the device with autoclear and hands it to blkback (opened = 1); when " +
+      "the VM dies its frontend directory goes with it, blkback unregisters and closes the device, and that last " +
+      "close clears it, whether or not the toolstack is still there. Patch 5/7 (loop-autoclear-delete) also deletes " +
+      "the cleared device. The kernel half, dm devices that die with their last opener, is vm-shutdown-leak-kernel.",
+    file: "vm-shutdown-leak.ts",
+    before: { kernel: "linux-6.1", patches: "none" },
+    after: [{ kernel: "linux-6.1", patches: { preset: "v2", "loop-autoclear-delete": true } }],
+  },
 ];
 
 export function galleryEntry(id: string): GalleryEntry | undefined {

@@ -159,6 +159,9 @@ export function blkfrontBackendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
     case XenbusState.Connected:
       if (mine === XenbusState.Initialising) fe = talkToBlkback(ctx, k, xs, key, fe);
       if (fe) blkfrontConnect(ctx, xs, key, fe);
+      // A disk that connects after the guest was asked to power off is closed by the
+      // shutdown's device_shutdown, which runs after every pending xenbus event.
+      if (fe && shutdownAsked(xs) && readState(xs, nodename) === XenbusState.Connected) switchState(xs, nodename, XenbusState.Closing);
       return;
     case XenbusState.Closed:
     case XenbusState.Closing:
@@ -219,10 +222,19 @@ function freeRing(ctx: StepContext, k: XenKernel, domid: number, fe: BlkfrontDev
   ctx.store.delete(ringKey(domid, fe.devid));
 }
 
-/** xenbus_dev_shutdown for every connected device: Closing. */
-export function guestShutdownRequested(ctx: StepContext, k: XenKernel, xs: XsConn): void {
+function shutdownAsked(xs: XsConn): boolean {
   const v = xs.read(`/local/domain/${xs.domid}/control/shutdown`);
-  if (v !== "poweroff" && v !== "halt" && v !== "reboot") return;
+  return v === "poweroff" || v === "halt" || v === "reboot";
+}
+
+/**
+ * The control/shutdown watch: the guest powers off, and device_shutdown's
+ * xenbus_dev_shutdown takes every connected device to Closing. (Linux runs
+ * device_shutdown at the end of the power-off, after the watch: a device
+ * still connecting then is closed when it connects, in blkback_changed.)
+ */
+export function guestShutdownRequested(ctx: StepContext, k: XenKernel, xs: XsConn): void {
+  if (!shutdownAsked(xs)) return;
   for (const key of ctx.store.list("blkfront")) {
     if (!key.startsWith(`blkfront:${xs.domid}:`)) continue;
     const fe = ctx.store.get<BlkfrontDevice>(key)!;
