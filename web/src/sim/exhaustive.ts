@@ -30,6 +30,13 @@
 //   and reaching it again with fewer sleeping actors explores those that
 //   woke up.
 //
+// Two more rules, for what the theory leaves out: a step into a state where
+// an invariant fails (not explored further) disables every other actor, so
+// it is dependent with every step; and steps that write an object an
+// after-step invariant or "sometimes" property reads (the store records its
+// peeks) are dependent with each other, since such a check sees the order of
+// independent writes. docs/runtime.md has the soundness argument.
+//
 // Footprints are compared as bitsets over object ids interned per
 // exploration; happens-before is kept as vector clocks (1-based step
 // indices per actor) on the path.
