@@ -128,6 +128,24 @@ describe("dmsetup over Sys", () => {
     ]);
   });
 
+  it("suspend, load, resume: I/O waits while suspended, and a loaded table goes live at resume", async () => {
+    const seen: unknown[] = [];
+    const r = await runScript("linux-6.1", "none", async (sys) => {
+      await attachLoop(sys, 1, "b");
+      await sys.dmsetup.create("vm", "0 128 linear /dev/loop1 0");
+      seen.push((await sys.dmsetup.suspend("vm")).state);
+      seen.push((await sys.dmsetup.load("vm", "0 64 zero")).state);
+      seen.push(await sys.dmsetup.table("vm")); // still the live (linear) table
+      seen.push((await sys.dmsetup.resume("vm")).state);
+      seen.push(await sys.dmsetup.table("vm"));
+      const fd = await sys.open("/dev/dm-0");
+      seen.push(Array.from(await sys.read(fd, 0, 2)));
+      seen.push(await sys.ioctl(fd, "BLKGETSIZE64"));
+    }, FILES);
+    expect(r.verdict).toBe("pass");
+    expect(seen).toEqual(["SUSPENDED", "SUSPENDED", "0 128 linear 7:1 0", "ACTIVE", "0 64 zero", [0, 0], 64 * 512]);
+  });
+
   it("a bad table line is EINVAL before any ioctl; a table the kernel refuses removes the new device again", async () => {
     const seen: unknown[] = [];
     const r = await runScript("linux-6.12", "none", async (sys) => {

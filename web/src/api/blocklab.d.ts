@@ -461,6 +461,12 @@ declare module "blocklab" {
     info(name: string): Promise<DmInfo>;
     table(name: string): Promise<string>;
     ls(): Promise<{ name: string; major: number; minor: number }[]>;
+    /** `dmsetup suspend NAME`: I/O to the device waits until it is resumed. */
+    suspend(name: string): Promise<DmInfo>;
+    /** `dmsetup resume NAME`: a loaded (inactive) table becomes the live one. */
+    resume(name: string): Promise<DmInfo>;
+    /** `dmsetup load NAME --table TABLE`: into the inactive slot; live at the next resume. */
+    load(name: string, table: string): Promise<DmInfo>;
   }
 
   export interface XenstoreWatchEvent {

@@ -10,7 +10,7 @@ import type { Channel } from "../sim/actor";
 import { SysError, type Op, type Who } from "../sim/op";
 import type { Machine } from "../linux/machine";
 import { syscalls } from "../linux/syscalls";
-import { dmsetupCreate, dmsetupInfo, dmsetupLs, dmsetupRemove, dmsetupTable } from "../linux/tools/dmsetup";
+import { dmsetupCreate, dmsetupInfo, dmsetupLoad, dmsetupLs, dmsetupRemove, dmsetupResume, dmsetupSuspend, dmsetupTable } from "../linux/tools/dmsetup";
 import { losetupAttach, losetupDetach, losetupList } from "../linux/tools/losetup";
 import { xenstoreSyscalls } from "../xen/syscalls";
 import { xenstoreClient } from "./xenstore-client";
@@ -108,6 +108,9 @@ export function makeProcess(ch: Channel, who: Who, diag: Diagnostics, machine: M
       info: (name) => dmsetupInfo(sys, name),
       table: (name) => dmsetupTable(sys, name),
       ls: () => dmsetupLs(sys),
+      suspend: (name) => dmsetupSuspend(sys, name),
+      resume: (name) => dmsetupResume(sys, name),
+      load: (name, table) => dmsetupLoad(sys, name, table),
     },
     // A xenstore connection holds watches and transactions until exit, like fds.
     xenstore: xenstoreClient((op) => (op.call === "xenstore.watch" || op.call === "xenstore.transaction.start" ? holding(call(op)) : call(op)), xenstoreSyscalls(Math.max(0, machine.domains.indexOf(d)), d, who.name)),

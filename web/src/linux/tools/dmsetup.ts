@@ -119,3 +119,19 @@ export async function dmsetupLs(sys: Sys): Promise<{ name: string; major: number
     return (r.names ?? []).map((n) => ({ name: n.name, major: n.dev.major, minor: n.dev.minor }));
   });
 }
+
+/** `dmsetup suspend NAME`: DM_DEV_SUSPEND with DM_SUSPEND_FLAG; I/O to the device waits until it is resumed. */
+export async function dmsetupSuspend(sys: Sys, name: string): Promise<DmInfo> {
+  return withControl(sys, async (ctl) => infoOf(await sys.ioctl(ctl, "DM_DEV_SUSPEND", { name, flags: DM_SUSPEND_FLAG })));
+}
+
+/** `dmsetup resume NAME`: DM_DEV_SUSPEND without the flag; a loaded inactive table becomes the live one. */
+export async function dmsetupResume(sys: Sys, name: string): Promise<DmInfo> {
+  return withControl(sys, async (ctl) => infoOf(await sys.ioctl(ctl, "DM_DEV_SUSPEND", { name })));
+}
+
+/** `dmsetup load NAME --table TABLE`: DM_TABLE_LOAD into the inactive slot (it goes live at the next resume). */
+export async function dmsetupLoad(sys: Sys, name: string, table: string): Promise<DmInfo> {
+  const targets = parseTable(table);
+  return withControl(sys, async (ctl) => infoOf(await sys.ioctl(ctl, "DM_TABLE_LOAD", { name, targets })));
+}
