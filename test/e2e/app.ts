@@ -15,9 +15,10 @@ export interface App {
 
 export async function startApp(): Promise<App> {
   // vitest sets NODE_ENV=test, which would make Vite and Svelte build in
-  // development mode; test what `npm run build` ships instead.
+  // development mode; test what `npm run build` ships instead. The global
+  // set-up (global-setup.ts) has built it once already for the whole suite.
   process.env.NODE_ENV = 'production';
-  await build({ logLevel: 'error' });
+  if (process.env.BLOCKLAB_E2E_BUILT !== '1') await build({ logLevel: 'error' });
   const server: PreviewServer = await preview({ logLevel: 'error', preview: { port: 0, open: false } });
   const url = server.resolvedUrls?.local[0];
   if (!url) throw new Error('vite preview did not report a local URL');

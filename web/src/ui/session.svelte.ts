@@ -10,6 +10,8 @@ import type { Trace } from "../sim/trace";
 import type { Mode, ReportedViolation, VerifyResult } from "../sim/verify";
 import { startJob, warmUp, type Progress, type RunningJob } from "../worker/client";
 import type { ConsoleLine, Job, JobResult, SourcePosition, StepState } from "../worker/protocol";
+import type { WorldFrames } from "../worker/world-types";
+import type { CompareResult } from "../worker/compare";
 import { encodeSchedule } from "../sim/schedule";
 import type { Transition } from "../sim/execution";
 import type { EditorHandle } from "./editor/monaco";
@@ -36,8 +38,8 @@ export interface Banner {
 
 /** What the last job ended with, for the summary line and the "ran" state. */
 export interface Outcome {
-  mode: Mode | "step";
-  verdict: VerifyResult["verdict"] | "stopped" | "timeout" | "crashed";
+  mode: Mode | "step" | "compare";
+  verdict: VerifyResult["verdict"] | "stopped" | "timeout" | "crashed" | "differs";
   summary: string;
   result?: JobResult;
 }
@@ -95,6 +97,8 @@ export class Session {
   /** The trace on show, and what is marked in it. */
   trace = $state.raw<Trace | null>(null);
   violation = $state.raw<ReportedViolation | null>(null);
+  /** The world after each step of the trace on show (devices, xenstore, rings), as the sandbox recorded it. */
+  world = $state.raw<WorldFrames | null>(null);
   /** Steps done at the selected point: 0 (the initial world) to trace.steps.length. */
   selected = $state(0);
   /** What the editor shows: the reader's own work, a shared link or a lesson. */
@@ -103,6 +107,8 @@ export class Session {
   /** Step mode: the path the reader has chosen so far (null: not stepping), and where it stands. */
   stepPath = $state.raw<Transition[] | null>(null);
   stepState = $state.raw<StepState | null>(null);
+  /** Compare's answer on show (two traces side by side), or null. */
+  compareResult = $state.raw<CompareResult | null>(null);
 
   private editor: EditorHandle | undefined;
   private running: RunningJob | undefined;
@@ -262,6 +268,8 @@ export class Session {
   private clearResults(): void {
     this.trace = null;
     this.violation = null;
+    this.world = null;
+    this.compareResult = null;
     this.outcome = null;
     this.selected = 0;
     this.consoleEntries = [];
@@ -306,14 +314,47 @@ export class Session {
     return this.startJobFor("step", path);
   }
 
-  private async startJobFor(mode: Mode | "step", stepPath?: Transition[]): Promise<void> {
+  // ---- compare: one schedule under two configurations ----
+
+  /**
+   * Replays one schedule under A and B and shows both traces side by side.
+   * The schedule: the counterexample on show, else the schedule field, else
+   * the sandbox explores under A for one (and falls back to A's plain run).
+   */
+  compare(a: { config: Config | null; label: string }, b: { config: Config | null; label: string }): Promise<void> {
+    const schedule = this.violation?.schedule ?? (this.schedule.trim() || undefined);
+    return this.startJobFor("compare", undefined, { a: a.config, b: b.config, labels: [a.label, b.label], ...(schedule !== undefined ? { schedule } : {}) });
+  }
+
+  /** A lesson's before against one of its after configurations. */
+  compareLesson(afterIndex: number): Promise<void> {
+    if (this.source.kind !== "example") return Promise.resolve();
+    const e = this.source.entry;
+    const after = e.after?.[afterIndex];
+    if (!e.before || !after || after.scenario) return Promise.resolve();
+    const conf = (c: { kernel?: string; patches?: unknown }) => {
+      try {
+        return resolveConfig(c.kernel, c.patches);
+      } catch {
+        return null;
+      }
+    };
+    return this.compare({ config: conf(e.before), label: "before" }, { config: conf(after), label: "after" });
+  }
+
+  closeCompare(): void {
+    this.compareResult = null;
+  }
+
+  private async startJobFor(mode: Mode | "step" | "compare", stepPath?: Transition[], cmp?: { a: Config | null; b: Config | null; labels: [string, string]; schedule?: string }): Promise<void> {
     if (this.busy) return;
     if (!this.editor) {
       this.banner = { kind: "info", text: "The editor is still loading; Run works as soon as it is there." };
       return;
     }
-    this.lastAction = mode === "run" ? "run" : mode === "step" ? undefined : "explore";
+    this.lastAction = mode === "run" ? "run" : mode === "step" || mode === "compare" ? undefined : "explore";
     if (mode !== "step") this.stepLeave();
+    if (mode !== "compare") this.compareResult = null;
     this.status = "transpiling";
     const entries: ConsoleEntry[] = [];
     let transpiled;
@@ -339,8 +380,9 @@ export class Session {
       type: "job",
       js: transpiled.js,
       ...(transpiled.sourceMap ? { sourceMap: transpiled.sourceMap } : {}),
-      overrides: this.override ? { kernel: this.override.kernel, patches: { ...this.override.patches } } : null,
+      overrides: cmp ? (cmp.a ? { kernel: cmp.a.kernel, patches: { ...cmp.a.patches } } : null) : this.override ? { kernel: this.override.kernel, patches: { ...this.override.patches } } : null,
       mode,
+      ...(cmp ? { compare: { b: cmp.b ? { kernel: cmp.b.kernel, patches: { ...cmp.b.patches } } : null, labels: cmp.labels }, ...(cmp.schedule !== undefined ? { schedule: cmp.schedule } : {}) } : {}),
       ...(Number.isFinite(seed) && this.seed.trim() !== "" ? { seed: seed >>> 0 } : {}),
       ...(mode === "run" && schedule !== "" ? { schedule } : {}),
       ...(mode === "step" ? { schedule: encodeSchedule(stepPath ?? []) } : {}),
@@ -351,7 +393,7 @@ export class Session {
     this.progress = mode === "run" || mode === "step" ? null : { elapsedMs: 0, label: "starting" };
     const progressLabel = (p: Progress): string => {
       const s = Math.max(p.elapsedMs, 1) / 1000;
-      if (mode === "explore") {
+      if (mode === "explore" || mode === "compare") {
         const states = Math.max(0, p.clockChecks - 1) * STATES_PER_CLOCK_CHECK;
         return `≈${states.toLocaleString("en")} states, ≈${Math.round(states / s).toLocaleString("en")} states/s`;
       }
@@ -389,6 +431,7 @@ export class Session {
       return;
     }
     if (mode === "step") this.presentStep(stepPath ?? [], o.result);
+    else if (mode === "compare") this.presentCompare(o.result);
     else this.present(mode, o.result);
   }
 
@@ -408,6 +451,7 @@ export class Session {
     this.stepState = st;
     this.trace = st.trace;
     this.violation = null;
+    this.world = r.world ?? null;
     this.selected = st.trace.steps.length;
     for (const s of st.trace.steps) {
       if (s.call === "log") entries.push({ level: "log", text: `${s.actor}: ${s.args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}`, step: s.step });
@@ -419,6 +463,29 @@ export class Session {
     const n = st.trace.steps.length;
     const where = st.violation ? "violation" : st.finished ? "finished" : "your move";
     this.finishWith({ mode: "step", verdict: st.violation ? "violation" : st.divergence ? "error" : "pass", summary: `step mode: ${n} step${n === 1 ? "" : "s"}, ${where}`, result: r });
+  }
+
+  private presentCompare(r: JobResult): void {
+    const c = r.compare;
+    const entries = [...this.consoleEntries];
+    if (!c) {
+      const err = r.error;
+      entries.push({ level: "error", text: err ? `compare: ${err.message}` : "compare: no answer", ...(err?.position ? { position: err.position } : {}) });
+      this.consoleEntries = entries;
+      this.finishWith({ mode: "compare", verdict: "error", summary: "compare failed", result: r });
+      return;
+    }
+    this.compareResult = c;
+    // The views follow side A; the compare panel shows both.
+    const [a, b] = c.sides;
+    this.trace = a.trace;
+    this.violation = null;
+    this.world = a.world ?? null;
+    this.selected = c.firstDiff !== undefined ? Math.min(c.firstDiff + 1, a.trace.steps.length) : a.trace.steps.length;
+    for (const n of r.notes) entries.push({ level: "note", text: n });
+    this.consoleEntries = entries;
+    const where = c.firstDiff === undefined ? "the traces are the same" : `first difference at step ${c.firstDiff + 1}`;
+    this.finishWith({ mode: "compare", verdict: a.verdict === b.verdict ? (a.verdict === "violation" ? "violation" : "pass") : "differs", summary: `${a.label}: ${a.verdict}, ${b.label}: ${b.verdict}; ${where}`, result: r });
   }
 
   private finishWith(outcome: Outcome): void {
@@ -435,6 +502,7 @@ export class Session {
     const trace = v?.trace ?? v?.violations[0]?.trace ?? null;
     this.trace = trace;
     this.violation = v?.violations[0] ?? null;
+    this.world = trace ? (r.world ?? null) : null;
     this.selected = trace ? trace.steps.length : 0;
     if (trace) {
       for (const s of trace.steps) {

@@ -26,8 +26,13 @@ export interface Job {
   sourceMap?: string;
   /** Configuration that wins over the scenario's own (the panel's switches); null: the scenario's. */
   overrides: ConfigOverrides | null;
-  /** "step": the reader is the scheduler; `schedule` is the path so far, and the answer says who may move next. */
-  mode: Mode | "step";
+  /**
+   * "step": the reader is the scheduler; `schedule` is the path so far, and the answer says who may move next.
+   * "compare": one schedule under two configurations (`overrides` is A, `compare.b` is B); without a
+   * schedule, an exploration under A picks one (its counterexample, else A's plain run).
+   */
+  mode: Mode | "step" | "compare";
+  compare?: { b: ConfigOverrides | null; labels: [string, string] };
   seed?: number;
   schedule?: string;
   budgets: JobBudgets;
@@ -72,6 +77,12 @@ export interface JobResult {
   error?: JobError;
   /** Step mode's answer. */
   step?: StepState;
+  /** The world after each step of the trace on show (devices, xenstore, rings), for the views. */
+  world?: import("./world-types").WorldFrames;
+  /** How long recording it took. */
+  worldMs?: number;
+  /** Compare's answer. */
+  compare?: import("./compare").CompareResult;
   /** Things the user should know: calls not emulated yet, invariants not checked yet. */
   notes: string[];
   /** Globals the sandbox removed before the script ran. */

@@ -24,6 +24,9 @@ import { verify, type VerifyOptions } from "../sim/verify";
 import { evaluateModule, parseSourceMap, positionInStack, positionOf } from "./evaluate";
 import type { ConsoleLine, Job, JobError, JobResult, StepState, WorkerMessage } from "./protocol";
 import { lockDown } from "./sandbox";
+import { recordWorld } from "./world";
+import { firstDifference, replaySide, type CompareResult } from "./compare";
+import type { Trace } from "../sim/trace";
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const postRaw = scope.postMessage.bind(scope);
@@ -101,6 +104,56 @@ function notesOf(built: BuiltScenario): string[] {
   return notes;
 }
 
+/** The world after each step of the trace on show, for the views (world.ts); a failure costs the views, never the result. */
+async function attachWorld(result: JobResult, built: BuiltScenario, trace: Trace): Promise<void> {
+  const t0 = performance.now();
+  try {
+    result.world = await recordWorld(built, decodeSchedule(trace.schedule), trace.steps);
+  } catch (e) {
+    if (e instanceof ScriptError) return; // the script failed in the replay as in the run: the console says so already
+    result.notes.push(`the views of the world could not be recorded: ${describe(e)}`);
+  }
+  result.worldMs = performance.now() - t0;
+  if (result.world) result.world.recordMs = Math.round(result.worldMs);
+}
+
+/**
+ * Compare (compare.ts): the schedule given, else the counterexample an
+ * exploration under A finds, else A's plain run; replayed under A and B.
+ */
+async function compareJob(job: Job, def: ScenarioDefinition, builtA: BuiltScenario, map: ReturnType<typeof parseSourceMap>, result: JobResult, now: () => number, t0: number): Promise<JobResult> {
+  const spec = job.compare;
+  if (!spec) return { ...result, error: { phase: "internal", message: "a compare job without its configurations" }, elapsedMs: performance.now() - t0 };
+  let configB: Config;
+  try {
+    configB = resolveConfig(def.kernel, def.patches, spec.b ?? {});
+  } catch (e) {
+    if (e instanceof ConfigError) return { ...result, error: { phase: "config", message: `configuration B: ${e.message}` }, elapsedMs: performance.now() - t0 };
+    throw e;
+  }
+  try {
+    let schedule = job.schedule;
+    let source: CompareResult["source"] = "given";
+    if (schedule === undefined) {
+      const r = await verify(builtA.spec, builtA.props, { mode: "explore", maxSteps: job.budgets.maxSteps, maxSeconds: job.budgets.maxSeconds, now });
+      const found = r.violations[0];
+      schedule = found?.schedule ?? "";
+      source = found ? "explored" : "run";
+    }
+    const a = await replaySide(builtA, spec.labels[0], schedule, job.budgets.maxSteps);
+    const b = await replaySide(buildScenario(def, configB), spec.labels[1], schedule, job.budgets.maxSteps);
+    const firstDiff = firstDifference(a.trace, b.trace);
+    result.compare = { schedule, source, sides: [a, b], ...(firstDiff !== undefined ? { firstDiff } : {}) };
+  } catch (e) {
+    if (!(e instanceof ScriptError)) throw e;
+    const position = positionOf(e.error, map);
+    result.error = { phase: "run", message: e.message, actor: e.actor, ...(position ? { position } : {}) };
+  }
+  result.notes = notesOf(builtA);
+  result.elapsedMs = performance.now() - t0;
+  return result;
+}
+
 async function runJob(job: Job): Promise<JobResult> {
   const t0 = performance.now();
   const coreProblem = await coreReady;
@@ -168,6 +221,7 @@ async function runJob(job: Job): Promise<JobResult> {
       };
       result.step = step;
       result.notes = notesOf(built);
+      await attachWorld(result, built, step.trace);
     } catch (e) {
       if (!(e instanceof ScriptError)) throw e;
       const se = built.diagnostics.scriptError;
@@ -190,6 +244,8 @@ async function runJob(job: Job): Promise<JobResult> {
     }
     return t;
   };
+  if (job.mode === "compare") return compareJob(job, def, built, map, result, now, t0);
+
   const opts: VerifyOptions = {
     mode: job.mode as VerifyOptions["mode"],
     seed: job.seed,
@@ -202,6 +258,8 @@ async function runJob(job: Job): Promise<JobResult> {
   const r = await verify(built.spec, built.props, opts);
   result.verify = r;
   result.notes = notesOf(built);
+  const shown = r.trace ?? r.violations[0]?.trace;
+  if (shown) await attachWorld(result, built, shown);
   if (r.error) {
     const se = built.diagnostics.scriptError;
     const thrown = se && (r.error.actor === undefined || se.actor === r.error.actor) ? se.error : undefined;
