@@ -189,6 +189,16 @@ declare module "blocklab" {
     dmName?: string;
   }
 
+  /** A guest disk's blkif ring, as the world records it. */
+  export interface RingView {
+    /** Requests the frontend published (free-running; after a stored bogus `req_prod`, that value). */
+    pushed: number;
+    /** Responses blkback published (free-running). */
+    answered: number;
+    /** blkback's side: serving the ring, halted (the frontend's producer ran more than a ring ahead), or not connected. */
+    backend: "connected" | "halted" | "disconnected";
+  }
+
   /** A read-only view of the world for custom checks; reading it is not a step. */
   export interface WorldView {
     /** The text of an ordinary file of `domain`, or undefined (missing, or a disk image). */
@@ -199,6 +209,8 @@ declare module "blocklab" {
     xenstore(path: string): string | undefined;
     /** The registered block devices of a domain's kernel, by name. */
     devices(domain: string): DeviceView[];
+    /** The ring of guest `domain`'s disk `vdev` (`"xvda"`), or undefined when it has none. */
+    ring(domain: string, vdev: string): RingView | undefined;
   }
 
   // ---------------------------------------------------------------------------
@@ -549,10 +561,88 @@ declare module "blocklab" {
     blockDetach(domain: string, vdev: string): Promise<void>;
   }
 
-  /** A guest's virtual disks, through blkfront, the ring and blkback. **Not emulated yet** (ENOSYS). */
+  /**
+   * A guest's virtual disks (`"xvda"`, `"xvdb"`, ...; from a guest actor),
+   * as its blkfront serves them: each call is two steps, the submit
+   * (requests of up to 11 granted pages on the shared ring, push-and-check,
+   * notify) and the completion (once blkback's event arrives: responses
+   * consumed, grants ended, data copied out). Between them blkback's ring
+   * thread serves the batch through dom0's loop or dm device and the image.
+   * A call waits until the disk is connected; at most 4 × 11 × 8 = 352
+   * sectors per call. EIO for a backend answer BLKIF_RSP_ERROR (a sector
+   * beyond the end, a write to a read-only disk) or a disk that went away;
+   * ENODEV for a disk the guest does not have; EINVAL for a bad name, range
+   * or buffer.
+   */
   export interface Disk {
+    /** `count` 512-byte sectors from `sector`. */
     read(vdev: string, sector: number, count: number): Promise<Uint8Array>;
+    /** Whole 512-byte sectors from `sector`. */
     write(vdev: string, sector: number, bytes: Uint8Array): Promise<void>;
+  }
+
+  /** One segment of a raw request: a data page of the disk (0..43; `push` grants it) or any grant ref, and the sectors used in that page (0..7, inclusive). */
+  export interface RingSegment {
+    page?: number;
+    gref?: number;
+    firstSect: number;
+    lastSect: number;
+  }
+
+  /** A raw blkif request (`blkif_request_t`), any values a guest can put in a ring slot. */
+  export interface RingRequest {
+    /** `READ` 0, `WRITE` 1, `WRITE_BARRIER` 2, `FLUSH_DISKCACHE` 3, `DISCARD` 5, `INDIRECT` 6, or any number. */
+    operation: "READ" | "WRITE" | "WRITE_BARRIER" | "FLUSH_DISKCACHE" | number;
+    /** Echoed in the response (default: the request's index in the call). */
+    id?: number;
+    sector: number;
+    /** Encoded as given (`nr_segments` is their count, even above 11; 11 are written to the slot). */
+    segments: RingSegment[];
+  }
+
+  export interface RingResponse {
+    id: number;
+    operation: number;
+    status: "OKAY" | "ERROR" | "EOPNOTSUPP";
+  }
+
+  /**
+   * The adversary API: a guest kernel's raw access to the shared blkif ring
+   * of one of its disks (from a guest actor), for lessons about a
+   * malicious or hand-written frontend. Each call is one step. The ring is
+   * the one blkfront set up (one page, 32 slots, x86_64 layout,
+   * `xen/include/public/io/ring.h`); mixing these calls with `sys.disk`
+   * on the same disk confuses blkfront's own bookkeeping, as it would a
+   * real one. Whatever a guest writes here, blkback answers
+   * BLKIF_RSP_ERROR, halts the ring (a producer index more than a ring
+   * ahead), or serves the guest's own disk, never another domain's data.
+   */
+  export interface Ring {
+    /** The four shared indices in the ring page. */
+    indices(vdev: string): Promise<{ req_prod: number; req_event: number; rsp_prod: number; rsp_event: number }>;
+    /**
+     * RING_PUSH_REQUESTS_AND_CHECK_NOTIFY: writes the requests at the private
+     * producer, publishes them, and notifies the backend's event channel only
+     * if the backend asked for it (`req_event` within the new requests).
+     * Waits until the disk is connected. Returns whether it notified.
+     */
+    push(vdev: string, requests: RingRequest[]): Promise<boolean>;
+    /** Stores any value in the shared `req_prod` and notifies the backend (a bogus producer index). */
+    setReqProd(vdev: string, value: number): Promise<void>;
+    /**
+     * Waits for the backend's event (or a halted or dead disk), then takes
+     * the responses published since the last call and runs
+     * RING_FINAL_CHECK_FOR_RESPONSES (re-arming `rsp_event`).
+     */
+    responses(vdev: string): Promise<RingResponse[]>;
+    /**
+     * Overwrites the flags of the grant of data page `page` (or of the ring
+     * page) with 0, as a guest may write its own grant table: a revoke that
+     * gnttab_end_foreign_access would refuse while the backend maps it. The
+     * backend keeps a mapping it has; a later map fails. Returns whether the
+     * backend had it mapped.
+     */
+    revokeGrant(vdev: string, page: number | "ring"): Promise<boolean>;
   }
 
   /**
@@ -601,6 +691,8 @@ declare module "blocklab" {
     readonly xl: Xl;
     /** Guest side (an actor in a guest domain). */
     readonly disk: Disk;
+    /** Guest side: raw access to a disk's shared ring (the adversary API). */
+    readonly ring: Ring;
 
     /** Adds a line to the trace (a step of its own that never fails). */
     log(...values: unknown[]): Promise<void>;

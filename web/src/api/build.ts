@@ -14,6 +14,7 @@ import { setCredentials } from "../linux/creds";
 import { xsPeek } from "../xen/xenstore";
 import { xenActors, xenDriversBoot } from "../xen/actors";
 import { isolationViolation, leakViolation } from "../xen/invariants";
+import { ringView } from "../xen/blkfront-raw";
 import { BUILTIN_INVARIANTS, ScenarioError, parseSize, scenarioProblems } from "./scenario";
 import { Diagnostics, makeProcess } from "./sys";
 import type { ActorDefinition, ActorFunction, BuiltinInvariant, Config, ScenarioDefinition, WorldCheck, WorldView } from "./types";
@@ -48,6 +49,7 @@ export function worldView(store: Store): WorldView {
     exists: (domain, path) => store.peek(fileKey(domain, path)) !== undefined,
     xenstore: (path) => (typeof path === "string" ? xsPeek(store, path) : undefined),
     devices: (domain) => deviceViews(store, domain),
+    ring: (domain, vdev) => ringView(store, domain, vdev),
   };
 }
 

@@ -14,7 +14,7 @@ import { dmsetupCreate, dmsetupInfo, dmsetupLoad, dmsetupLs, dmsetupRemove, dmse
 import { losetupAttach, losetupDetach, losetupList } from "../linux/tools/losetup";
 import { xenstoreSyscalls } from "../xen/syscalls";
 import { xenstoreClient } from "./xenstore-client";
-import { diskFor, xlFor } from "../xen/sys-api";
+import { diskFor, ringFor, xlFor } from "../xen/sys-api";
 import type { Sys } from "./types";
 
 /** Where each missing piece will come from. Fill in an issue number here when one is filed. */
@@ -116,6 +116,7 @@ export function makeProcess(ch: Channel, who: Who, diag: Diagnostics, machine: M
     xenstore: xenstoreClient((op) => (op.call === "xenstore.watch" || op.call === "xenstore.transaction.start" ? holding(call(op)) : call(op)), xenstoreSyscalls(Math.max(0, machine.domains.indexOf(d)), d, who.name)),
     xl: xlFor(call, who.name, machine),
     disk: diskFor(call, d, machine),
+    ring: ringFor(call, d, machine),
 
     log: (...values) => call({ call: "log", args: values.map((v) => traceArg(v)), run: () => undefined }),
   };

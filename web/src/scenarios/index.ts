@@ -207,6 +207,32 @@ export const GALLERY: readonly GalleryEntry[] = [
     before: { kernel: "linux-6.1", patches: "none" },
     after: [{ kernel: "linux-6.1", patches: { preset: "v2", "loop-autoclear-delete": true } }],
   },
+  {
+    id: "ring-basics",
+    title: "The blkif ring: push-and-check and the notification hold-off",
+    lesson:
+      "The frontend and the backend share one page: requests go in at req_prod, answers come back in the same slots " +
+      "at rsp_prod. Each side wakes the other through an event channel, but only when asked: a consumer going to " +
+      "sleep writes the index it wants to be woken at (req_event, rsp_event), and a producer notifies only if its new " +
+      "entries cross it (RING_PUSH_REQUESTS_AND_CHECK_NOTIFY). So a second push while blkback has not yet come back " +
+      "for more sends no event at all, and needs none: blkback re-checks the ring before it sleeps " +
+      "(RING_FINAL_CHECK_FOR_REQUESTS). The guest here drives the ring by hand (sys.ring): exploration reaches both " +
+      "a held-off and a notifying second push, and in every interleaving both reads are answered.",
+    file: "ring-basics.ts",
+  },
+  {
+    id: "hostile-frontend",
+    title: "A hostile frontend: error answers and a halted ring, never another domain's data",
+    lesson:
+      "A guest does not have to run blkfront: it can write anything into the shared ring and its own grant table. " +
+      "blkback copies each request out of the shared page before it looks at it, then checks it: a read beyond the " +
+      "disk's end, a segment past its page, twelve segments, a grant never given, a grant revoked before blkback maps " +
+      "it are each answered BLKIF_RSP_ERROR; a producer index more than a ring ahead of the responses halts the ring " +
+      "until the frontend reconnects. In every interleaving the backend goes on, and the guest never sees a byte of " +
+      "vault's image, which sits on the next loop device. A grant the guest revokes while blkback maps it (the ring " +
+      "page) stays mapped: Xen does not take a live mapping away.",
+    file: "hostile-frontend.ts",
+  },
 ];
 
 export function galleryEntry(id: string): GalleryEntry | undefined {

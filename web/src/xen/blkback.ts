@@ -358,7 +358,8 @@ export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number): voi
     dp.setTableDevice(0, [{ start: 0, length: Math.max(1, be.vbd!.sectors), type: "error" }]);
   }
   const r = dp.backendProcess(be.dpRing!);
-  writeRing(ctx.store, rk, ring, { notifyBack: r.more, answered: ring.answered + r.answered, writes: 0, completionNotify: r.notify });
+  const stats = dp.backendStats(be.dpRing!);
+  writeRing(ctx.store, rk, ring, { notifyBack: r.more, answered: ring.answered + r.answered, writes: 0, completionNotify: r.notify, failed: stats.error + stats.eopnotsupp });
   const served = [...new Set([...be.served, ...images])].sort();
   const change: Partial<BlkbackDevice> = { inflight: r.answered };
   if (served.length !== be.served.length) change.served = served;

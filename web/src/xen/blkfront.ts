@@ -90,10 +90,12 @@ export function vdevToDevid(vdev: string): number | undefined {
   return disk < 4 ? (3 << 8) | (disk << 6) : undefined;
 }
 
-function gfnOf(slot: number, page: number): number {
+/** The guest frame of a device's page: 0 is the ring, 1..44 the data pages. */
+export function gfnOf(slot: number, page: number): number {
   return FIRST_GFN + slot * PAGES_PER_DEVICE + page;
 }
-function refOf(slot: number, page: number): number {
+/** The grant ref of a device's page (same numbering). */
+export function refOf(slot: number, page: number): number {
   return FIRST_REF + slot * PAGES_PER_DEVICE + page;
 }
 
@@ -244,7 +246,7 @@ export function guestShutdownRequested(ctx: StepContext, k: XenKernel, xs: XsCon
 
 // ---- the request path ----
 
-function deviceOf(store: Store, domid: number, vdev: unknown): { key: string; fe: BlkfrontDevice | undefined } {
+export function deviceOf(store: Store, domid: number, vdev: unknown): { key: string; fe: BlkfrontDevice | undefined } {
   const devid = typeof vdev === "string" ? vdevToDevid(vdev) : undefined;
   if (devid === undefined) fail("EINVAL", `${String(vdev)} is not a virtual device name (xvda, xvdb, ...)`);
   const key = frontKey(domid, devid);

@@ -6,7 +6,7 @@
 // differ:
 //
 //   frontend: queue requests, push-and-check          -> pushed += n, notifyBack if the push said so
-//   backend:  a batch (do_block_io_op), final check   -> notifyBack cleared; inflight += answered
+//   backend:  a batch (do_block_io_op), final check   -> notifyBack cleared; inflight += answered; failed
 //   backend:  the batch's bios complete                -> inflight = 0; notifyFront if the push said so
 //   frontend: consume responses                        -> notifyFront cleared
 //
@@ -28,6 +28,13 @@ export interface BlkifRing {
   writes: number;
   /** The last batch's push-and-check said to notify: done when its bios complete. */
   completionNotify: boolean;
+  /** Responses that were not BLKIF_RSP_OKAY (their status is in the data plane; states must differ by it). */
+  failed: number;
+  /**
+   * Raw writes of the guest outside blkfront (sys.ring: a stored req_prod,
+   * a revoked grant): data-plane changes that fingerprints must tell apart.
+   */
+  tampered: number;
 }
 
 export function ringKey(frontDomid: number, devid: number): string {
@@ -44,4 +51,4 @@ export function writeRing(store: Store, key: string, ring: BlkifRing, change: Pa
   return next;
 }
 
-export const EMPTY_RING: BlkifRing = { pushed: 0, answered: 0, notifyBack: false, notifyFront: false, writes: 0, completionNotify: false };
+export const EMPTY_RING: BlkifRing = { pushed: 0, answered: 0, notifyBack: false, notifyFront: false, writes: 0, completionNotify: false, failed: 0, tampered: 0 };

@@ -1,13 +1,16 @@
-// `sys.xl` and `sys.disk` for one process: the toolstack commands (several
-// steps each, web/src/xen/toolstack/xl.ts) and a guest's disk calls (two
-// steps each, web/src/xen/blkfront.ts).
+// `sys.xl`, `sys.disk` and `sys.ring` for one process: the toolstack
+// commands (several steps each, web/src/xen/toolstack/xl.ts), a guest's disk
+// calls (two steps each, web/src/xen/blkfront.ts) and its raw ring access
+// (one step each, web/src/xen/blkfront-raw.ts).
 
 import { SysError, type Op } from "../sim/op";
 import type { Sys } from "../api/types";
 
 type Xl = Sys["xl"];
 type Disk = Sys["disk"];
+type Ring = Sys["ring"];
 import { diskOps } from "./blkfront";
+import { ringOps } from "./blkfront-raw";
 import { scriptTable } from "./actors";
 import { xlBlockAttach, xlBlockDetach, xlCreate, xlDestroy, xlShutdown, type XlEnv } from "./toolstack/xl";
 import type { XenKernel } from "./xen-kernel";
@@ -40,5 +43,16 @@ export function diskFor(call: Call, domain: string, k: XenKernel): Disk {
       await call(ops.submit(vdev, "write", sector, bytes.length / 512, bytes));
       await call(ops.complete(vdev, "write"));
     },
+  };
+}
+
+export function ringFor(call: Call, domain: string, k: XenKernel): Ring {
+  const ops = ringOps(k, Math.max(0, k.domains.indexOf(domain)));
+  return {
+    indices: (vdev) => call(ops.indices(vdev)),
+    push: (vdev, requests) => call(ops.push(vdev, requests)),
+    setReqProd: (vdev, value) => call(ops.setReqProd(vdev, value)),
+    responses: (vdev) => call(ops.responses(vdev)),
+    revokeGrant: (vdev, page) => call(ops.revokeGrant(vdev, page)),
   };
 }
