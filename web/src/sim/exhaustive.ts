@@ -49,6 +49,7 @@
 import { collisionOdds, hex64 } from "./hash";
 import { Execution, type ExecCheckpoint, type ExecutionSpec, type Probe, type Transition } from "./execution";
 import { checkAfterStep, checkAtEnd, type Properties, type Violation } from "./properties";
+import { Rng } from "./rng";
 import type { Footprint } from "./store";
 
 export interface ExhaustiveOptions {
@@ -295,14 +296,53 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
   // each other; if they turn out to read more than was known when the
   // search began, the search is run again with what they read.
   const observed = new Set<string>();
+  const afterStepChecks = props.invariants.some((i) => !i.atEnd) || props.sometimes.some((i) => !i.atEnd);
+  if ((opts.por ?? true) && afterStepChecks) await primeObserved(spec, props, observed, opts.maxSteps ?? 1000);
   for (;;) {
-    const known = observed.size;
-    const res = await exploreOnce(spec, props, opts, observed, now, deadline);
-    if (!(opts.por ?? true) || observed.size === known || res.stoppedBy === "violation" || res.stoppedBy === "seconds") return res;
+    const { res, stale } = await exploreOnce(spec, props, opts, observed, now, deadline);
+    if (!stale || res.stoppedBy === "violation" || res.stoppedBy === "seconds") return res;
   }
 }
 
-async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: ExhaustiveOptions, observed: Set<string>, now: () => number, deadline: number): Promise<ExhaustiveResult> {
+/**
+ * What the after-step checks read, learnt from a few seeded random
+ * executions before the search, so that the search rarely has to run again.
+ * Only a guess: whatever goes wrong here is left for the search to meet.
+ */
+async function primeObserved(spec: ExecutionSpec, props: Properties, observed: Set<string>, maxSteps: number): Promise<void> {
+  const rng = new Rng(0x0b5e55ed);
+  const seen = new Set<string>();
+  try {
+    const exec = new Execution(spec);
+    await exec.start();
+    const cp = exec.checkpoint();
+    for (let walk = 0; walk < 16; walk++) {
+      for (let n = 0; n < Math.min(maxSteps, 500); n++) {
+        const en = exec.enabled();
+        if (en.length === 0) break;
+        const taken = exec.stepNow({ actor: en[rng.below(en.length)]! }, (_name, options) => rng.below(options));
+        if (taken instanceof Promise) await taken;
+        exec.store.observed = observed;
+        try {
+          if (checkAfterStep(exec, props, seen)) break;
+        } finally {
+          exec.store.observed = null;
+        }
+      }
+      exec.restoreNow(cp);
+    }
+    exec.release(cp);
+  } catch {
+    // a bug in the scenario or a model: the search reports it
+  }
+}
+
+/**
+ * One search. `stale` when a check read something new after a step that
+ * writes it had already been taken as invisible to checks: the reduction may
+ * then have skipped an order of visible steps, and the search must run again.
+ */
+async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: ExhaustiveOptions, observed: Set<string>, now: () => number, deadline: number): Promise<{ res: ExhaustiveResult; stale: boolean }> {
   const caching = opts.caching ?? true;
   const por = opts.por ?? true;
   const sleepSets = opts.sleepSets ?? true;
@@ -331,23 +371,47 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
     if (id === undefined) ids.set(key, (id = ids.size));
     return id;
   };
+  /**
+   * A change an after-step check can see: an object it peeked, any member of
+   * a kind it listed (it may peek them next), or, for a check that listed
+   * every key, any creation or deletion.
+   */
+  const visible = (w: string): boolean => {
+    if (observed.has(w)) return true;
+    if (typeof w !== "string") return false;
+    const i = w.indexOf(":");
+    const collection = i < 0 ? "*" : `${w.slice(0, i)}:*`;
+    return observed.has(collection) || (w === collection && observed.has("*"));
+  };
+  /** Keys some converted footprint wrote while they were invisible. */
+  const invisibleWrites = new Set<string>();
+  let stale = false;
   const toBits = (fp: Footprint): Bits => {
     const b = new Bits();
     for (const r of fp.reads) setBit(b, 0, idOf(r));
     for (const w of fp.writes) {
       setBit(b, typeof w === "string" && w.endsWith(":*") ? 2 : 1, idOf(w));
-      // A change an invariant can see: ordered with every other such change.
-      if (por && (observed.has(w) || observed.has("*"))) setBit(b, 1, VISIBLE);
+      // Visible changes are ordered with each other: a check sees their order.
+      if (!por) continue;
+      if (visible(w)) setBit(b, 1, VISIBLE);
+      else invisibleWrites.add(w);
     }
     return b;
   };
   const checkStep = () => {
+    const before = observed.size;
     exec.store.observed = observed;
+    let v: Violation | undefined;
     try {
-      return checkAfterStep(exec, props, res.sometimesSeen);
+      v = checkAfterStep(exec, props, res.sometimesSeen);
     } finally {
       exec.store.observed = null;
     }
+    if (observed.size !== before) {
+      for (const w of invisibleWrites) if (visible(w)) { stale = true; break; }
+      if (stale) throw new Stop(); // to be run again: what remains of this search is worth nothing
+    }
+    return v;
   };
   interface ProbeBits { all: Bits; alts: Bits[] }
   const probeBits = new WeakMap<Probe, ProbeBits>();
@@ -706,5 +770,5 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
     if (!(e instanceof Stop)) throw e;
   }
   res.collisionOdds = collisionOdds(res.states);
-  return res;
+  return { res, stale };
 }

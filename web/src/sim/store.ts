@@ -133,9 +133,10 @@ export class Store {
   }
 
   /**
-   * Objects read by `peek` while set ("*" for `peekKeys`): the explorer
-   * learns what invariants look at, since steps that change it are visible
-   * to them. Not a footprint; null outside those checks.
+   * Objects read by `peek` while set ("*" for `peekKeys`, which sees which
+   * objects exist): the explorer learns what invariants look at, since steps
+   * that change it are visible to them. Not a footprint; null outside those
+   * checks.
    */
   observed: Set<string> | null = null;
 
@@ -147,6 +148,18 @@ export class Store {
   peekKeys(): string[] {
     this.observed?.add("*");
     return [...this.objects.keys()].sort();
+  }
+  /**
+   * list() without recording, for invariants and views: only the kind's
+   * members, so an after-step invariant that lists one kind sees creations
+   * and deletions of that kind only (peekKeys sees all of them).
+   */
+  peekList(kind: string): string[] {
+    this.observed?.add(`${kind}:*`);
+    const e = this.byKind.get(kind);
+    if (!e) return [];
+    e.sorted ??= [...e.keys].sort();
+    return e.sorted.slice();
   }
 
 
