@@ -82,7 +82,7 @@ declare module "blocklab" {
   /** Bytes, or a string with an optional K, M or G suffix (powers of 1024): `"8M"`. */
   export type Size = number | `${number}` | `${number}${"K" | "M" | "G" | "k" | "m" | "g"}`;
 
-  /** A guest VM. Options will come with the Xen model; `{}` for now. */
+  /** A guest VM (running when the scenario starts; domids 1, 2, ... in order). No options yet: `{}`. */
   export interface DomainDefinition {}
 
   /** A disk image: its size and the VM whose data it holds. */
@@ -126,9 +126,14 @@ declare module "blocklab" {
 
   /**
    * The built-in invariants:
-   * - `"progress"`: no deadlock (checked);
-   * - `"isolation"`, `"no-leak"`, `"no-stale-open"`: accepted, but not checked until
-   *   block devices are emulated (they cannot be violated before that).
+   * - `"progress"`: no deadlock;
+   * - `"isolation"` (after every step): blkback exports to a guest only a disk whose
+   *   backing is the image the toolstack named in `params`, and no guest's disk, as
+   *   opened or as served by its ring, reaches an image `owner`ed by another domain;
+   * - `"no-leak"` (at the end, once every guest is destroyed): no loop device bound to,
+   *   and no dm device mapping, an image of a dead VM; no ring still mapped by blkback;
+   *   no fd still open;
+   * - `"no-stale-open"`: accepted, not checked yet (it holds trivially).
    */
   export type BuiltinInvariant = "isolation" | "no-leak" | "no-stale-open" | "progress";
 
@@ -548,16 +553,43 @@ declare module "blocklab" {
     setPerms(path: string, perms: string[]): Promise<void>;
   }
 
-  /** A hotplug script written in the scenario: it gets the backend's xenstore path. */
-  export type HotplugScript = (sys: Sys, backendPath: string) => Promise<void>;
+  /**
+   * A hotplug script written in the scenario, run as libxl runs
+   * `/etc/xen/scripts/<script>`: in a process of its own in dom0 (its fds are
+   * closed when it returns), with the backend's xenstore path
+   * (`/local/domain/0/backend/vbd/<domid>/<devid>`), `action` `"add"` at
+   * attach (it should write `physical-device`) and `"remove"` at detach. A
+   * script that throws fails the attach. One script runs at a time.
+   */
+  export type HotplugScript = (sys: Sys, backendPath: string, action?: "add" | "remove") => Promise<void>;
 
-  /** The toolstack, like `xl`. **Not emulated yet** (ENOSYS). */
+  /**
+   * The toolstack, as `xl` drives libxl (several steps each; other actors
+   * run in between). EINVAL for a domain that is not a guest of the
+   * scenario or a bad virtual device name.
+   */
   export interface Xl {
+    /** Every scenario domain starts running: EEXIST while it runs, ENOSYS after it was destroyed (re-creation is not modelled). */
     create(domain: string): Promise<void>;
+    /** `control/shutdown` = "poweroff", wait until the guest's connected disks are closing, then `destroy`. */
     shutdown(domain: string): Promise<void>;
+    /** The domain dies (xenstored removes what it owned, its grants and rings go), then each of its disks is detached as by `blockDetach`. */
     destroy(domain: string): Promise<void>;
-    /** `xl block-attach`: `script` is `"block"` (stock), `"qubes-block"`, or your own. */
+    /**
+     * `xl block-attach`: one transaction writes the frontend and backend
+     * directories (state 1, `online` 1, `params` = `target`); wait for
+     * blkback's InitWait; run `script` `add` (`"block"`, the stock script,
+     * by default; `"qubes-block"`; or your own) and wait for it. EEXIST if
+     * the device exists; EIO if the backend fails before InitWait or the
+     * script fails (the directories are removed again).
+     */
     blockAttach(domain: string, disk: { target: string; vdev: string; mode?: "r" | "w"; script?: "block" | "qubes-block" | HotplugScript }): Promise<void>;
+    /**
+     * `xl block-detach`: one transaction sets `online` 0 and `state` 5; wait
+     * for the backend's Closed (or the guest's death); run the script's
+     * `remove`; remove the frontend, backend and libxl directories. ENOENT
+     * if the device is not attached.
+     */
     blockDetach(domain: string, vdev: string): Promise<void>;
   }
 
@@ -650,9 +682,9 @@ declare module "blocklab" {
    * may run other actors between two calls, never inside one. Await every
    * call before the next. Failures throw a `SysError` with the kernel's errno.
    *
-   * Emulated today: files, fds, device nodes, sysfs, loop and device-mapper
-   * devices and their ioctls, `losetup`, `dmsetup`, `xenstore`, and `log`. Calls marked "not emulated yet" fail with
-   * ENOSYS until their model lands.
+   * Emulated: files, fds, device nodes, sysfs, loop and device-mapper
+   * devices and their ioctls, `losetup`, `dmsetup`, `xenstore`, `xl`, a
+   * guest's `disk` and `ring`, and `log`.
    */
   export interface Sys {
     /** The domain this process runs in. */
