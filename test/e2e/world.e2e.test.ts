@@ -126,3 +126,33 @@ test('devices, xenstore and the blkif ring follow the step slider, with real dat
     await context.close();
   }
 });
+
+test('compare: a lesson\'s schedule under before and after, side by side, pointing at the first step whose outcome differs', async () => {
+  const { page, context, errors } = await openPage(app);
+  try {
+    await page.setViewportSize({ width: 1400, height: 1000 });
+    await page.goto(`${app.base}#example/loop-reuse-race`);
+    await editorReady(page);
+    await page.click('[data-lesson-compare="after-0"]');
+    await page.waitForSelector('#compare', { timeout: 40_000 });
+    expect(await page.textContent('#verdict')).toBe('outcomes differ');
+    expect(await page.textContent('#compare [data-side="a"]')).toMatch(/before.*linux-6\.1.*violation of "isolation"/s);
+    expect(await page.textContent('#compare [data-side="b"]')).toMatch(/after.*v2.*pass/s);
+    expect(await page.textContent('#compare')).toContain('the counterexample an exploration under before found');
+    const first = await page.textContent('#compare-first');
+    expect(first).toMatch(/The first step whose outcome differs: step (\d+)/);
+    const n = Number(/step (\d+)/.exec(first!)![1]);
+    // The first difference is marked, selected, and the rows before it are the same.
+    expect(await page.locator('#compare .row.first-diff').count()).toBe(1);
+    expect(await page.locator('#compare .row.diff').first().textContent()).toBe(await page.locator('#compare .row.first-diff').textContent());
+    expect(await page.inputValue('#step-slider')).toBe(String(n));
+    // Each side's devices at the selected step.
+    expect(await page.locator('#compare [data-devices="a"]').textContent()).toContain(`devices after step ${n}`);
+    await screenshot(page, 'compare-before-after');
+    await page.click('#compare header button');
+    expect(await page.locator('#compare').count()).toBe(0);
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});

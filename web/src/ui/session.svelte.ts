@@ -466,6 +466,7 @@ export class Session {
   }
 
   private presentCompare(r: JobResult): void {
+    if (r.config) this.lastConfig = r.config;
     const c = r.compare;
     const entries = [...this.consoleEntries];
     if (!c) {
