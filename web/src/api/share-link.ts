@@ -1,7 +1,10 @@
 // Shared links: the scenario text, its configuration and optionally a
 // schedule, in the URL fragment (nothing goes to a server):
 //
-//   <base>#v1/<data>     data = base64url, unpadded, of deflate-raw(JSON { code, config, schedule })
+//   <base>#v1/<data>     data = base64url, unpadded, of deflate-raw(JSON { code, config, schedule, step })
+//
+// `step` was added later, within v1: links without it read as before, and a
+// reader that does not know it ignores it.
 //
 // The version prefix lets a later format read old links. A damaged or cut
 // link must give a clear message and nothing else: decoding checks every
@@ -22,7 +25,12 @@ export interface SharedScenario {
   config?: Config;
   /** A schedule token to replay. */
   schedule?: string;
+  /** The step selected in the trace (0: the initial world), once the reader has run it. */
+  step?: number;
 }
+
+/** The largest step a link may select (a run stops at a few thousand steps at most). */
+export const MAX_LINK_STEP = 1_000_000;
 
 /** A link that cannot be read; the message says why, for people. */
 export class ShareLinkError extends Error {
@@ -70,7 +78,7 @@ async function pump(input: Uint8Array, transform: CompressionStream | Decompress
 
 /** The `<data>` part of a link. */
 export async function encodeShareData(s: SharedScenario): Promise<string> {
-  const json = JSON.stringify({ code: s.code, config: s.config, schedule: s.schedule });
+  const json = JSON.stringify({ code: s.code, config: s.config, schedule: s.schedule, step: s.step });
   return toBase64url(await pump(new TextEncoder().encode(json), new CompressionStream("deflate-raw"), Infinity));
 }
 
@@ -124,6 +132,10 @@ function checkShape(v: unknown): SharedScenario {
   if (o.schedule !== undefined) {
     if (typeof o.schedule !== "string") throw new ShareLinkError("the link's schedule is damaged");
     out.schedule = o.schedule;
+  }
+  if (o.step !== undefined) {
+    if (typeof o.step !== "number" || !Number.isSafeInteger(o.step) || o.step < 0 || o.step > MAX_LINK_STEP) throw new ShareLinkError("the link's step is damaged (it should be a whole number of steps)");
+    out.step = o.step;
   }
   return out;
 }

@@ -114,6 +114,8 @@ export class Session {
   private running: RunningJob | undefined;
   private lastAction: "run" | "explore" | undefined;
   private saveFailed = false;
+  /** The step a shared link selects, applied when the reader runs it. */
+  private pendingStep: number | undefined;
 
   get busy(): boolean {
     return this.status !== "idle";
@@ -185,8 +187,10 @@ export class Session {
       this.override = checked.config;
       this.schedule = shared.schedule ?? "";
       this.source = { kind: "link" };
+      this.pendingStep = shared.step;
       const configNote = checked.problem ? ` The link's configuration is not one this Blocklab knows (${checked.problem}), so the scenario's own is used.` : "";
-      this.banner = { kind: "info", text: `You opened a shared scenario. Nothing has run: read it, then press Run. Your own saved work is kept.${configNote}`, offerSavedWork: loadSavedWork() !== undefined };
+      const stepNote = shared.step !== undefined ? ` It points at step ${shared.step}${shared.schedule ? " of its schedule" : ""}: Run shows it there.` : "";
+      this.banner = { kind: "info", text: `You opened a shared scenario. Nothing has run: read it, then press Run.${stepNote} Your own saved work is kept.${configNote}`, offerSavedWork: loadSavedWork() !== undefined };
     } catch (e) {
       if (!(e instanceof ShareLinkError)) throw e;
       await this.openSavedWork();
@@ -274,6 +278,7 @@ export class Session {
     this.selected = 0;
     this.consoleEntries = [];
     this.lastConfig = null;
+    this.pendingStep = undefined;
   }
 
   run(): Promise<void> {
@@ -505,6 +510,8 @@ export class Session {
     this.violation = v?.violations[0] ?? null;
     this.world = trace ? (r.world ?? null) : null;
     this.selected = trace ? trace.steps.length : 0;
+    if (trace && this.pendingStep !== undefined) this.selected = Math.min(this.pendingStep, trace.steps.length);
+    this.pendingStep = undefined;
     if (trace) {
       for (const s of trace.steps) {
         if (s.call === "log") entries.push({ level: "log", text: `${s.actor}: ${s.args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}`, step: s.step });
@@ -547,7 +554,8 @@ export class Session {
   async share(): Promise<void> {
     const config = this.override ?? this.lastConfig ?? undefined;
     const schedule = this.violation?.schedule ?? (this.schedule.trim() || undefined);
-    const link = await encodeShareLink({ code: this.code, ...(config ? { config } : {}), ...(schedule ? { schedule } : {}) }, pageBase());
+    const step = this.trace ? this.selected : undefined;
+    const link = await encodeShareLink({ code: this.code, ...(config ? { config } : {}), ...(schedule ? { schedule } : {}), ...(step !== undefined ? { step } : {}) }, pageBase());
     this.shareLink = link;
     // The address bar holds the link too; it is not saved work, so nothing is overwritten.
     setFragment(link.slice(link.indexOf("#")));
@@ -558,6 +566,6 @@ export class Session {
     } catch {
       /* no clipboard permission: the link is shown for copying by hand */
     }
-    this.banner = { kind: "info", text: copied ? `Link copied (${link.length.toLocaleString("en")} characters). It carries the code, the configuration${schedule ? " and the schedule" : ""}; nothing goes to a server.` : `Here is the link (${link.length.toLocaleString("en")} characters); copy it from the box below.` };
+    this.banner = { kind: "info", text: copied ? `Link copied (${link.length.toLocaleString("en")} characters). It carries the code, the configuration${schedule ? ", the schedule" : ""}${step !== undefined ? ` and step ${step}` : ""}; nothing goes to a server.` : `Here is the link (${link.length.toLocaleString("en")} characters); copy it from the box below.` };
   }
 }

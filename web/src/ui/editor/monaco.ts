@@ -6,6 +6,7 @@
 // off: output even when there are type errors) for the sandbox worker.
 // Imports follow stack.md §3 (Monaco 0.57: no deep esm/vs paths).
 
+import { isDark } from "../theme";
 import * as monaco from "monaco-editor/editor";
 import "monaco-editor/features/register.all";
 import "monaco-editor/languages/definitions/typescript/register";
@@ -88,7 +89,7 @@ export function createEditor(el: HTMLElement, text: string, onChange: (text: str
   const uri = monaco.Uri.parse(MODEL_URI);
   const model = monaco.editor.getModel(uri) ?? monaco.editor.createModel(text, "typescript", uri);
   model.setValue(text);
-  const dark = matchMedia("(prefers-color-scheme: dark)").matches;
+  const dark = isDark();
   const editor = monaco.editor.create(el, {
     model,
     automaticLayout: true,
