@@ -133,7 +133,7 @@ declare module "blocklab" {
    * - `"no-leak"` (at the end, once every guest is destroyed): no loop device bound to,
    *   and no dm device mapping, an image of a dead VM; no ring still mapped by blkback;
    *   no fd still open;
-   * - `"no-stale-open"`: accepted, not checked yet (it holds trivially).
+   * - `"no-stale-open"`: accepted but **not checked yet**; runs report it as unchecked.
    */
   export type BuiltinInvariant = "isolation" | "no-leak" | "no-stale-open" | "progress";
 
