@@ -71,6 +71,8 @@ export interface Probe {
   alternatives: Transition[];
   /** The footprint of each alternative alone (the guard's reads included), index for index. */
   footprints: Footprint[];
+  /** Left to the explorer: its own form of these footprints, for as long as this probe is reused. */
+  compiled?: unknown;
 }
 
 interface ProbeCache {
@@ -187,7 +189,7 @@ export class Execution {
     const a = this.actors[i]!;
     const op = a.pending;
     const guard = this.guardFootprint(i);
-    if (!op) return { footprint: guard, alternatives: [], footprints: [] };
+    if (!op) return { footprint: guard, alternatives: [], footprints: [], compiled: undefined };
     const alternatives: Transition[] = [{ actor: i }];
     const footprints: Footprint[] = [];
     const guardReads = op.ready ? [...guard.reads] : [];
@@ -244,7 +246,7 @@ export class Execution {
     }
     // Past 64 probed alternatives, the rest are offered unprobed: they count with the union.
     while (footprints.length < alternatives.length) footprints.push(fp);
-    return { footprint: fp, alternatives, footprints };
+    return { footprint: fp, alternatives, footprints, compiled: undefined };
   }
 
   /** Actors parked on a guard that does not hold. */

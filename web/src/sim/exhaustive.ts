@@ -413,16 +413,14 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
     }
     return v;
   };
-  interface ProbeBits { all: Bits; alts: Bits[] }
-  const probeBits = new WeakMap<Probe, ProbeBits>();
-  const lastProbe: (Probe | undefined)[] = new Array(nActors);
-  const lastBits: (ProbeBits | undefined)[] = new Array(nActors);
+  /** A probe's footprints as bitsets, kept on the probe, marked with the search that made them (ids are per search). */
+  interface ProbeBits { search: object; all: Bits; alts: Bits[] }
+  const thisSearch = {};
   const bitsOfProbe = (pr: Probe): ProbeBits => {
-    const p = pr.alternatives[0]?.actor ?? -1;
-    if (p >= 0 && lastProbe[p] === pr) return lastBits[p]!;
-    let b = probeBits.get(pr);
-    if (!b) probeBits.set(pr, (b = { all: toBits(pr.footprint), alts: pr.footprints.map((fp) => toBits(fp)) }));
-    if (p >= 0) { lastProbe[p] = pr; lastBits[p] = b; }
+    const c = pr.compiled as ProbeBits | undefined;
+    if (c !== undefined && c.search === thisSearch) return c;
+    const b: ProbeBits = { search: thisSearch, all: toBits(pr.footprint), alts: pr.footprints.map((fp) => toBits(fp)) };
+    pr.compiled = b;
     return b;
   };
 
@@ -512,11 +510,10 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
   };
 
   /** Probes every waiting actor's next step once per state; races, alternatives and summaries use it. */
-  const probeAll = (): (Probe | undefined)[] => {
-    const probes: (Probe | undefined)[] = new Array(nActors);
+  const probeAll = (probes: (Probe | undefined)[] = new Array(nActors)): (Probe | undefined)[] => {
     for (let p = 0; p < nActors; p++) {
       const a = exec.actors[p]!;
-      if (a.status === "parked" && a.pending) probes[p] = exec.probe(p);
+      probes[p] = a.status === "parked" && a.pending ? exec.probe(p) : undefined;
     }
     return probes;
   };
@@ -561,10 +558,14 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
     }
   };
 
+  /** Path steps (and their clocks) popped, for reuse: they live as long as their subtree, so they would outlive the young generation. */
+  const freeSteps: PathStep[] = [];
   const push = (t: Transition, fp: Bits) => {
     const j = path.length;
     const prev = actorClock[t.actor]!;
-    const clock = prev.slice();
+    const reused = freeSteps.pop();
+    const clock = reused ? reused.clock : new Array<number>(nActors);
+    for (let k = 0; k < nActors; k++) clock[k] = prev[k]!;
     for (let i = 0; i < j; i++) {
       const s = path[i]!;
       if (s.actor !== t.actor && clock[s.actor]! <= i && dependent(s.fp, fp)) {
@@ -574,11 +575,20 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
     }
     clock[t.actor] = j + 1;
     actorClock[t.actor] = clock;
-    path.push({ t, actor: t.actor, fp, clock, prevActorClock: prev });
+    if (reused) {
+      reused.t = t;
+      reused.actor = t.actor;
+      reused.fp = fp;
+      reused.prevActorClock = prev;
+      path.push(reused);
+    } else {
+      path.push({ t, actor: t.actor, fp, clock, prevActorClock: prev });
+    }
   };
   const pop = () => {
     const s = path.pop()!;
     actorClock[s.actor] = s.prevActorClock;
+    freeSteps.push(s);
   };
 
   const noSleep: (Bits | null)[] = new Array(nActors).fill(null);
@@ -606,6 +616,9 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
     fp: Bits | null;
   }
   const stack: Node[] = [];
+  /** Nodes done with, for reuse (with their arrays), for the same reason as path steps. */
+  const freeNodes: Node[] = [];
+  const scratchProbes: (Probe | undefined)[] = new Array(nActors);
 
   /**
    * Arrives at a state: counts it, checks races, and either returns what lies
@@ -621,7 +634,8 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
       if ((res.states & 255) === 0 && now() > deadline) { res.complete = false; res.stoppedBy = "seconds"; throw new Stop(); }
     }
     const summary: Summary = new Array(nActors).fill(null);
-    const probes = probeAll();
+    const recycled = freeNodes.pop();
+    const probes = probeAll(recycled ? recycled.probes : new Array(nActors));
     // Races of every actor's next step with the path so far, at every state
     // reached, whatever happens to it next.
     if (por) detectRaces(probes, parentProbes, newest);
@@ -638,11 +652,13 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
       if (v) report(v);
       if (res.stoppedBy === "executions") throw new Stop();
       if (por && caching) mergeProbes(summary, probes);
+      if (recycled) freeNodes.push(recycled);
       return summary;
     }
     if (depth >= maxSteps) {
       res.complete = false;
       res.stoppedBy ??= "steps";
+      if (recycled) freeNodes.push(recycled);
       return summary;
     }
     if (cached >= 0 && por) summaryRaces(visited.value(cached));
@@ -657,11 +673,31 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
     } else if (caching) {
       visited.add(key[0], key[1], summary, asleep);
     }
-    const node: Node = {
-      enabled, backtrack: 0, order: [], sleep: asleep,
-      depth, sleepers: sleep, probes, cached, summary, stored, cp: exec.checkpoint(),
-      done: new Array(nActors).fill(null), k: 0, alt: 0, actor: -1, fp: null,
-    };
+    let node: Node;
+    if (recycled) {
+      node = recycled;
+      node.enabled = enabled;
+      node.backtrack = 0;
+      node.order.length = 0;
+      node.sleep = asleep;
+      node.depth = depth;
+      node.sleepers = sleep;
+      node.cached = cached;
+      node.summary = summary;
+      node.stored = stored;
+      node.cp = exec.checkpoint();
+      node.done.fill(null);
+      node.k = 0;
+      node.alt = 0;
+      node.actor = -1;
+      node.fp = null;
+    } else {
+      node = {
+        enabled, backtrack: 0, order: [], sleep: asleep,
+        depth, sleepers: sleep, probes, cached, summary, stored, cp: exec.checkpoint(),
+        done: new Array(nActors).fill(null), k: 0, alt: 0, actor: -1, fp: null,
+      };
+    }
     const allowed = enabled & ~asleep & stored;
     for (let p = 0; p < nActors; p++) {
       if (!((allowed >>> p) & 1)) continue;
@@ -714,6 +750,7 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
       for (let b = 0; b < nActors; b++) if (below[b]) mergeInto(parent.summary, b, below[b]!);
       undoStep(parent);
     }
+    freeNodes.push(node);
   };
 
   try {
@@ -743,7 +780,7 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
         report(violation);
         if (por) {
           // not explored below a violation, but its races still count
-          const after = probeAll();
+          const after = probeAll(scratchProbes);
           detectRaces(after, node.probes, fp);
           if (caching) mergeProbes(node.summary, after);
         }
