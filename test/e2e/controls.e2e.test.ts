@@ -120,3 +120,43 @@ test('the timeline exports as an SVG picture; the theme switch goes light, dark 
     await context.close();
   }
 });
+
+test('step mode: a tool call is one move that opens into its system calls; a crash is a move of its own', async () => {
+  const { page, context, errors } = await openPage(app);
+  try {
+    await page.goto(`${app.base}#example/loop-reuse-race`);
+    await editorReady(page);
+    await page.click('#step-mode');
+    await page.waitForSelector('#step-panel');
+    // The cleanup's first system call belongs to losetup.detach.
+    const cleanup = page.locator('#step-panel li', { has: page.locator('[data-actor="cleanup"]') });
+    expect(await cleanup.locator('[data-tool="losetup.detach"]').innerText()).toContain('0 system calls made');
+    let before = await ran(page);
+    await page.click('[data-finish="cleanup"]');
+    await waitRan(page, before);
+    // It moved through the whole call: open, LOOP_CLR_FD, close; in the moves list, one line that opens into them.
+    const entry = page.locator('#step-panel [data-toolcall="losetup.detach"]');
+    expect(await entry.locator('summary').innerText()).toMatch(/cleanup: losetup\.detach\("\/dev\/loop0"\)\s+3 system calls/);
+    await entry.locator('summary').click();
+    expect(await entry.locator('.syscalls').innerText()).toMatch(/open\("\/dev\/loop0"[\s\S]*ioctl[\s\S]*LOOP_CLR_FD[\s\S]*close/);
+    expect(await page.locator('.timeline .tool').first().innerText()).toContain('losetup.detach');
+    await screenshot(page, 'step-mode-tool-call');
+
+    // An actor that may crash offers its death as a move.
+    await page.goto(`${app.base}#example/vm-shutdown-leak-kernel`);
+    await editorReady(page);
+    await page.click('#step-mode');
+    await page.waitForSelector('#step-panel');
+    const kill = page.locator('#step-panel [data-alt^="toolstack:"].kill');
+    await expect.poll(() => kill.count(), { timeout: 10_000 }).toBe(1);
+    expect(await kill.innerText()).toContain('kill toolstack');
+    before = await ran(page);
+    await kill.click();
+    await waitRan(page, before);
+    expect(await page.textContent('#step-panel')).toContain('toolstack was killed');
+    expect(await page.textContent('.timeline')).toContain('<killed>');
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});

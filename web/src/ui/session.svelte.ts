@@ -12,7 +12,8 @@ import { startJob, warmUp, type Progress, type RunningJob } from "../worker/clie
 import type { ConsoleLine, Job, JobResult, SourcePosition, StepState } from "../worker/protocol";
 import type { WorldFrames } from "../worker/world-types";
 import type { CompareResult } from "../worker/compare";
-import { encodeSchedule } from "../sim/schedule";
+import type { ToolCall } from "../worker/tools";
+import { decodeSchedule, encodeSchedule } from "../sim/schedule";
 import type { Transition } from "../sim/execution";
 import type { EditorHandle } from "./editor/monaco";
 import { GALLERY, galleryEntry, gallerySource, type GalleryEntry } from "./gallery";
@@ -99,6 +100,8 @@ export class Session {
   violation = $state.raw<ReportedViolation | null>(null);
   /** The world after each step of the trace on show (devices, xenstore, rings), as the sandbox recorded it. */
   world = $state.raw<WorldFrames | null>(null);
+  /** The tool calls of the trace on show (losetup.attach and its system calls). */
+  tools = $state.raw<ToolCall[] | null>(null);
   /** Steps done at the selected point: 0 (the initial world) to trace.steps.length. */
   selected = $state(0);
   /** What the editor shows: the reader's own work, a shared link or a lesson. */
@@ -273,6 +276,7 @@ export class Session {
     this.trace = null;
     this.violation = null;
     this.world = null;
+    this.tools = null;
     this.compareResult = null;
     this.outcome = null;
     this.selected = 0;
@@ -302,6 +306,16 @@ export class Session {
 
   stepMove(actor: number): Promise<void> {
     return this.stepTo([...(this.stepPath ?? []), { actor }]);
+  }
+
+  /** A move other than the plain step: another value of a choice point, or killing the actor. */
+  stepMoveWith(t: Transition): Promise<void> {
+    return this.stepTo([...(this.stepPath ?? []), t]);
+  }
+
+  /** Moves the actor through the rest of the tool call it is in (losetup.attach's remaining system calls). */
+  stepFinishTool(actor: number): Promise<void> {
+    return this.startJobFor("step", this.stepPath ?? [], undefined, actor);
   }
 
   stepUndo(): Promise<void> {
@@ -351,7 +365,7 @@ export class Session {
     this.compareResult = null;
   }
 
-  private async startJobFor(mode: Mode | "step" | "compare", stepPath?: Transition[], cmp?: { a: Config | null; b: Config | null; labels: [string, string]; schedule?: string }): Promise<void> {
+  private async startJobFor(mode: Mode | "step" | "compare", stepPath?: Transition[], cmp?: { a: Config | null; b: Config | null; labels: [string, string]; schedule?: string }, finishTool?: number): Promise<void> {
     if (this.busy) return;
     if (!this.editor) {
       this.banner = { kind: "info", text: "The editor is still loading; Run works as soon as it is there." };
@@ -391,6 +405,7 @@ export class Session {
       ...(Number.isFinite(seed) && this.seed.trim() !== "" ? { seed: seed >>> 0 } : {}),
       ...(mode === "run" && schedule !== "" ? { schedule } : {}),
       ...(mode === "step" ? { schedule: encodeSchedule(stepPath ?? []) } : {}),
+      ...(finishTool !== undefined ? { finishTool } : {}),
       budgets: { maxSteps: MAX_STEPS, maxSeconds: this.exploreSeconds },
     };
     const wallSeconds = mode === "run" || mode === "step" ? RUN_WALL_SECONDS : this.exploreSeconds + EXPLORE_GRACE_SECONDS;
@@ -452,8 +467,9 @@ export class Session {
       this.finishWith({ mode: "step", verdict: "error", summary: `step mode: the move failed after ${path.length} step${path.length === 1 ? "" : "s"}` });
       return;
     }
-    this.stepPath = path;
+    this.stepPath = st.path !== undefined ? decodeSchedule(st.path) : path;
     this.stepState = st;
+    this.tools = r.tools ?? null;
     this.trace = st.trace;
     this.violation = null;
     this.world = r.world ?? null;
@@ -487,6 +503,7 @@ export class Session {
     this.trace = a.trace;
     this.violation = null;
     this.world = a.world ?? null;
+    this.tools = null;
     this.selected = c.firstDiff !== undefined ? Math.min(c.firstDiff + 1, a.trace.steps.length) : a.trace.steps.length;
     for (const n of r.notes) entries.push({ level: "note", text: n });
     this.consoleEntries = entries;
@@ -509,6 +526,7 @@ export class Session {
     this.trace = trace;
     this.violation = v?.violations[0] ?? null;
     this.world = trace ? (r.world ?? null) : null;
+    this.tools = trace ? (r.tools ?? null) : null;
     this.selected = trace ? trace.steps.length : 0;
     if (trace && this.pendingStep !== undefined) this.selected = Math.min(this.pendingStep, trace.steps.length);
     this.pendingStep = undefined;

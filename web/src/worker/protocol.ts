@@ -33,6 +33,8 @@ export interface Job {
    */
   mode: Mode | "step" | "compare";
   compare?: { b: ConfigOverrides | null; labels: [string, string] };
+  /** Step mode: after the path, move this actor until the tool call it is in returns (or it cannot move). */
+  finishTool?: number;
   seed?: number;
   schedule?: string;
   budgets: JobBudgets;
@@ -81,6 +83,8 @@ export interface JobResult {
   world?: import("./world-types").WorldFrames;
   /** How long recording it took. */
   worldMs?: number;
+  /** The tool calls of the trace on show (sys.losetup.attach, ...) with their steps. */
+  tools?: import("./tools").ToolCall[];
   /** Compare's answer. */
   compare?: import("./compare").CompareResult;
   /** Things the user should know: calls not emulated yet, invariants not checked yet. */
@@ -90,10 +94,28 @@ export interface JobResult {
   elapsedMs: number;
 }
 
+/** A move other than an actor's plain step. */
+export interface StepAlternative {
+  label: string;
+  transition: { actor: number; kill?: boolean; choices?: number[] };
+}
+
 /** Where step mode stands: the trace so far and, per actor, its next call or why it cannot move. */
 export interface StepState {
   trace: import("../sim/trace").Trace;
-  actors: { name: string; domain: string; enabled: boolean; next?: string; why?: string }[];
+  actors: {
+    name: string;
+    domain: string;
+    enabled: boolean;
+    next?: string;
+    why?: string;
+    /** The tool call the next step belongs to, and how many of its system calls were made already. */
+    tool?: { name: string; args: string; done: number };
+    /** Moves other than the plain step: other values of its choice points, its death. */
+    alternatives?: StepAlternative[];
+  }[];
+  /** The path taken (a schedule token): the one asked for, or longer after "finish the tool call". */
+  path?: string;
   /** Every actor has finished (or waits forever): the end checks ran. */
   finished: boolean;
   violation?: { invariant: string; message: string };

@@ -22,10 +22,13 @@ import { traceOf } from "../sim/trace";
 import { callText } from "./format";
 import { verify, type VerifyOptions } from "../sim/verify";
 import { evaluateModule, parseSourceMap, positionInStack, positionOf } from "./evaluate";
-import type { ConsoleLine, Job, JobError, JobResult, StepState, WorkerMessage } from "./protocol";
+import type { ConsoleLine, Job, JobError, JobResult, StepAlternative, StepState, WorkerMessage } from "./protocol";
 import { lockDown } from "./sandbox";
 import { recordWorld } from "./world";
 import { firstDifference, replaySide, type CompareResult } from "./compare";
+import { ToolTracker } from "./tools";
+import { encodeSchedule } from "../sim/schedule";
+import type { Execution, Transition } from "../sim/execution";
 import type { Trace } from "../sim/trace";
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -105,10 +108,15 @@ function notesOf(built: BuiltScenario): string[] {
 }
 
 /** The world after each step of the trace on show, for the views (world.ts); a failure costs the views, never the result. */
-async function attachWorld(result: JobResult, built: BuiltScenario, trace: Trace): Promise<void> {
+async function attachWorld(result: JobResult, built: BuiltScenario, trace: Trace, tools?: ToolTracker): Promise<void> {
   const t0 = performance.now();
   try {
+    if (tools) tools.recording = true;
     result.world = await recordWorld(built, decodeSchedule(trace.schedule), trace.steps);
+    if (tools) {
+      const calls = tools.callsIn(trace);
+      if (calls.length > 0) result.tools = calls;
+    }
   } catch (e) {
     if (e instanceof ScriptError) return; // the script failed in the replay as in the run: the console says so already
     result.notes.push(`the views of the world could not be recorded: ${describe(e)}`);
@@ -154,6 +162,54 @@ async function compareJob(job: Job, def: ScenarioDefinition, builtA: BuiltScenar
   return result;
 }
 
+/**
+ * Step mode's "finish this tool call": the path, then the actor's moves
+ * while its next step still belongs to the tool call it is in (and it can
+ * move), at most 500.
+ */
+async function finishToolCall(built: BuiltScenario, tools: ToolTracker, path: Transition[], actor: number): Promise<Transition[]> {
+  const r = await replaySchedule(built.spec, built.props, path, { maxSteps: path.length });
+  if (r.violation || r.divergence) return path;
+  const exec = r.exec;
+  const a = exec.actors[actor];
+  if (!a) return path;
+  const name = a.who.name;
+  const span = tools.spanAt(name, tools.submittedBy(name) - 1);
+  if (!span) return path;
+  const out = [...path];
+  for (let n = 0; n < 500 && exec.isEnabled(actor); n++) {
+    const k = tools.submittedBy(name) - 1;
+    if (tools.spanAt(name, k)?.start !== span.start) break;
+    await exec.step({ actor });
+    out.push({ actor });
+  }
+  return out;
+}
+
+/** An enabled actor's moves other than its plain step, each tried and undone to name its choice points. */
+async function alternativesOf(exec: Execution, i: number): Promise<StepAlternative[]> {
+  const out: StepAlternative[] = [];
+  const alts = exec.probe(i).alternatives.filter((t) => t.kill || (t.choices ?? []).some((v) => v !== 0));
+  for (const t of alts.slice(0, 12)) {
+    if (t.kill) {
+      out.push({ label: `kill ${exec.actors[i]!.who.name}`, transition: { actor: i, kill: true } });
+      continue;
+    }
+    const cp = exec.checkpoint();
+    try {
+      const rec = await exec.step(t);
+      const label = rec.choicePoints.map((c) => `${c.name} = ${c.value} of 0..${c.options - 1}`).join(", ");
+      out.push({ label: label || `choice ${(t.choices ?? []).join(".")}`, transition: { actor: i, choices: [...(t.choices ?? [])] } });
+    } catch {
+      out.push({ label: `choice ${(t.choices ?? []).join(".")}`, transition: { actor: i, choices: [...(t.choices ?? [])] } });
+    } finally {
+      await exec.restore(cp);
+      exec.release(cp);
+    }
+  }
+  return out;
+}
+
 async function runJob(job: Job): Promise<JobResult> {
   const t0 = performance.now();
   const coreProblem = await coreReady;
@@ -184,7 +240,10 @@ async function runJob(job: Job): Promise<JobResult> {
     throw e;
   }
   result.config = config;
-  const built = buildScenario(def, config);
+  // Tool calls are watched (tools.ts) in the replays for the views and step mode, not in explorations.
+  const tools = new ToolTracker();
+  const built = buildScenario(tools.wrapDef(def), config);
+  tools.wrapSpec(built.spec);
   if (job.schedule !== undefined) {
     try {
       const n = built.spec.actors.length;
@@ -197,31 +256,45 @@ async function runJob(job: Job): Promise<JobResult> {
   }
 
   if (job.mode === "step") {
-    const path = job.schedule ? decodeSchedule(job.schedule) : [];
+    let path = job.schedule ? decodeSchedule(job.schedule) : [];
     try {
+      tools.recording = true;
+      if (job.finishTool !== undefined) path = await finishToolCall(built, tools, path, job.finishTool);
       // Follow the reader's path and stop there (maxSteps = its length): the next move is theirs.
       const r = await replaySchedule(built.spec, built.props, path, { maxSteps: path.length });
       const exec = r.exec;
       const step: StepState = {
         trace: traceOf(exec),
+        path: encodeSchedule(path),
         actors: exec.actors.map((a, i) => {
           const enabled = !r.violation && !r.divergence && exec.isEnabled(i);
           const pending = a.pending;
+          const span = pending ? tools.spanAt(a.who.name, tools.submittedBy(a.who.name) - 1) : undefined;
           return {
             name: a.who.name,
             domain: a.who.domain,
             enabled,
             ...(pending ? { next: callText(pending.call, pending.args) } : {}),
             ...(enabled ? {} : { why: r.violation ? "the invariant is violated: the run is over" : whyNotEnabled(exec, i) }),
+            ...(span ? { tool: { name: span.name, args: span.args, done: tools.submittedBy(a.who.name) - 1 - span.start } } : {}),
           };
         }),
         finished: r.finished,
         ...(r.violation ? { violation: { invariant: r.violation.invariant, message: r.violation.message } } : {}),
         ...(r.divergence ? { divergence: r.divergence.message } : {}),
       };
+      // The other moves an enabled actor offers: its choice points' other values, its death (mayCrash).
+      tools.recording = false;
+      for (let i = 0; i < exec.actors.length; i++) {
+        if (step.actors[i]!.enabled) {
+          const alts = await alternativesOf(exec, i);
+          if (alts.length > 0) step.actors[i]!.alternatives = alts;
+        }
+      }
+      tools.recording = true;
       result.step = step;
       result.notes = notesOf(built);
-      await attachWorld(result, built, step.trace);
+      await attachWorld(result, built, step.trace, tools);
     } catch (e) {
       if (!(e instanceof ScriptError)) throw e;
       const se = built.diagnostics.scriptError;
@@ -259,7 +332,7 @@ async function runJob(job: Job): Promise<JobResult> {
   result.verify = r;
   result.notes = notesOf(built);
   const shown = r.trace ?? r.violations[0]?.trace;
-  if (shown) await attachWorld(result, built, shown);
+  if (shown) await attachWorld(result, built, shown, tools);
   if (r.error) {
     const se = built.diagnostics.scriptError;
     const thrown = se && (r.error.actor === undefined || se.actor === r.error.actor) ? se.error : undefined;
