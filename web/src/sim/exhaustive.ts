@@ -456,7 +456,7 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
    * Reverses the race of path step i with a later step e' of actor p: adds to
    * the backtrack set of the state before i an initial of
    * v = notdep(i).e', unless one is there (or asleep there) already.
-   * `nc` is e''s happens-before clock; null when e' is a step below a cached
+   * `nc` is the happens-before clock of e'; null when e' is a step below a cached
    * state (its place unknown), whose candidates are then `below`'s actors.
    */
   const reverse = (i: number, p: number, nc: number[] | null, below: Summary | null) => {
