@@ -97,7 +97,7 @@ export async function runtimeBench(seconds: number): Promise<RuntimeFigures> {
     exploreMs += ms;
     states += r.states;
     rates.push(r.states / (ms / 1000));
-  } while (rates.length < 3 || exploreMs < seconds * 1000);
+  } while (rates.length < (seconds < 1 ? 3 : 5) || exploreMs < seconds * 1000);
   const cpu = process.cpuUsage(cpu0);
   rates.sort((a, b) => a - b);
 

@@ -297,7 +297,7 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
   // search began, the search is run again with what they read.
   const observed = new Set<string>();
   const afterStepChecks = props.invariants.some((i) => !i.atEnd) || props.sometimes.some((i) => !i.atEnd);
-  if ((opts.por ?? true) && afterStepChecks) await primeObserved(spec, props, observed, opts.maxSteps ?? 1000);
+  if (((opts.por ?? true) || (opts.sleepSets ?? true)) && afterStepChecks) await primeObserved(spec, props, observed, opts.maxSteps ?? 1000);
   for (;;) {
     const { res, stale } = await exploreOnce(spec, props, opts, observed, now, deadline);
     if (!stale || res.stoppedBy === "violation" || res.stoppedBy === "seconds") return res;
@@ -392,7 +392,10 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
     for (const w of fp.writes) {
       setBit(b, typeof w === "string" && w.endsWith(":*") ? 2 : 1, idOf(w));
       // Visible changes are ordered with each other: a check sees their order.
-      if (!por) continue;
+      // Sleep sets need it as much as DPOR: a state where a check fails is a
+      // dead end, and an actor put to sleep after w was explored before w,
+      // where its change with w's may have made such a dead end.
+      if (!por && !sleepSets) continue;
       if (visible(w)) setBit(b, 1, VISIBLE);
       else invisibleWrites.add(w);
     }
