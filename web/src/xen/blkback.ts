@@ -93,9 +93,11 @@ function writeBe(store: Store, key: string, be: BlkbackDevice, change: Partial<B
 /**
  * The backend bus watch (xenbus_probe_backend's backend_changed →
  * xenbus_dev_changed): a device directory that appeared in state
- * Initialising is probed; one that disappeared is unregistered. The watch
- * drops events while one is pending (backend_will_handle, XSA-349), so a
- * delivery looks at every device, not only at the event's path.
+ * Initialising is probed; one that disappeared is unregistered. Linux
+ * handles the one device the event's path names, for every event; here the
+ * bus watch coalesces its events while one is pending (a reduction of the
+ * model, see xenwatch.ts), so a delivery looks at every device instead,
+ * which is what the dropped events would have done, done at the first.
  */
 export function blkbackBusChanged(ctx: StepContext, k: XenKernel, xs: XsConn, _path: string): void {
   const root = `/local/domain/${xs.domid}/backend/vbd`;
@@ -127,9 +129,12 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
   }
   const be: BlkbackDevice = { nodename, frontend, frontendId, devid, vbd: null, ring: null, dpRing: null, inflight: 0, bogus: false, served: [], removed: false };
   ctx.store.set(key, be);
-  xs.watch(`${frontend}/state`, TOKEN.otherend(nodename));
+  // xenbus_dev_probe's watch_otherend: the backend bus gives it frontend_will_handle (XSA-349),
+  // so a guest flooding its state node queues one event at a time.
+  xs.watch(`${frontend}/state`, TOKEN.otherend(nodename), { dropWhilePending: true });
   xs.write(`${nodename}/feature-max-indirect-segments`, "256");
   xs.write(`${nodename}/multi-queue-max-queues`, "1");
+  // xenbus_watch_pathfmt(dev, &be->backend_watch, NULL, backend_changed, ...): no will_handle, every event.
   xs.watch(`${nodename}/physical-device`, TOKEN.physicalDevice(nodename));
   xs.write(`${nodename}/max-ring-page-order`, String(MAX_RING_PAGE_ORDER));
   if (blkbackMode(k).opened && xs.write(`${nodename}/opened`, "0") !== undefined) {

@@ -116,9 +116,12 @@ function parseFrontPath(path: string): { front: number; devid: number; nodename:
 
 /**
  * The frontend bus watch: probe a new device in state Initialising, remove
- * a device whose directory went. Like the backend's, it takes one event at
- * a time and looks at every device [U: Linux's frontend bus watch has no
- * will_handle filter; the result is the same, with fewer deliveries].
+ * a device whose directory went. Like the backend's, it coalesces its
+ * events while one is pending and looks at every device (a reduction of the
+ * model: Linux's frontend bus watch has no will_handle filter and handles
+ * the device of each event; the result is the same, with fewer deliveries).
+ * The watch on the backend's state delivers every event, as in Linux (only
+ * a backend's watch on its frontend's state has will_handle).
  */
 export function blkfrontBusChanged(ctx: StepContext, k: XenKernel, xs: XsConn, _path: string): void {
   const root = `/local/domain/${xs.domid}/device/vbd`;

@@ -24,8 +24,8 @@ export const xenwatchQueue = (d: string): string => `xenwatch@${d}`;
 export function kernelConnOf(ctx: StepContext, k: XenKernel, domid: number): XsConn {
   const d = k.domains[domid]!;
   const xs = kernelXs(ctx, domid, kernelConn(d), xenwatchQueue(d));
-  // Linux's xenbus drivers filter with will_handle: one pending event per watch is enough.
-  return { ...xs, watch: (path, token) => { xs.watch(path, token, { dropWhilePending: true }); }, unwatch: (path, token) => { xs.unwatch(path, token); } };
+  // Only the watch a caller asks it for drops events while one is pending (Linux's will_handle).
+  return { ...xs, watch: (path, token, opts) => { xs.watch(path, token, opts?.dropWhilePending ? { dropWhilePending: true } : undefined); }, unwatch: (path, token) => { xs.unwatch(path, token); } };
 }
 
 /** One watch callback, dispatched by its token. */
@@ -52,6 +52,10 @@ export function xenKernelBoot(store: Store, domid: number, d: string): void {
   for (const [path, token] of watches) {
     const key = watchKey(path);
     const list = store.get<WatchRecord[]>(key) ?? [];
+    // Linux sets no will_handle on the bus watches (be_watch, fe_watch) and delivers every event;
+    // here they coalesce while one is pending, a reduction of the model (not Linux's filter): the
+    // handler rescans every device of the bus, so one delivery does what the dropped ones would
+    // (docs/xen-model.md, "A bus-watch delivery rescans"; delivering each costs >10× the states).
     store.set(key, [...list, { conn: kernelConn(d), domid, token, queue: xenwatchQueue(d), prefix: 0, dropWhilePending: true } satisfies WatchRecord]);
   }
 }

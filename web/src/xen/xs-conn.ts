@@ -18,7 +18,14 @@ export interface XsConn {
   rm(path: string): string | undefined;
   /** Child names, or undefined when missing. */
   ls(path: string): string[] | undefined;
-  /** Registers a watch (which fires once at once) under `token`. */
-  watch(path: string, token: string): void;
+  /**
+   * Registers a watch (which fires once at once) under `token`. With
+   * `dropWhilePending`, Linux's `will_handle` filter that returns
+   * `nr_pending == 0`: an event arriving while one of this watch is still
+   * queued is dropped. Linux gives it to one watch only, a backend's watch
+   * on its frontend's state (`frontend_will_handle`, XSA-349); every other
+   * watch (the bus watches, blkback's physical-device) delivers every event.
+   */
+  watch(path: string, token: string, opts?: { dropWhilePending?: boolean }): void;
   unwatch(path: string, token: string): void;
 }
