@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join, relative, resolve } from 'node:path';
 import { defineConfig, type Connect, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
@@ -28,12 +31,49 @@ function sandboxHeaders(): Plugin {
   };
 }
 
+/**
+ * Offline use: after the build, dist/sw.js (from web/public/sw.js) gets the
+ * list of every file of the build, a version that changes with them, and
+ * the sandbox's CSP. The page registers it (ui/offline.ts); see sw.js.
+ */
+function offlineCache(): Plugin {
+  let outDir = '';
+  return {
+    name: 'blocklab-offline-cache',
+    apply: 'build',
+    configResolved: (c) => void (outDir = resolve(c.root, c.build.outDir)),
+    closeBundle() {
+      const files: string[] = [];
+      const walk = (dir: string) => {
+        for (const e of readdirSync(dir, { withFileTypes: true })) {
+          const p = join(dir, e.name);
+          if (e.isDirectory()) walk(p);
+          else files.push(relative(outDir, p).split('\\').join('/'));
+        }
+      };
+      walk(outDir);
+      const cached = files.filter((f) => f !== 'sw.js' && f !== '_headers').sort();
+      const hash = createHash('sha256');
+      for (const f of cached) hash.update(f).update(readFileSync(join(outDir, f)));
+      const version = hash.digest('hex').slice(0, 12);
+      const list = ['./', ...cached.map((f) => `./${f}`)];
+      const sw = join(outDir, 'sw.js');
+      const text = readFileSync(sw, 'utf8')
+        .replace('const VERSION = "dev";', `const VERSION = ${JSON.stringify(version)};`)
+        .replace('const FILES = [];', `const FILES = ${JSON.stringify(list)};`)
+        .replace('const SANDBOX_CSP = "";', `const SANDBOX_CSP = ${JSON.stringify(SANDBOX_CSP)};`);
+      if (!text.includes(version)) throw new Error('web/public/sw.js no longer has the placeholders the build fills in');
+      writeFileSync(sw, text);
+    },
+  };
+}
+
 // No COOP/COEP headers: the engine moves buffers between threads as
 // transferables, so it never needs SharedArrayBuffer (or cross-origin isolation).
 export default defineConfig({
   root: 'web',
   base: './',
-  plugins: [svelte(), sandboxHeaders()],
+  plugins: [svelte(), sandboxHeaders(), offlineCache()],
   build: {
     outDir: '../dist',
     emptyOutDir: true,

@@ -550,8 +550,9 @@ export class Session {
     else if (v.verdict === "error") summary = "the scenario failed";
     else if (mode === "run") {
       const n = trace?.steps.length ?? 0;
-      summary = `${n} step${n === 1 ? "" : "s"}${v.complete ? "" : `: stopped at the budget of ${MAX_STEPS} steps, not finished`}`;
-      if (!v.complete && v.verdict === "pass") verdict = "timeout";
+      const cut = !v.complete && v.verdict !== "violation";
+      summary = `${n} step${n === 1 ? "" : "s"}${v.verdict === "violation" ? ": the invariant broke at the last step" : cut ? `: stopped at the budget of ${MAX_STEPS} steps, not finished` : ""}`;
+      if (cut && v.verdict === "pass") verdict = "timeout";
     } else {
       const counts = `${v.executions.toLocaleString("en")} executions${v.states !== undefined ? `, ${v.states.toLocaleString("en")} states` : ""}`;
       const whole = v.complete && v.stoppedBy === undefined;

@@ -32,6 +32,12 @@ export interface ToolCall {
   open: boolean;
 }
 
+/** A frozen property: a Proxy must return it unchanged (so such a tool goes unwatched rather than failing). */
+function pinned(target: object, prop: string): boolean {
+  const d = Object.getOwnPropertyDescriptor(target, prop);
+  return d !== undefined && !d.configurable && !d.writable;
+}
+
 export class ToolTracker {
   recording = false;
   /** Operations each actor has submitted in the current execution. */
@@ -71,7 +77,7 @@ export class ToolTracker {
     return new Proxy(sys as object, {
       get: (target, prop) => {
         const v = Reflect.get(target, prop, target) as unknown;
-        if (typeof prop !== "string" || v === null || typeof v !== "object" || Array.isArray(v)) return v;
+        if (typeof prop !== "string" || v === null || typeof v !== "object" || Array.isArray(v) || pinned(target, prop)) return v;
         let ns = namespaces.get(prop);
         if (!ns) namespaces.set(prop, (ns = this.wrapNamespace(actor, prop, v as Record<string, unknown>)));
         return ns;
@@ -83,7 +89,7 @@ export class ToolTracker {
     return new Proxy(ns, {
       get: (target, prop) => {
         const v = Reflect.get(target, prop, target) as unknown;
-        if (typeof prop !== "string" || typeof v !== "function") return v;
+        if (typeof prop !== "string" || typeof v !== "function" || pinned(target, prop)) return v;
         return (...args: unknown[]) => this.track(actor, `${nsName}.${prop}`, args, () => (v as (...a: unknown[]) => unknown).apply(target, args));
       },
     });
