@@ -35,6 +35,9 @@ test(`every gallery lesson (${GALLERY.length}) opens and runs with a verdict`, a
       expect(['pass', 'violation', 'vacuous'], `${g.id}: ${await page.locator('#console').innerText()}`).toContain(verdict);
       expect(await page.locator('.timeline .row.step').count()).toBeGreaterThan(0);
       expect(await page.locator('.world[data-step]').count(), `${g.id}: the world views`).toBe(1);
+      // A lesson whose guest set up a ring shows its indices, read from the shared page.
+      for (const idx of await page.locator('[data-ring] [data-index="req_prod"]').allInnerTexts()) expect(idx, `${g.id}: req_prod`).toMatch(/^\d+$/);
+      if ((await page.locator('[data-overrun]').count()) > 0) await screenshot(page, `gallery-${g.id}-ring-overrun`);
       expect(errors, g.id).toEqual([]);
     }
     console.log(`[gallery] ${seen.join('; ')}`);

@@ -4,7 +4,7 @@
 // light colours and system fonts, so it reads the same wherever it is pasted.
 
 import type { Trace } from "../sim/trace";
-import { callText, eventText, short } from "../worker/format";
+import { callText, eventText, laneOrder, short } from "../worker/format";
 
 const LANE = 250;
 const NUM = 44;
@@ -31,7 +31,8 @@ export interface SvgMarks {
 }
 
 export function timelineSvg(trace: Trace, marks: SvgMarks = {}): string {
-  const lanes = trace.actors.map((a) => a.name);
+  const actors = laneOrder(trace.actors);
+  const lanes = actors.map((a) => a.name);
   const laneOf = new Map(lanes.map((n, i) => [n, i]));
   const racing = new Set(marks.racingPair ?? []);
   const width = NUM + LANE * Math.max(1, lanes.length);
@@ -69,13 +70,13 @@ export function timelineSvg(trace: Trace, marks: SvgMarks = {}): string {
   }
   out.push(`<rect x="0" y="${hy}" width="${width}" height="${HEAD}" fill="#efefec"/>`);
   out.push(`<text x="${NUM - 8}" y="${hy + 16}" text-anchor="end" class="sub">step</text>`);
-  trace.actors.forEach((a, i) => {
+  actors.forEach((a, i) => {
     const x = NUM + i * LANE;
     out.push(`<text x="${x + 7}" y="${hy + 16}" class="head">${esc(clip(a.name, 30))}</text>`);
     out.push(`<text x="${x + 7}" y="${hy + 31}" class="sub">${esc(`${a.domain} · ${a.status}${a.errno ? ` ${a.errno}` : ""}`)}</text>`);
   });
   out.push(...body);
-  trace.actors.forEach((_, i) => out.push(`<line x1="${NUM + i * LANE}" y1="${hy}" x2="${NUM + i * LANE}" y2="${height}" stroke="#d9d9d4"/>`));
+  actors.forEach((_, i) => out.push(`<line x1="${NUM + i * LANE}" y1="${hy}" x2="${NUM + i * LANE}" y2="${height}" stroke="#d9d9d4"/>`));
   out.push(`</svg>`);
   return out.join("\n");
 }

@@ -62,3 +62,15 @@ export function eventText(e: unknown): { cls: EventClass; text: string } {
       return { cls: "other", text: short(e) };
   }
 }
+
+/**
+ * The order of the timeline's lanes: the scenario's own actors (and the
+ * processes the model starts for them, such as hotplug scripts) first, the
+ * kernel threads after, each group in the trace's order. The trace lists
+ * the kernel threads first (they run first by default), but a reader looks
+ * for their own actors.
+ */
+export function laneOrder<T extends { name: string }>(actors: readonly T[]): T[] {
+  const kernel = (a: T) => a.name.startsWith("kernel:");
+  return [...actors.filter((a) => !kernel(a)), ...actors.filter(kernel)];
+}
