@@ -10,7 +10,8 @@ import { backingPath } from "./loop/device";
 export function deviceViews(store: Store, d: string): DeviceView[] {
   const out: DeviceView[] = [];
   const prefix = `disk:${d}:`;
-  for (const key of store.peekKeys()) {
+  // Only the disks: an invariant that calls this sees creations of disks, not of every object.
+  for (const key of store.peekList("disk")) {
     if (!key.startsWith(prefix)) continue;
     const disk = store.peek<Gendisk>(key)!;
     if (!disk.registered || !disk.live) continue;
