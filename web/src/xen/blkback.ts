@@ -37,6 +37,7 @@ import { parsePhysicalDevice, vbdCreate, vbdFree, type Vbd } from "./blkback-vbd
 import { programStack } from "../linux/io";
 import { blkbackMode, type XenKernel } from "./xen-kernel";
 import { devFatal, readState, switchState, XenbusState } from "./xenbus";
+import { evtchnBindInterdomain, evtchnClose, evtchnDeliverable, evtchnSend, evtchnTake, portKey } from "./evtchn";
 import type { XsConn } from "./xs-conn";
 
 /** `blkback:<backend domid>:<frontend domid>:<devid>`: struct backend_info and its xen_blkif. */
@@ -46,12 +47,14 @@ export interface BlkbackDevice {
   frontendId: number;
   devid: number;
   vbd: Vbd | null;
-  /** What connect_ring read from the frontend: the ring's grant refs, its event channel, its ABI. */
-  ring: { refs: number[]; port: number; abi: BlkifAbi } | null;
+  /** What connect_ring read from the frontend (the ring's grant refs, its event channel, its ABI) and the port it bound. */
+  ring: { refs: number[]; port: number; localPort: number; abi: BlkifAbi } | null;
   /** The data plane's backend ring while connected. */
   dpRing: number | null;
   /** Requests taken from the ring whose bios have not completed. */
   inflight: number;
+  /** The last batch's final check found more requests: the thread goes on without an event (waiting_reqs). */
+  more?: boolean;
   /** The frontend overran the ring: blkback stopped serving it. */
   bogus: boolean;
   /** Image files this backend's I/O reached (for `isolation`). */
@@ -127,7 +130,7 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
     devFatal(xs, nodename, 2, "reading other end details");
     return;
   }
-  const be: BlkbackDevice = { nodename, frontend, frontendId, devid, vbd: null, ring: null, dpRing: null, inflight: 0, bogus: false, served: [], removed: false };
+  const be: BlkbackDevice = { nodename, frontend, frontendId, devid, vbd: null, ring: null, dpRing: null, inflight: 0, bogus: false, served: [], removed: false, more: false };
   ctx.store.set(key, be);
   // xenbus_dev_probe's watch_otherend: the backend bus gives it frontend_will_handle (XSA-349),
   // so a guest flooding its state node queues one event at a time.
@@ -256,7 +259,22 @@ function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevi
     return undefined;
   }
   dp.unmapGrant(xs.domid, m.handle);
-  return { refs: [ref], port, abi: protocol as BlkifAbi };
+  // xen_blkif_map: bind_interdomain_evtchn_to_irqhandler_lateeoi.
+  let localPort: number;
+  try {
+    localPort = evtchnBindInterdomain(ctx, xs.domid, be.frontendId, port);
+  } catch (e) {
+    if ((e as { errno?: string }).errno === undefined) throw e;
+    devFatal(xs, be.nodename, 22, `mapping ring-ref ${ref} port ${port}`);
+    return undefined;
+  }
+  // The new port starts pending (Xen's conservative choice): its upcall sets waiting_reqs, and
+  // the ring thread's first pass, whenever it comes, finds the ring as blkfront initialised it
+  // (blkfront pushes nothing before Connected) or finds what a push that notified anyway put
+  // there (the bit coalesces). That pass changes nothing, so it is folded in here: the event is
+  // taken at the bind instead of being a step of its own (which costs 1.6× the states).
+  evtchnTake(ctx, xs.domid, localPort);
+  return { refs: [ref], port, localPort, abi: protocol as BlkifAbi };
 }
 
 /** connect(): when both the ring is bound and the device is open, in either order. */
@@ -291,7 +309,14 @@ function disconnect(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevi
   if (be.inflight > 0) return "EBUSY";
   if (be.dpRing === null && be.ring === null) return be;
   if (be.dpRing !== null) k.dp!.backendDisconnect(be.dpRing);
-  return writeBe(ctx.store, key, be, { dpRing: null, ring: null, bogus: false });
+  unbindPort(ctx, key, be);
+  return writeBe(ctx.store, key, be, { dpRing: null, ring: null, bogus: false, more: false });
+}
+
+/** xen_blkif_disconnect's unbind_from_irqhandler: the frontend's end returns to unbound. */
+function unbindPort(ctx: StepContext, key: string, be: BlkbackDevice): void {
+  const back = Number(key.split(":")[1]);
+  if (be.ring && ctx.store.has(portKey(back, be.ring.localPort))) evtchnClose(ctx, back, be.ring.localPort);
 }
 
 /**
@@ -331,8 +356,9 @@ export function ringWork(store: Store, backDomid: number): string[] {
       out.push(key);
       continue;
     }
-    if (be.dpRing === null || be.bogus || be.removed) continue;
-    if (readRing(store, ringKey(be.frontendId, be.devid))?.notifyBack) out.push(key);
+    // A ring whose frontend already freed it (its mirror gone) has nothing to serve.
+    if (be.dpRing === null || be.bogus || be.removed || !be.ring || !readRing(store, ringKey(be.frontendId, be.devid))) continue;
+    if (be.more || evtchnDeliverable(store, backDomid, be.ring.localPort)) out.push(key);
   }
   return out;
 }
@@ -353,6 +379,7 @@ export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number): voi
     complete(ctx, k, key, be, rk);
     return;
   }
+  evtchnTake(ctx, backDomid, be.ring!.localPort); // the upcall (xen_blkif_be_int) wakes the thread
   const dp = k.dp!;
   let images: string[] = [];
   try {
@@ -366,7 +393,7 @@ export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number): voi
   const stats = dp.backendStats(be.dpRing!);
   writeRing(ctx.store, rk, ring, { notifyBack: r.more, answered: ring.answered + r.answered, writes: 0, completionNotify: r.notify, failed: stats.error + stats.eopnotsupp });
   const served = [...new Set([...be.served, ...images])].sort();
-  const change: Partial<BlkbackDevice> = { inflight: r.answered };
+  const change: Partial<BlkbackDevice> = { inflight: r.answered, more: r.more };
   if (served.length !== be.served.length) change.served = served;
   if (r.bogus) {
     change.bogus = true;
@@ -379,10 +406,17 @@ export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number): voi
 /** The batch's bios end: responses are published, the frontend notified, and a removal deferred by them finishes. */
 function complete(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice, rk: string): void {
   const ring = readRing(ctx.store, rk)!;
+  // make_response's RING_PUSH_RESPONSES_AND_CHECK_NOTIFY said so: notify_remote_via_irq.
+  if (ring.completionNotify && be.ring && ctx.store.has(portKey(backDomid(key), be.ring.localPort))) evtchnSend(ctx, backDomid(key), be.ring.localPort);
   writeRing(ctx.store, rk, ring, { notifyFront: ring.notifyFront || ring.completionNotify, completionNotify: false });
   const now = writeBe(ctx.store, key, be, { inflight: 0 });
   if (now.removed) {
     if (now.dpRing !== null) k.dp!.backendDisconnect(now.dpRing);
-    finalPut(ctx, k, key, { ...now, dpRing: null });
+    unbindPort(ctx, key, now);
+    finalPut(ctx, k, key, { ...now, dpRing: null, ring: null });
   }
+}
+
+function backDomid(key: string): number {
+  return Number(key.split(":")[1]);
 }

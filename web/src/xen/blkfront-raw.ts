@@ -22,7 +22,8 @@ import type { Store } from "../sim/store";
 import { BLKIF_OP, BLKIF_RSP, encodeRequest, type BlkifRequest } from "../core/abi";
 import { fail } from "../linux/kernel";
 import { EMPTY_RING, readRing, ringKey, writeRing, type BlkifRing } from "./blkif-ring";
-import { deviceOf, gfnOf, refOf, vdevToDevid, type BlkfrontDevice } from "./blkfront";
+import { deviceOf, frontEventReady, gfnOf, refOf, vdevToDevid, type BlkfrontDevice } from "./blkfront";
+import { evtchnSend, evtchnTake } from "./evtchn";
 import type { BlkbackDevice } from "./blkback";
 import { domainKey, type XenDomain } from "./domain";
 import type { XenKernel } from "./xen-kernel";
@@ -93,6 +94,7 @@ function push(ctx: StepContext, k: XenKernel, domid: number, vdev: unknown, requ
   if (dp.frontendFreeSlots(fe.ring!) < entries.length) fail("EAGAIN", `the ring has ${dp.frontendFreeSlots(fe.ring!)} free slots`);
   dp.frontendQueue(fe.ring!, entries);
   const notify = dp.frontendPush(fe.ring!);
+  if (notify) evtchnSend(ctx, domid, fe.port);
   const rk = ringKey(domid, fe.devid);
   const ring = readRing(ctx.store, rk) ?? EMPTY_RING;
   const writes = entries.filter((e) => e[0] !== BLKIF_OP.READ).length;
@@ -106,6 +108,7 @@ function setReqProd(ctx: StepContext, k: XenKernel, domid: number, vdev: unknown
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, v, true);
   k.dp!.guestWrite(domid, gfnOf(fe.slot, 0), 0, b);
+  evtchnSend(ctx, domid, fe.port);
   const rk = ringKey(domid, fe.devid);
   const ring = readRing(ctx.store, rk) ?? EMPTY_RING;
   writeRing(ctx.store, rk, ring, { pushed: v, notifyBack: true, tampered: ring.tampered + 1 });
@@ -122,7 +125,7 @@ function responsesReady(domid: number, vdev: unknown): (store: Store) => boolean
     if (!fe || fe.phase !== "connected" || fe.broken || fe.ring === null) return true;
     const be = store.get<BlkbackDevice>(`blkback:${fe.backendId}:${domid}:${fe.devid}`);
     if (be?.bogus) return true;
-    return readRing(store, ringKey(domid, fe.devid))?.notifyFront ?? true;
+    return frontEventReady(store, domid, fe.port);
   };
 }
 
@@ -131,6 +134,7 @@ function responses(ctx: StepContext, k: XenKernel, domid: number, vdev: unknown)
   const dp = k.dp!;
   const rk = ringKey(domid, fe.devid);
   const ring = readRing(ctx.store, rk);
+  evtchnTake(ctx, domid, fe.port);
   if (ring) writeRing(ctx.store, rk, ring, { notifyFront: false });
   const got = dp.frontendConsume(fe.ring!);
   if (got === "broken") {

@@ -26,6 +26,7 @@ import type { Store } from "../sim/store";
 import { BLKIF_RSP, encodeRequest, type Segment } from "../core/abi";
 import { fail } from "../linux/kernel";
 import { EMPTY_RING, readRing, ringKey, writeRing } from "./blkif-ring";
+import { evtchnAllocUnbound, evtchnClose, evtchnSend, evtchnTake, portKey, type EvtchnPort } from "./evtchn";
 import { VDISK_READONLY } from "./blkback";
 import type { XenKernel } from "./xen-kernel";
 import { readState, switchState, XenbusState } from "./xenbus";
@@ -191,7 +192,8 @@ function talkToBlkback(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, 
     ring = dp.frontendInit(xs.domid, [gfn]);
     dp.grantAccess(xs.domid, refOf(fe.slot, 0), fe.backendId, gfn);
   }
-  const port = 1 + fe.slot;
+  // xenbus_alloc_evtchn: an unbound port the backend domain may bind (kept across a reconnect).
+  const port = fe.port !== 0 ? fe.port : evtchnAllocUnbound(ctx, xs.domid, fe.backendId);
   const n = fe.nodename;
   xs.write(`${n}/ring-ref`, String(refOf(fe.slot, 0)));
   xs.write(`${n}/event-channel`, String(port));
@@ -225,6 +227,8 @@ function freeRing(ctx: StepContext, k: XenKernel, domid: number, fe: BlkfrontDev
   dp.endForeignAccess(domid, refOf(fe.slot, 0));
   dp.frontendFree(fe.ring);
   ctx.store.delete(ringKey(domid, fe.devid));
+  // blkif_free: unbind_from_irqhandler closes the port (the backend's end returns to unbound).
+  if (fe.port !== 0 && ctx.store.has(portKey(domid, fe.port))) evtchnClose(ctx, domid, fe.port);
 }
 
 function shutdownAsked(xs: XsConn): boolean {
@@ -304,18 +308,25 @@ function submit(ctx: StepContext, k: XenKernel, domid: number, vdev: unknown, op
   }
   dp.frontendQueue(fe.ring!, entries);
   const notify = dp.frontendPush(fe.ring!);
+  if (notify) evtchnSend(ctx, domid, fe.port); // notify_remote_via_irq
   const rk = ringKey(domid, fe.devid);
   const ring = readRing(ctx.store, rk) ?? EMPTY_RING;
   writeRing(ctx.store, rk, ring, { pushed: ring.pushed + entries.length, notifyBack: ring.notifyBack || notify, writes: ring.writes + (op === "write" ? entries.length : 0) });
   writeFe(ctx.store, key, fe, { inflight: { op, count: n, requests: entries.length } });
 }
 
-/** The completion waits for the frontend's event channel (or a dead disk). */
+/** Whether the frontend's port has an upcall to deliver (pending, unmasked); a closed port: true (the step fails). */
+export function frontEventReady(store: Store, domid: number, port: number): boolean {
+  const p = store.get<EvtchnPort>(portKey(domid, port));
+  return p === undefined || (p.pending && !p.masked);
+}
+
+/** The completion is the upcall of the frontend's event channel (blkif_interrupt), or a dead disk. */
 function completeReady(domid: number, vdev: unknown): (store: Store) => boolean {
   return (store) => {
     const { fe } = deviceOf(store, domid, vdev);
     if (!fe || fe.phase === "closed" || fe.broken) return true;
-    return readRing(store, ringKey(domid, fe.devid))?.notifyFront ?? true;
+    return frontEventReady(store, domid, fe.port);
   };
 }
 
@@ -328,6 +339,7 @@ function complete(ctx: StepContext, k: XenKernel, domid: number, vdev: unknown):
   const pages = Math.ceil(job.count / SECTORS_PER_PAGE);
   const rk = ringKey(domid, fe.devid);
   const ring = readRing(ctx.store, rk);
+  evtchnTake(ctx, domid, fe.port);
   const got = fe.ring === null ? "broken" : dp.frontendConsume(fe.ring);
   if (ring) writeRing(ctx.store, rk, ring, { notifyFront: false });
   if (got === "broken" || got.length !== job.requests) {

@@ -10,8 +10,9 @@
 //   backend:  the batch's bios complete                -> inflight = 0; notifyFront if the push said so
 //   frontend: consume responses                        -> notifyFront cleared
 //
-// The event channel's pending bit is `notifyBack` / `notifyFront`: events
-// carry no data and coalesce, as in Xen (§4).
+// The notifications themselves are event channels (evtchn.ts): blkfront's
+// port and the one blkback bound to it. `notifyBack` / `notifyFront` mirror
+// their pending bits for the views; the ports decide who may run.
 
 import type { Store } from "../sim/store";
 
@@ -20,9 +21,9 @@ export interface BlkifRing {
   pushed: number;
   /** Responses the backend has published (free-running). */
   answered: number;
-  /** The backend's event channel is pending (the frontend notified). */
+  /** Mirror: the backend's port is pending (the frontend notified). */
   notifyBack: boolean;
-  /** The frontend's event channel is pending (the backend notified). */
+  /** Mirror: the frontend's port is pending (the backend notified). */
   notifyFront: boolean;
   /** Write requests pushed and not yet taken by a batch: that batch changes image data. */
   writes: number;
