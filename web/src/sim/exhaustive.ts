@@ -47,6 +47,7 @@
 // from the start as a stateless search must.
 
 import { collisionOdds, hex64 } from "./hash";
+import type { LiveCounts } from "./live";
 import { Execution, type ExecCheckpoint, type ExecutionSpec, type Probe, type Transition } from "./execution";
 import { checkAfterStep, checkAtEnd, type Properties, type Violation } from "./properties";
 import { Rng } from "./rng";
@@ -69,6 +70,8 @@ export interface ExhaustiveOptions {
   now?: () => number;
   /** Record the state key of every final state (for tests). */
   collectEndStates?: boolean;
+  /** Updated whenever the clock is read. */
+  live?: LiveCounts;
 }
 
 export interface FoundViolation extends Violation {
@@ -343,6 +346,7 @@ async function primeObserved(spec: ExecutionSpec, props: Properties, observed: S
  * then have skipped an order of visible steps, and the search must run again.
  */
 async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: ExhaustiveOptions, observed: Set<string>, now: () => number, deadline: number): Promise<{ res: ExhaustiveResult; stale: boolean }> {
+  const live = opts.live;
   const caching = opts.caching ?? true;
   const por = opts.por ?? true;
   const sleepSets = opts.sleepSets ?? true;
@@ -634,7 +638,10 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
     if (cached < 0) {
       res.states++;
       if (res.states > maxStates) { res.complete = false; res.stoppedBy = "states"; throw new Stop(); }
-      if ((res.states & 255) === 0 && now() > deadline) { res.complete = false; res.stoppedBy = "seconds"; throw new Stop(); }
+      if ((res.states & 255) === 0) {
+        if (live) { live.states = res.states; live.transitions = res.transitions; live.executions = res.executions; }
+        if (now() > deadline) { res.complete = false; res.stoppedBy = "seconds"; throw new Stop(); }
+      }
     }
     const summary: Summary = new Array(nActors).fill(null);
     const recycled = freeNodes.pop();

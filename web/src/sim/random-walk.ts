@@ -9,6 +9,7 @@
 // executions; a clock (`now`) may only stop the loop early, between
 // executions.
 
+import type { LiveCounts } from "./live";
 import { Execution, type ExecutionSpec, type StepRecord, type Transition } from "./execution";
 import type { FoundViolation } from "./exhaustive";
 import { checkAfterStep, checkAtEnd, type Properties } from "./properties";
@@ -46,6 +47,8 @@ export interface SamplingOptions {
   /** Clock (milliseconds) for the time bound only. */
   now?: () => number;
   onExecution?: (run: SampledExecution) => void;
+  /** Updated before each execution, when the clock is read. */
+  live?: LiveCounts;
 }
 
 /** Chooses the transitions of one execution. */
@@ -85,6 +88,7 @@ export async function sampleExecutions(
   const cp = exec.checkpoint();
   for (let n = 0; n < opts.maxExecutions; n++) {
     if (n > 0) {
+      if (opts.live) { opts.live.executions = res.executions; opts.live.transitions = res.steps; }
       if (now() > deadline) { res.stoppedBy = "seconds"; break; }
       await exec.restore(cp);
     }

@@ -12,6 +12,7 @@ import { decodeSchedule, encodeSchedule } from "./schedule";
 import { racingPair, segments, type Segment } from "./segments";
 import { shortenWithStats } from "./shorten";
 import { traceOf, type Trace } from "./trace";
+import type { LiveCounts } from "./live";
 
 export type Mode = "run" | "random" | "pct" | "explore";
 export type VerdictName = "pass" | "vacuous" | "violation" | "error";
@@ -30,6 +31,8 @@ export interface VerifyOptions {
   /** Time spent shortening each counterexample (default 5 s). */
   shortenSeconds?: number;
   now?: () => number;
+  /** Counters the search keeps up to date (at least whenever it reads the clock), for live progress. */
+  live?: LiveCounts;
 }
 
 export interface ReportedViolation extends Violation {
@@ -121,7 +124,7 @@ export async function verify(spec: ExecutionSpec, props: Properties, opts: Verif
     if (mode === "explore") {
       const r = await exploreExhaustive(spec, props, {
         maxSteps: opts.maxSteps, maxStates: opts.maxStates, maxExecutions: opts.maxExecutions,
-        maxSeconds: opts.maxSeconds, now: opts.now, por: opts.por,
+        maxSeconds: opts.maxSeconds, now: opts.now, por: opts.por, live: opts.live,
       });
       const violations = [];
       for (const f of r.violations) violations.push(await present(spec, props, f, opts));
@@ -131,7 +134,7 @@ export async function verify(spec: ExecutionSpec, props: Properties, opts: Verif
         stoppedBy: r.stoppedBy, violations, sometimes: sometimesOf(props, r.sometimesSeen),
       };
     }
-    const sampling = { seed: opts.seed ?? 1, maxExecutions: opts.maxExecutions ?? 10_000, maxSteps: opts.maxSteps, maxSeconds: opts.maxSeconds, now: opts.now };
+    const sampling = { seed: opts.seed ?? 1, maxExecutions: opts.maxExecutions ?? 10_000, maxSteps: opts.maxSteps, maxSeconds: opts.maxSeconds, now: opts.now, live: opts.live };
     const r = mode === "random" ? await randomWalk(spec, props, sampling) : await pctPortfolio(spec, props, sampling);
     const violations = [];
     for (const f of r.violations) violations.push(await present(spec, props, f, opts));

@@ -52,7 +52,6 @@ export const EXPLORE_SECONDS = 20;
 const EXPLORE_GRACE_SECONDS = 10;
 export const MAX_STEPS = 1000;
 /** The exhaustive explorer consults its clock once every this many states (exhaustive.ts); progress counts those calls. */
-const STATES_PER_CLOCK_CHECK = 256;
 
 const STARTER_ID = "lost-update";
 
@@ -413,11 +412,9 @@ export class Session {
     this.progress = mode === "run" || mode === "step" ? null : { elapsedMs: 0, label: "starting" };
     const progressLabel = (p: Progress): string => {
       const s = Math.max(p.elapsedMs, 1) / 1000;
-      if (mode === "explore" || mode === "compare") {
-        const states = Math.max(0, p.clockChecks - 1) * STATES_PER_CLOCK_CHECK;
-        return `≈${states.toLocaleString("en")} states, ≈${Math.round(states / s).toLocaleString("en")} states/s`;
-      }
-      return `≈${p.clockChecks.toLocaleString("en")} executions, ≈${Math.round(p.clockChecks / s).toLocaleString("en")}/s`;
+      // The search's own counters, as of its last look at the clock (exhaustive: every 256 states).
+      if (p.states > 0) return `${p.states.toLocaleString("en")} states, ${Math.round(p.states / s).toLocaleString("en")} states/s`;
+      return `${p.executions.toLocaleString("en")} executions, ${Math.round(p.executions / s).toLocaleString("en")}/s`;
     };
     const running = startJob(job, wallSeconds * 1000, {
       onProgress: (p) => {

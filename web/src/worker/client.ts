@@ -16,6 +16,10 @@ export type JobOutcome =
 export interface Progress {
   elapsedMs: number;
   clockChecks: number;
+  /** Exact counts from the search (distinct states: exhaustive only). */
+  states: number;
+  transitions: number;
+  executions: number;
 }
 
 export interface JobHandlers {
@@ -64,7 +68,7 @@ export function startJob(job: Job, wallMs: number, handlers: JobHandlers = {}): 
   worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
     const m = e.data;
     if (m.type === "progress") {
-      lastProgress = { elapsedMs: m.elapsedMs, clockChecks: m.clockChecks };
+      lastProgress = { elapsedMs: m.elapsedMs, clockChecks: m.clockChecks, states: m.states, transitions: m.transitions, executions: m.executions };
       handlers.onProgress?.(lastProgress);
     } else if (m.type === "console") {
       handlers.onConsole?.(m.lines);

@@ -54,7 +54,8 @@ export interface ConsoleLine {
 export type WorkerMessage =
   | { type: "ready" }
   /** The explorer is alive: its clock checks, counted (see docs/ui.md on what they approximate). */
-  | { type: "progress"; elapsedMs: number; clockChecks: number }
+  /** While exploring: the search's own counters (exact), read when it last looked at the clock. */
+  | { type: "progress"; elapsedMs: number; clockChecks: number; states: number; transitions: number; executions: number }
   | { type: "console"; lines: ConsoleLine[] }
   /** The final answer: `result` is JSON text of a JobResult. */
   | { type: "done"; result: string };

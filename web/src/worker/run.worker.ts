@@ -10,6 +10,7 @@
 // is set synchronously (a module worker drops messages that arrive while its
 // top level is still running, stack.md §7).
 
+import { liveCounts, type LiveCounts } from "../sim/live";
 import { buildScenario, type BuiltScenario } from "../api/build";
 import { compileCore } from "../core/load";
 import { ConfigError, resolveConfig } from "../api/config";
@@ -129,7 +130,7 @@ async function attachWorld(result: JobResult, built: BuiltScenario, trace: Trace
  * Compare (compare.ts): the schedule given, else the counterexample an
  * exploration under A finds, else A's plain run; replayed under A and B.
  */
-async function compareJob(job: Job, def: ScenarioDefinition, builtA: BuiltScenario, map: ReturnType<typeof parseSourceMap>, result: JobResult, now: () => number, t0: number): Promise<JobResult> {
+async function compareJob(job: Job, def: ScenarioDefinition, builtA: BuiltScenario, map: ReturnType<typeof parseSourceMap>, result: JobResult, now: () => number, t0: number, live: LiveCounts): Promise<JobResult> {
   const spec = job.compare;
   if (!spec) return { ...result, error: { phase: "internal", message: "a compare job without its configurations" }, elapsedMs: performance.now() - t0 };
   let configB: Config;
@@ -143,7 +144,7 @@ async function compareJob(job: Job, def: ScenarioDefinition, builtA: BuiltScenar
     let schedule = job.schedule;
     let source: CompareResult["source"] = "given";
     if (schedule === undefined) {
-      const r = await verify(builtA.spec, builtA.props, { mode: "explore", maxSteps: job.budgets.maxSteps, maxSeconds: job.budgets.maxSeconds, now });
+      const r = await verify(builtA.spec, builtA.props, { mode: "explore", maxSteps: job.budgets.maxSteps, maxSeconds: job.budgets.maxSeconds, now, live });
       const found = r.violations[0];
       schedule = found?.schedule ?? "";
       source = found ? "explored" : "run";
@@ -307,17 +308,18 @@ async function runJob(job: Job): Promise<JobResult> {
 
   let checks = 0;
   let lastPost = t0;
+  const live = liveCounts();
   const now = () => {
     const t = performance.now();
     checks++;
     if (t - lastPost >= PROGRESS_MS) {
       lastPost = t;
       flushConsole();
-      post({ type: "progress", elapsedMs: t - t0, clockChecks: checks });
+      post({ type: "progress", elapsedMs: t - t0, clockChecks: checks, ...live });
     }
     return t;
   };
-  if (job.mode === "compare") return compareJob(job, def, built, map, result, now, t0);
+  if (job.mode === "compare") return compareJob(job, def, built, map, result, now, t0, live);
 
   const opts: VerifyOptions = {
     mode: job.mode as VerifyOptions["mode"],
@@ -327,6 +329,7 @@ async function runJob(job: Job): Promise<JobResult> {
     maxSeconds: job.mode === "run" ? undefined : job.budgets.maxSeconds,
     maxExecutions: job.budgets.maxExecutions,
     now,
+    live,
   };
   const r = await verify(built.spec, built.props, opts);
   result.verify = r;
