@@ -126,11 +126,11 @@ describe("buildScenario: the world and the actors", () => {
 });
 
 describe("buildScenario: properties", () => {
-  it("defaults to every built-in invariant; progress, isolation and no-leak are checked today", () => {
+  it("defaults to every built-in invariant, all of them checked", () => {
     const all = build({ actors: { a: async () => {} } });
     expect(all.props.deadlock).toBe(true);
-    expect(all.unchecked).toEqual(["no-stale-open"]);
-    expect(all.props.invariants.map((i) => i.name)).toEqual(["isolation", "no-leak"]);
+    expect(all.unchecked).toEqual([]);
+    expect(all.props.invariants.map((i) => i.name)).toEqual(["isolation", "no-stale-open", "no-leak"]);
     const none = build({ actors: { a: async () => {} }, invariants: [] });
     expect(none.props.deadlock).toBe(false);
     expect(none.unchecked).toEqual([]);

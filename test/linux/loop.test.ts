@@ -344,3 +344,42 @@ describe("I/O through a loop device", () => {
     expect(got).toEqual(["0", "1,2,3,170", String(60 * 1024), "2", "1,9,9,170", "ENOSPC"]);
   });
 });
+
+describe("no-stale-open: a (dev_t, diskseq) pair never names two incarnations", () => {
+  /** Reads loop0's pair bound to a, detaches, binds b to it, reads the pair again (a second process). */
+  async function rebind(kernel: "linux-6.1" | "linux-6.1.192", patches: "none" | ["loop-release-diskseq"]) {
+    const { b, exec } = await started({
+      files: IMG,
+      invariants: ["no-stale-open"],
+      actors: {
+        first: async (sys) => {
+          const fd = await sys.open("/dev/loop0", { write: true });
+          const a = await sys.open("/img/a", { write: true });
+          await sys.ioctl(fd, "LOOP_CONFIGURE", { fd: a });
+          await sys.ioctl(fd, "BLKGETDISKSEQ");
+          await sys.ioctl(fd, "LOOP_CLR_FD");
+        },
+        second: async (sys) => {
+          const fd = await sys.open("/dev/loop0", { write: true });
+          const img = await sys.open("/img/b", { write: true });
+          await sys.ioctl(fd, "LOOP_CONFIGURE", { fd: img });
+          await sys.readFile("/sys/block/loop0/diskseq");
+        },
+      },
+    }, kernel, patches);
+    void exec;
+    return verify(b.spec, b.props, { mode: "run" });
+  }
+
+  it("on linux-6.1 a re-bound loop device keeps its pair: violated, naming both files and both readers", async () => {
+    const r = await rebind("linux-6.1", "none");
+    expect(r.verdict).toBe("violation");
+    expect(r.violations[0]!.invariant).toBe("no-stale-open");
+    expect(r.violations[0]!.message).toMatch(/\(7:0, diskseq 1\).*loop0 bound to \/img\/a when first read it.*loop0 bound to \/img\/b when second read it/);
+  });
+
+  it("patch 4/7, and kernels that bump at every media change, give every binding its own pair: holds", async () => {
+    expect((await rebind("linux-6.1", ["loop-release-diskseq"])).verdict).toBe("pass");
+    expect((await rebind("linux-6.1.192", "none")).verdict).toBe("pass");
+  });
+});

@@ -133,7 +133,11 @@ declare module "blocklab" {
    * - `"no-leak"` (at the end, once every guest is destroyed): no loop device bound to,
    *   and no dm device mapping, an image of a dead VM; no ring still mapped by blkback;
    *   no fd still open;
-   * - `"no-stale-open"`: accepted but **not checked yet**; runs report it as unchecked.
+   * - `"no-stale-open"` (after every step): a (dev_t, diskseq) pair never names two
+   *   device incarnations. Every reading of a diskseq (BLKGETDISKSEQ, sysfs, blkback's
+   *   check) is recorded with what the device was then (a loop device: the file it is
+   *   bound to; a dm device: the device itself); the same pair read on another
+   *   incarnation is a violation, since whoever checks that pair cannot tell them apart.
    */
   export type BuiltinInvariant = "isolation" | "no-leak" | "no-stale-open" | "progress";
 

@@ -11,6 +11,7 @@ import { fileKey, isTextFile, type FileObject } from "../linux/files";
 import { Machine, type InitialFile } from "../linux/machine";
 import { deviceViews } from "../linux/views";
 import { setCredentials } from "../linux/creds";
+import { stalePairViolation } from "../linux/pairs";
 import { xsPeek } from "../xen/xenstore";
 import { xenActors, xenDriversBoot } from "../xen/actors";
 import { isolationViolation, leakViolation } from "../xen/invariants";
@@ -24,7 +25,7 @@ import type { ActorDefinition, ActorFunction, BuiltinInvariant, Config, Scenario
  * until block devices are emulated (nothing can leak or be stale before
  * there are devices), so they are accepted and reported as not checked.
  */
-export const CHECKED_BUILTINS: readonly BuiltinInvariant[] = ["progress", "isolation", "no-leak"];
+export const CHECKED_BUILTINS: readonly BuiltinInvariant[] = ["progress", "isolation", "no-leak", "no-stale-open"];
 
 export interface BuiltScenario {
   spec: ExecutionSpec;
@@ -151,6 +152,7 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
   }
   const names = machine.domains;
   if (asked.includes("isolation")) invariants.push({ name: "isolation", atEnd: false, check: (exec) => isolationViolation(exec.store, names) });
+  if (asked.includes("no-stale-open")) invariants.push({ name: "no-stale-open", atEnd: false, check: (exec) => stalePairViolation(exec.store) });
   if (asked.includes("no-leak")) invariants.push({ name: "no-leak", atEnd: true, check: (exec) => leakViolation(exec.store, names) });
   const props: Properties = {
     invariants,

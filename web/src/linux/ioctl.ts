@@ -8,6 +8,7 @@ import type { StepContext } from "../sim/op";
 import { readDisk, SECTOR } from "./block";
 import { DM_COMMANDS, dmControlIoctl } from "./dm/ioctl";
 import { lookupFd } from "./fdtable";
+import { observePair } from "./pairs";
 import { fail, type Kernel } from "./kernel";
 import { LOOP_CTL_IOCTLS, loopControlIoctl } from "./loop/control";
 import { LOOP_IOCTLS, loopIoctl } from "./loop/ioctl";
@@ -56,7 +57,10 @@ export function vfsIoctl(ctx: StepContext, k: Kernel, fd: number, name: unknown,
       return dmControlIoctl(ctx, k, name, arg);
     case "disk": {
       const disk = readDisk(ctx.store, f.disk);
-      if (name === "BLKGETDISKSEQ") return disk.diskseq;
+      if (name === "BLKGETDISKSEQ") {
+        observePair(ctx, ctx.who.domain, f.disk, ctx.who.name);
+        return disk.diskseq;
+      }
       if (name === "BLKGETSIZE64") return disk.sectors * SECTOR;
       if (disk.driver === "loop") {
         // lo_ioctl passes what it does not know to lo_simple_ioctl: EINVAL.

@@ -15,7 +15,8 @@ import { fail, ModelBug, type Kernel } from "./kernel";
 import { readDiskBytes, writeDiskBytes } from "./io";
 import { loopAdd } from "./loop/device";
 import { keys, type DeviceNode, type OpenFile, type Symlink } from "./objects";
-import { isSysfsPath, readSysfs, sysfsEntries } from "./sysfs";
+import { isSysfsPath, readSysfs, sysBlockDisk, sysfsEntries } from "./sysfs";
+import { observePair } from "./pairs";
 
 export interface OpenFlags {
   write?: boolean;
@@ -278,7 +279,13 @@ export function vfsReadlink(ctx: StepContext, k: Kernel, path: unknown): string 
 /** The whole text of a file or a sysfs attribute. */
 export function vfsReadFile(ctx: StepContext, k: Kernel, path: unknown): string {
   const r = resolve(ctx.store, k, ctx.who.domain, path);
-  if (r.kind === "sysfs") return readSysfs(ctx.store, k, ctx.who.domain, r.path);
+  if (r.kind === "sysfs") {
+    const text = readSysfs(ctx.store, k, ctx.who.domain, r.path);
+    const m = /^\/sys\/block\/([^/]+)\/diskseq$/.exec(r.path);
+    const found = m ? sysBlockDisk(ctx.store, ctx.who.domain, m[1]!) : undefined;
+    if (found) observePair(ctx, ctx.who.domain, found.key, ctx.who.name);
+    return text;
+  }
   if (r.kind === "dir") fail("EISDIR", `${r.path} is a directory`);
   if (r.kind === "node") fail("EINVAL", `${r.path} is a device node: open it and read`);
   if (r.kind !== "file") throw new ModelBug("unexpected link");

@@ -63,6 +63,8 @@ export default scenario({
   },
   invariants: [
     "progress",
+    // The built-in form of the same fault: the pair (7:0, diskseq) read on two bindings.
+    "no-stale-open",
     {
       name: "work is served only work's data",
       check: (world) => {

@@ -14,6 +14,7 @@
 import type { StepContext } from "../sim/op";
 import { diskByDevt, readDisk } from "../linux/block";
 import { blkdevClose, blkdevOpen } from "../linux/bdev";
+import { observePair } from "../linux/pairs";
 import { programStack } from "../linux/io";
 import { LOOP_MAJOR } from "../linux/kconfig";
 import type { Kernel } from "../linux/kernel";
@@ -170,6 +171,8 @@ export function vbdCreate(ctx: StepContext, k: Kernel, d: string, dev: { major: 
     return { ok: false, err: ENOENT, message: "creating vbd structure" };
   }
   const disk = readDisk(ctx.store, key);
+  // Patch 3/7's check reads the opened disk's diskseq: a reading of the pair (see linux/pairs.ts).
+  if (checkDiskseq && dev.diskseq !== 0) observePair(ctx, d, key, "blkback");
   if (checkDiskseq && dev.diskseq !== 0 && disk.diskseq !== dev.diskseq) {
     ctx.emit({ kind: "blkback", domain: d, message: `device ${devName} has incorrect sequence number 0x${disk.diskseq.toString(16)} (expected 0x${dev.diskseq.toString(16)})` });
     blkdevClose(ctx, k, d, key);
