@@ -208,6 +208,58 @@ export const GALLERY: readonly GalleryEntry[] = [
     after: [{ kernel: "linux-6.1", patches: { preset: "v2", "loop-autoclear-delete": true } }],
   },
   {
+    id: "block-find-then-bind",
+    title: "losetup -f, then losetup DEV FILE: the stock block script loses its loop device",
+    lesson:
+      "R1 of the series, allocate-then-attach. Xen's stock block script attaches an image in two commands: `losetup -f` " +
+      "names a free loop device, and `losetup DEV FILE` binds it. Nothing reserves the device in between, and the " +
+      "script's lock only keeps other Xen hotplug scripts out: a user (or udisks) attaching an image of its own is " +
+      "offered the same loop0 and may bind it first. The script's bind then fails with EBUSY, the hotplug script " +
+      "fails, and VM work gets no disk: that is what exploration finds. No kernel switch helps; the fix is in the " +
+      "script. Qubes' script opens the offered device with O_EXCL and binds it through that very fd with " +
+      "LOOP_CONFIGURE, and asks for another device when it loses (block-find-then-bind-fixed).",
+    file: "block-find-then-bind.ts",
+    before: { kernel: "linux-6.1", patches: "none" },
+    after: [{ scenario: "block-find-then-bind-fixed" }],
+  },
+  {
+    id: "block-find-then-bind-fixed",
+    title: "The same race with qubes-block: hold the device you bind, and ask again when you lose",
+    lesson:
+      "The fix for block-find-then-bind: Qubes' script holds the loop device it configures (O_EXCL, LOOP_CONFIGURE " +
+      "on that fd), so either its bind or the user's is refused with EBUSY, and the loser asks LOOP_CTL_GET_FREE " +
+      "again. Exploration proves VM work gets its disk in every interleaving, and shows that the race window (an " +
+      "answer of losetup -f taken by the other attacher before its own bind) is reached.",
+    file: "block-find-then-bind-fixed.ts",
+  },
+  {
+    id: "remove-by-name",
+    title: "losetup -d by name at remove: the stock block script destroys a re-used loop device",
+    lesson:
+      "R3 of the series, remove by name. The stock block script keeps the loop device it made bound until its " +
+      "`remove`, which runs `losetup -d` on the name it kept in `node`. By then the name may be someone else's: work " +
+      "is destroyed, and an admin cleaning up by a stale name detaches /dev/loop0 (if blkback still holds it, the " +
+      "clear waits for blkback's close), then attaches vault's image, which lands on loop0 again. Exploration finds " +
+      "the order in which work's remove destroys vault's device. Qubes' remove opens the " +
+      "device and checks its diskseq against the one it published before LOOP_CLR_FD, and refuses a device that " +
+      "changed; the check needs a kernel that gives a re-bound loop device a new diskseq (linux-6.1.192, or patch " +
+      "4/7): remove-by-name-qubes.",
+    file: "remove-by-name.ts",
+    before: { kernel: "linux-6.1", patches: "none" },
+    after: [{ scenario: "remove-by-name-qubes", kernel: "linux-6.1.192", patches: "none" }],
+  },
+  {
+    id: "remove-by-name-qubes",
+    title: "Remove with a diskseq check: qubes-block refuses a re-used loop device",
+    lesson:
+      "The fix for remove-by-name: qubes-block's remove checks the loop device's diskseq before LOOP_CLR_FD. On " +
+      "linux-6.1.192 attaching vault's image to loop0 takes a new diskseq, so the check fails (\"Loop device diskseq " +
+      "mismatch!\") and vault's device stays. Exploration proves it in every interleaving and shows the window (vault's " +
+      "image on the loop device whose name work's backend still kept) is reached. Try it on linux-6.1: the re-bound " +
+      "loop0 keeps its diskseq, the check passes, and vault's device is destroyed again (stale-diskseq).",
+    file: "remove-by-name-qubes.ts",
+  },
+  {
     id: "ring-basics",
     title: "The blkif ring: push-and-check and the notification hold-off",
     lesson:

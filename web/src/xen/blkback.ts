@@ -37,6 +37,7 @@ import { parsePhysicalDevice, vbdCreate, vbdFree, type Vbd } from "./blkback-vbd
 import { programStack } from "../linux/io";
 import { blkbackMode, type XenKernel } from "./xen-kernel";
 import { devFatal, readState, switchState, XenbusState } from "./xenbus";
+import type { XenbusStateValue } from "./xenbus";
 import { evtchnBindInterdomain, evtchnClose, evtchnDeliverable, evtchnSend, evtchnTake, portKey } from "./evtchn";
 import type { XsConn } from "./xs-conn";
 
@@ -93,6 +94,34 @@ function writeBe(store: Store, key: string, be: BlkbackDevice, change: Partial<B
   return next;
 }
 
+// ---- dev->state: the driver's own idea of its state ----
+//
+// Linux's xenbus drivers compare against dev->state, which only
+// xenbus_switch_state changes, not against the `state` node: the toolstack
+// writes the backend's node itself (libxl's detach sets it to 5, to tell
+// the frontend), and blkback must not take that for its own state (a
+// frontend_changed(Connected) arriving after it would connect again and
+// write 4 over libxl's 5).
+
+const devStateKey = (nodename: string): string => `xbdev:${nodename}`;
+
+/** dev->state of the backend device at `nodename` (Initialising before the probe). */
+function devState(store: Store, nodename: string): number {
+  return store.get<number>(devStateKey(nodename)) ?? XenbusState.Initialising;
+}
+
+/** xenbus_switch_state: the node (unless it is gone) and dev->state. */
+function setState(ctx: StepContext, xs: XsConn, nodename: string, state: XenbusStateValue): boolean {
+  ctx.store.set(devStateKey(nodename), state);
+  return switchState(xs, nodename, state);
+}
+
+/** xenbus_dev_fatal: the error node, then Closing. */
+function fatal(ctx: StepContext, xs: XsConn, nodename: string, err: number, message: string): void {
+  devFatal(xs, nodename, err, message);
+  ctx.store.set(devStateKey(nodename), XenbusState.Closing);
+}
+
 /**
  * The backend bus watch (xenbus_probe_backend's backend_changed →
  * xenbus_dev_changed): a device directory that appeared in state
@@ -127,7 +156,7 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
   const frontend = xs.read(`${nodename}/frontend`);
   const frontendId = Number(xs.read(`${nodename}/frontend-id`) ?? NaN);
   if (frontend === undefined || !Number.isInteger(frontendId)) {
-    devFatal(xs, nodename, 2, "reading other end details");
+    fatal(ctx, xs, nodename, 2, "reading other end details");
     return;
   }
   const be: BlkbackDevice = { nodename, frontend, frontendId, devid, vbd: null, ring: null, dpRing: null, inflight: 0, bogus: false, served: [], removed: false, more: false };
@@ -141,10 +170,10 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
   xs.watch(`${nodename}/physical-device`, TOKEN.physicalDevice(nodename));
   xs.write(`${nodename}/max-ring-page-order`, String(MAX_RING_PAGE_ORDER));
   if (blkbackMode(k).opened && xs.write(`${nodename}/opened`, "0") !== undefined) {
-    devFatal(xs, nodename, 13, "writing opened");
+    fatal(ctx, xs, nodename, 13, "writing opened");
     return;
   }
-  switchState(xs, nodename, XenbusState.InitWait);
+  setState(ctx, xs, nodename, XenbusState.InitWait);
   ctx.emit({ kind: "blkback", domain: k.domains[xs.domid], message: `probe ${nodename}: InitWait` });
 }
 
@@ -159,7 +188,7 @@ export function blkbackBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn
   const pd = parsePhysicalDevice(mode.diskseq, xs.read(`${nodename}/physical-device`), mode.diskseq === "node" ? xs.read(`${nodename}/diskseq`) : undefined);
   if (pd.kind === "absent") return; // the watch fires once at registration, before the script wrote anything
   if (pd.kind === "fatal") {
-    devFatal(xs, nodename, pd.err, pd.message);
+    fatal(ctx, xs, nodename, pd.err, pd.message);
     return;
   }
   if (be.vbd) {
@@ -174,12 +203,12 @@ export function blkbackBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn
   const r = vbdCreate(ctx, k, d, pd, readOnly, mode.diskseq !== "none");
   if (!r.ok) {
     // be->major = be->minor = 0: a later rewrite of the keys may try again.
-    devFatal(xs, nodename, r.err, r.message);
+    fatal(ctx, xs, nodename, r.err, r.message);
     return;
   }
   if (mode.opened && xs.write(`${nodename}/opened`, "1") !== undefined) {
     vbdFree(ctx, k, d, r.vbd);
-    devFatal(xs, nodename, 13, "writing opened");
+    fatal(ctx, xs, nodename, 13, "writing opened");
     return;
   }
   const now = writeBe(ctx.store, key, be, { vbd: r.vbd });
@@ -195,17 +224,17 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
   let be = readBe(ctx.store, key);
   if (!be || be.removed) return;
   const fstate = readState(xs, be.frontend);
-  const mine = readState(xs, nodename);
+  const mine = devState(ctx.store, nodename);
   switch (fstate) {
     case XenbusState.Initialising:
-      if (mine === XenbusState.Closed) switchState(xs, nodename, XenbusState.InitWait); // prepare for reconnect
+      if (mine === XenbusState.Closed) setState(ctx, xs, nodename, XenbusState.InitWait); // prepare for reconnect
       return;
     case XenbusState.Initialised:
     case XenbusState.Connected: {
       if (mine === XenbusState.Connected) return;
       const d = disconnect(ctx, k, key, be);
       if (d === "EBUSY") {
-        devFatal(xs, nodename, 16, "pending I/O");
+        fatal(ctx, xs, nodename, 16, "pending I/O");
         return;
       }
       be = d;
@@ -216,11 +245,11 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
       return;
     }
     case XenbusState.Closing:
-      switchState(xs, nodename, XenbusState.Closing);
+      setState(ctx, xs, nodename, XenbusState.Closing);
       return;
     case XenbusState.Closed: {
       const d = disconnect(ctx, k, key, be);
-      switchState(xs, nodename, XenbusState.Closed);
+      setState(ctx, xs, nodename, XenbusState.Closed);
       if (xs.read(`${nodename}/online`) === "1") return;
       blkbackRemove(ctx, k, xs, key, d === "EBUSY" ? readBe(ctx.store, key)! : d);
       return;
@@ -229,7 +258,7 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
       blkbackRemove(ctx, k, xs, key, be);
       return;
     default:
-      devFatal(xs, nodename, 22, `saw state ${fstate} at frontend`);
+      fatal(ctx, xs, nodename, 22, `saw state ${fstate} at frontend`);
   }
 }
 
@@ -238,24 +267,24 @@ function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevi
   const fe = be.frontend;
   const protocol = xs.read(`${fe}/protocol`) ?? "x86_32-abi";
   if (!ABIS.includes(protocol)) {
-    devFatal(xs, be.nodename, 38, `unknown fe protocol ${protocol}`);
+    fatal(ctx, xs, be.nodename, 38, `unknown fe protocol ${protocol}`);
     return undefined;
   }
   const order = Number(xs.read(`${fe}/ring-page-order`) ?? "0");
   if (!Number.isInteger(order) || order > MAX_RING_PAGE_ORDER) {
-    devFatal(xs, be.nodename, 22, `${fe}/request %d ring page order exceed max:${MAX_RING_PAGE_ORDER}`);
+    fatal(ctx, xs, be.nodename, 22, `${fe}/request %d ring page order exceed max:${MAX_RING_PAGE_ORDER}`);
     return undefined;
   }
   const ref = Number(xs.read(`${fe}/ring-ref`) ?? NaN);
   const port = Number(xs.read(`${fe}/event-channel`) ?? NaN);
   if (!Number.isInteger(ref) || !Number.isInteger(port)) {
-    devFatal(xs, be.nodename, 2, `reading ${fe}/ring-ref and event-channel`);
+    fatal(ctx, xs, be.nodename, 2, `reading ${fe}/ring-ref and event-channel`);
     return undefined;
   }
   const dp = k.dp!;
   const m = dp.mapGrant(xs.domid, be.frontendId, ref);
   if (!m.ok) {
-    devFatal(xs, be.nodename, 12, `mapping ring-ref ${ref} port ${port}`);
+    fatal(ctx, xs, be.nodename, 12, `mapping ring-ref ${ref} port ${port}`);
     return undefined;
   }
   dp.unmapGrant(xs.domid, m.handle);
@@ -265,7 +294,7 @@ function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevi
     localPort = evtchnBindInterdomain(ctx, xs.domid, be.frontendId, port);
   } catch (e) {
     if ((e as { errno?: string }).errno === undefined) throw e;
-    devFatal(xs, be.nodename, 22, `mapping ring-ref ${ref} port ${port}`);
+    fatal(ctx, xs, be.nodename, 22, `mapping ring-ref ${ref} port ${port}`);
     return undefined;
   }
   // The new port starts pending (Xen's conservative choice): its upcall sets waiting_reqs, and
@@ -280,11 +309,11 @@ function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevi
 /** connect(): when both the ring is bound and the device is open, in either order. */
 function tryConnect(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be: BlkbackDevice): void {
   if (!be.vbd || !be.ring || be.dpRing !== null) return;
-  if (readState(xs, be.nodename) === XenbusState.Connected) return;
+  if (devState(ctx.store, be.nodename) === XenbusState.Connected) return;
   const dp = k.dp!;
   const r = dp.backendConnect(xs.domid, be.frontendId, { grefs: be.ring.refs, abi: be.ring.abi, device: 0, sectors: be.vbd.sectors, readOnly: be.vbd.readOnly });
   if (!r.ok) {
-    devFatal(xs, be.nodename, 12, `mapping ring-ref ${be.ring.refs[0]} port ${be.ring.port}`);
+    fatal(ctx, xs, be.nodename, 12, `mapping ring-ref ${be.ring.refs[0]} port ${be.ring.port}`);
     return;
   }
   const rk = ringKey(be.frontendId, be.devid);
@@ -300,7 +329,7 @@ function tryConnect(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be:
   xs.write(`${n}/info`, String(be.vbd.readOnly ? VDISK_READONLY : 0));
   xs.write(`${n}/sector-size`, "512");
   xs.write(`${n}/physical-sector-size`, "512");
-  switchState(xs, n, XenbusState.Connected);
+  setState(ctx, xs, n, XenbusState.Connected);
   ctx.emit({ kind: "blkback", domain: k.domains[xs.domid], message: `${n}: Connected, ${be.vbd.sectors} sectors` });
 }
 
@@ -340,6 +369,7 @@ function finalPut(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice
   const d = k.domains[b]!;
   if (be.vbd) vbdFree(ctx, k, d, be.vbd);
   ctx.store.delete(key);
+  ctx.store.delete(devStateKey(be.nodename));
   ctx.emit({ kind: "blkback", domain: d, message: `${be.nodename}: removed` });
 }
 
