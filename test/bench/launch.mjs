@@ -5,6 +5,7 @@
 // The entry sees process.argv = [node, entry, ...args]. Vite logs only errors,
 // on stderr, so stdout carries only what the entry prints (--json stays clean).
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { runnerImport } from "vite";
 
 const [file, ...args] = process.argv.slice(2);
@@ -14,4 +15,6 @@ if (!file || !file.endsWith(".ts")) {
 }
 const entry = resolve(file);
 process.argv = [process.argv[0], entry, ...args];
-await runnerImport(entry, { configFile: false, logLevel: "error" });
+// Gallery scenarios import the public API as users write it: from "blocklab" (as bin/blocklab.mjs maps it).
+const blocklab = fileURLToPath(new URL("../../web/src/api/index.ts", import.meta.url));
+await runnerImport(entry, { configFile: false, logLevel: "error", resolve: { alias: { blocklab } } });

@@ -3,7 +3,8 @@
 // Options: --json, --quick (short windows, for a smoke run), --rounds N, --window S,
 // --wasm FILE (measure another build of the data plane, e.g. a candidate core.wasm),
 // --out FILE (also write the JSON object to FILE; `npm run bench` without -s
-// prints npm's own "> blocklab@… bench" banner on stdout before it).
+// prints npm's own "> blocklab@… bench" banner on stdout before it),
+// --no-gallery (skip the gallery explorations), --gallery-rounds N.
 //
 // Measured side by side in one run, in interleaved rounds (every variant once
 // per round, the order rotated each round), each for a fixed time window,
@@ -21,6 +22,7 @@
 // must answer OKAY, and the guest pages must hold the image's bytes (crc32c).
 
 import { runtimeBench } from "./runtime";
+import { galleryBench, galleryTable } from "./gallery";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { DataPlane, compileCore, encodeRequest, type BlkifRequest } from "../../web/src/core";
@@ -508,6 +510,9 @@ log("bench: restore vs full copy (1 GiB arena)…");
 const rest = await restoreBench();
 log("bench: the runtime (sampling, exhaustive search, reset)…");
 const rt = await runtimeBench(QUICK ? 0.3 : 1.5);
+// The gallery's explorations (test/bench/gallery.ts): before = time to the first violation, after = the proof.
+const NO_GALLERY = argv.includes("--no-gallery");
+const galleryRows = NO_GALLERY ? [] : await galleryBench({ rounds: QUICK ? 1 : numArg("--gallery-rounds", 1), maxSeconds: QUICK ? 20 : 60, log });
 const elapsed = (performance.now() - started) / 1000;
 
 // ---- figures ----
@@ -551,6 +556,7 @@ for (const v of variants) {
   out[`${v.key}_gb_per_s`] = round(gbs(v.key), 3);
 }
 Object.assign(out, rt);
+if (!NO_GALLERY) out.gallery = galleryRows;
 const runtimeGoals = { sample_exec_per_s: rt.sample_exec_per_s >= 10_000, states_per_s: rt.states_per_s >= 100_000, reset_us: rt.reset_us <= 20 };
 out.goals = { ...goals, ...runtimeGoals };
 out.combined = "wasm_vs_ts_4k and wasm_vs_memcpy_44k: mean of the READ and WRITE ratios; wasm_4k_req_per_s: mean of READ and WRITE req/s";
@@ -605,6 +611,11 @@ if (JSON_MODE) {
     ...scenarioNames.map((sc) => [sc, ...(["caching", "dpor", "dpor+sleep"] as const).map((c) => cell(rt.reductions.find((r) => r.scenario === sc && r.reductions === c)!))]),
   ]));
   lines.push("");
+  if (!NO_GALLERY) {
+    lines.push(`Gallery exploration, same run (exhaustive, default reductions; before = until the first violation, after = the whole proof; median of ${galleryRows[0]?.rounds ?? 0} round(s), each search bounded at ${QUICK ? 20 : 60} s):`);
+    lines.push(...table(galleryTable(galleryRows)));
+    lines.push("");
+  }
   lines.push(`checked: ${crossNote}; every measured batch answered OKAY and the guest pages match the image (crc32c)`);
   for (const n of notes) lines.push(typeof n === "function" ? n() : n);
   lines.push(`restore host: ${rest.memoryMiB.toFixed(0)} MiB of linear memory; total bench time ${elapsed.toFixed(1)} s`);
