@@ -1,10 +1,9 @@
 // `Sys` over the runtime's Channel: each method builds one Op (one atomic
 // step) and waits for the scheduler to run it. Files, fds, device nodes,
-// sysfs, loop and their ioctls come from the kernel model (web/src/linux);
-// the tools (losetup) are library code making several such calls. What has
-// no model yet is a step that fails with ENOSYS, so a scenario written
-// against the full API runs, shows the call in its trace, and says plainly
-// what is missing instead of pretending.
+// sysfs, loop, dm and their ioctls come from the kernel model (web/src/linux),
+// xenstore, xl, guest disks and rings from the Xen model (web/src/xen); the
+// tools (losetup, dmsetup, xl, hotplug scripts) are library code making
+// several such calls, so the races between their steps show.
 
 import type { Channel } from "../sim/actor";
 import { SysError, type Op, type Who } from "../sim/op";
@@ -17,14 +16,8 @@ import { xenstoreClient } from "./xenstore-client";
 import { diskFor, ringFor, xlFor } from "../xen/sys-api";
 import type { Sys } from "./types";
 
-/** Where each missing piece will come from. Fill in an issue number here when one is filed. */
-const NOT_EMULATED = {
-} as const;
-
 /** What the scenario did that a result alone does not show; filled while it runs, read by the CLI and the UI. */
 export class Diagnostics {
-  /** Sys methods the scenario called that are not emulated yet (those calls failed with ENOSYS). */
-  readonly notEmulated = new Set<string>();
   /** The last error that ended an actor as a bug in the script, with its stack. */
   scriptError: { actor: string; error: unknown } | undefined;
 }
@@ -60,15 +53,6 @@ export function makeProcess(ch: Channel, who: Who, diag: Diagnostics, machine: M
   // One step per call; the runtime refuses a second call made before the
   // first returned (a missing await) as a script error.
   const call = <R>(op: Op<R>): Promise<R> => ch.call(op);
-
-  const missing = (area: keyof typeof NOT_EMULATED, name: string, args: unknown[]): Promise<never> => {
-    diag.notEmulated.add(name);
-    return call<never>({
-      call: name,
-      args: args.map((a) => traceArg(a)),
-      run: () => { throw new SysError("ENOSYS", `${name} is not emulated yet: ${NOT_EMULATED[area]}`); },
-    });
-  };
 
   const d = who.domain;
   const k = syscalls(machine, d, who.name);

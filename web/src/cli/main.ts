@@ -226,8 +226,6 @@ async function quietly<T>(on: boolean, f: () => Promise<T>): Promise<T> {
 
 function notesOf(built: BuiltScenario): string[] {
   const notes: string[] = [];
-  const missing = [...built.diagnostics.notEmulated].sort();
-  if (missing.length > 0) notes.push(`the scenario calls ${missing.join(", ")}, not emulated yet: those calls fail with ENOSYS`);
   if (built.unchecked.length > 0) notes.push(`${built.unchecked.join(", ")}: not checked yet (accepted, but no check is implemented; a pass says nothing about it)`);
   return notes;
 }

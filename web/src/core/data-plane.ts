@@ -5,7 +5,7 @@
 // Xen's names, because the models above report them, not crash on them.
 
 import {
-  ABI_CODE, LAYOUT, PAGE_SIZE, SECTOR_SIZE, RING_OFFSETS, gntstName, statusName,
+  ABI_CODE, PAGE_SIZE, SECTOR_SIZE, RING_OFFSETS, gntstName, statusName,
   type BlkifAbi, type BlkifResponse, type GntstName,
 } from "./abi";
 import { CoreOutOfMemoryError, CoreUsageError } from "./errors";

@@ -102,8 +102,6 @@ function describe(e: unknown): string {
 
 function notesOf(built: BuiltScenario): string[] {
   const notes: string[] = [];
-  const missing = [...built.diagnostics.notEmulated].sort();
-  if (missing.length > 0) notes.push(`the scenario calls ${missing.join(", ")}, not emulated yet: those calls fail with ENOSYS`);
   if (built.unchecked.length > 0) notes.push(`${built.unchecked.join(", ")}: not checked yet (accepted, but no check is implemented; a pass says nothing about it)`);
   return notes;
 }
