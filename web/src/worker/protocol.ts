@@ -88,7 +88,7 @@ export interface JobResult {
   tools?: import("./tools").ToolCall[];
   /** Compare's answer. */
   compare?: import("./compare").CompareResult;
-  /** Things the user should know: calls not emulated yet, invariants not checked yet. */
+  /** Things the user should know about the run (for example invariants the scenario asked for that are not checked). */
   notes: string[];
   /** Globals the sandbox removed before the script ran. */
   blocked: string[];
