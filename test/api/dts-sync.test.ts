@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import * as api from "../../web/src/api/index";
-import { Diagnostics, makeSys } from "../../web/src/api/sys";
+import { makeSys } from "../../web/src/api/sys";
 
 // The implementation's module has every value the declared module promises.
 type Declared = typeof import("blocklab");
@@ -51,7 +51,7 @@ function runtimeMethods(o: Record<string, unknown>, prefix = ""): string[] {
 }
 
 describe("blocklab.d.ts and the runtime agree", () => {
-  const sys = makeSys({ call: () => new Promise(() => {}) }, { index: 0, name: "a", domain: "dom0" }, new Diagnostics(), new Machine(resolveConfig(undefined, undefined), ["dom0"], [])) as unknown as Record<string, unknown>;
+  const sys = makeSys({ call: () => new Promise(() => {}) }, { index: 0, name: "a", domain: "dom0" }, new Machine(resolveConfig(undefined, undefined), ["dom0"], [])) as unknown as Record<string, unknown>;
 
   it("every Sys method declared exists on the runtime Sys object, and no other", () => {
     const declared = declaredMethods();

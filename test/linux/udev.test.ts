@@ -34,7 +34,8 @@ describe("udev", () => {
     expect(link(exec, "/dev/disk/by-diskseq/9")).toBeUndefined();
     expect(link(exec, "/dev/disk/by-diskseq/1")).toBe("../../loop0");
     expect(exec.enabled().map((i) => exec.actors[i]!.who.name)).toContain("kernel:udev");
-    while (exec.isEnabled(0)) await exec.step({ actor: 0 });
+    const udev = exec.actors.findIndex((a) => a.who.name === "kernel:udev");
+    while (exec.isEnabled(udev)) await exec.step({ actor: udev });
     expect(link(exec, "/dev/disk/by-diskseq/9")).toBe("../../loop0");
     expect(link(exec, "/dev/disk/by-diskseq/1")).toBeUndefined();
   });
@@ -75,7 +76,8 @@ describe("udev", () => {
         },
       },
     });
-    for (let i = 0; i < 6; i++) if (exec.isEnabled(2)) await exec.step({ actor: 2 });
+    const t = exec.actors.findIndex((a) => a.who.name === "t");
+    for (let i = 0; i < 6; i++) if (exec.isEnabled(t)) await exec.step({ actor: t });
     expect(exec.store.peek("file:dom0:/run/seq")).toEqual({ content: "3" });
     expect(exec.store.peek("file:dom0:/run/link")).toEqual({ content: "../../loop2" });
   });

@@ -107,7 +107,7 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
       daemon: opts.daemon ?? false,
       mayCrash: opts.mayCrash ?? false,
       body: async (ch, who) => {
-        const proc = makeProcess(ch, who, diagnostics, machine);
+        const proc = makeProcess(ch, who, machine);
         try {
           await run(proc.sys);
         } catch (e) {
@@ -130,7 +130,7 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
   const kernelActors = domains.filter((x) => actorDomains.has(x.name)).flatMap((x) => machine.kernelActors(x.name));
   // Xen's kernel threads (xenwatch, blkback's ring thread) and dom0's hotplug runner, when there are guests.
   // A hotplug script is a process of the runner (fds are per actor): it runs alone, and its exit closes them.
-  const xen = xenActors(machine, (ch, who) => makeProcess(ch, who, diagnostics, machine));
+  const xen = xenActors(machine, (ch, who) => makeProcess(ch, who, machine));
   const unprivileged = Object.entries(def.actors).flatMap(([name, a]) =>
     typeof a !== "function" && a.privileged === false ? [{ domain: a.domain ?? "dom0", name }] : []);
   const spec: ExecutionSpec = {

@@ -45,11 +45,11 @@ export interface Process {
   exit(): Promise<void>;
 }
 
-export function makeSys(ch: Channel, who: Who, diag: Diagnostics, machine: Machine): Sys {
-  return makeProcess(ch, who, diag, machine).sys;
+export function makeSys(ch: Channel, who: Who, machine: Machine): Sys {
+  return makeProcess(ch, who, machine).sys;
 }
 
-export function makeProcess(ch: Channel, who: Who, diag: Diagnostics, machine: Machine): Process {
+export function makeProcess(ch: Channel, who: Who, machine: Machine): Process {
   // One step per call; the runtime refuses a second call made before the
   // first returned (a missing await) as a script error.
   const call = <R>(op: Op<R>): Promise<R> => ch.call(op);

@@ -99,7 +99,7 @@ function readSectors(k: Kernel, slot: number, first: number, count: number, name
 }
 
 /** pread on a block device: 0 bytes at or past the end (before anything else, as the page cache answers), else the bytes. */
-export function readDiskBytes(ctx: StepContext, k: Kernel, _d: string, key: string, offset: number, length: number): Uint8Array {
+export function readDiskBytes(ctx: StepContext, k: Kernel, key: string, offset: number, length: number): Uint8Array {
   const disk = readDisk(ctx.store, key);
   if (!disk.live) fail("EIO", `${disk.name} has been deleted`);
   const cap = disk.sectors * SECTOR;
@@ -113,7 +113,7 @@ export function readDiskBytes(ctx: StepContext, k: Kernel, _d: string, key: stri
 }
 
 /** pwrite on a block device: EPERM when read-only, ENOSPC at the end, partial sectors read, modified and written back. */
-export function writeDiskBytes(ctx: StepContext, k: Kernel, _d: string, key: string, offset: number, bytes: Uint8Array): number {
+export function writeDiskBytes(ctx: StepContext, k: Kernel, key: string, offset: number, bytes: Uint8Array): number {
   const disk = readDisk(ctx.store, key);
   if (!disk.live) fail("EIO", `${disk.name} has been deleted`);
   if (disk.readOnly) fail("EPERM", `${disk.name} is read-only`);

@@ -189,7 +189,7 @@ export function vfsRead(ctx: StepContext, k: Kernel, fd: number, offset: number,
       return n === 0 ? new Uint8Array(0) : k.dp!.readImage(file.image, offset, n);
     }
     case "disk":
-      return readDiskBytes(ctx, k, ctx.who.domain, f.disk, offset, length);
+      return readDiskBytes(ctx, k, f.disk, offset, length);
   }
 }
 
@@ -215,7 +215,7 @@ export function vfsWrite(ctx: StepContext, k: Kernel, fd: number, offset: number
     }
     case "disk":
       if (!f.write) fail("EBADF", "the fd is not open for writing");
-      return writeDiskBytes(ctx, k, ctx.who.domain, f.disk, offset, bytes);
+      return writeDiskBytes(ctx, k, f.disk, offset, bytes);
   }
 }
 

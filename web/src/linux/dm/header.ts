@@ -7,9 +7,10 @@
 // are cut to what fits the array; validate_params later forces the last
 // byte to NUL, which is when an over-long name loses its 128th byte.
 
+import type { DmIoctlResult } from "../../api/types";
 import { fail } from "../kernel";
 import {
-  DEFAULT_DATA_SIZE, DM_DATA_OFFSET, DM_FLAGS, DM_NAME_LEN, DM_RESULT_START, DM_UUID_LEN, dmFlagBit, dmFlagNames, type DmFlagName,
+  DEFAULT_DATA_SIZE, DM_DATA_OFFSET, DM_FLAGS, DM_NAME_LEN, DM_RESULT_START, DM_UUID_LEN, dmFlagBit, dmFlagNames,
 } from "./uapi";
 
 export interface DevT {
@@ -73,23 +74,8 @@ export interface DmParam {
   diskseq?: number;
 }
 
-/** DmIoctlResult of blocklab.d.ts. */
-export interface DmResult extends DmPayloadOut {
-  version: [number, number, number];
-  flags: number;
-  flag_names: DmFlagName[];
-  dev: DevT;
-  open_count: number;
-  event_nr: number;
-  target_count: number;
-  name: string;
-  uuid: string;
-  padding: number;
-  data_start: number;
-  data_size: number;
-  diskseq?: number;
-  fd?: number;
-}
+/** What a dm ioctl answers: the public DmIoctlResult (blocklab.d.ts), with the payloads as this model builds them. */
+export type DmResult = DmIoctlResult & DmPayloadOut;
 
 /** A handler's failure that still copies the header back (strict-v5's DM_EXISTS_FLAG). */
 export class CopiedBack {

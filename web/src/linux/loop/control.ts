@@ -37,6 +37,10 @@ function lowestFree(used: number[]): number {
 function add(ctx: StepContext, _k: Kernel, arg: unknown): number {
   const d = ctx.who.domain;
   let i = indexArg(arg, "LOOP_CTL_ADD");
+  // An index whose minor does not fit 20 bits: EINVAL. Unverified where: the
+  // model refuses it before anything is allocated, while device_add_disk's
+  // minor-range check (block/genhd.c, newer kernels) refuses it after
+  // blk_mq_alloc_disk, which would use up a diskseq.
   if (i > MAX_LOOP_INDEX) fail("EINVAL", `loop index ${i} does not fit a minor number`);
   if (i >= 0) {
     if (ctx.store.has(keys.loop(d, i))) fail("EEXIST", `loop${i} exists`);
