@@ -192,6 +192,16 @@ describe("xenstore transactions", () => {
     expect(w.errno((c) => xsTransactionEnd(c, 0, tx, true))).toBe("EAGAIN");
   });
 
+  it("EAGAIN when a node it read was removed and re-created with another value (found by the transaction property)", () => {
+    const w = new XsWorld();
+    w.step((c) => xsWrite(c, 0, "/t/a", "3"));
+    const tx = w.step((c) => xsTransactionStart(c, 0, "me"));
+    expect(w.step((c) => xsRead(c, 0, "/t/a", tx))).toBe("3");
+    w.step((c) => xsRm(c, 0, "/t/a"));
+    w.step((c) => xsWrite(c, 0, "/t/a", "1")); // a new node: its change count starts again
+    expect(w.errno((c) => xsTransactionEnd(c, 0, tx, true))).toBe("EAGAIN");
+  });
+
   it("no EAGAIN for changes to nodes it never accessed, nor for changes before its first access", () => {
     const w = new XsWorld();
     w.step((c) => xsWrite(c, 0, "/t/a", "0"));

@@ -8,12 +8,14 @@
 //
 // `children` keeps xenstored's order (creation order, `add_child`).
 // `gen` counts the node's changes (value, permissions, child list): a
-// transaction remembers the `gen` of every node it touches and its commit
+// transaction remembers every node it touches as it was, and its commit
 // fails with EAGAIN when one moved. xenstored uses one global generation
 // counter instead; a per-node count gives the same answer without making
-// every write depend on every other (one difference: a node removed and
-// re-created identically between a transaction's access and its commit is
-// not seen as changed; the tree is then the same either way).
+// every write depend on every other. A re-created node restarts at 0, so
+// the commit compares the content when the counts agree (one difference
+// remains: a node removed and re-created identically between a
+// transaction's access and its commit is not seen as changed; the tree is
+// then the same either way, so the commit order stays serializable).
 //
 // The special nodes "@introduceDomain" and "@releaseDomain" are objects
 // too (no value, no children): they carry the permissions that decide who

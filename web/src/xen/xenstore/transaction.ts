@@ -33,8 +33,8 @@ export interface XsTransaction {
 
 interface TxState {
   domid: number;
-  /** gen of each accessed node at first access (-1: absent). */
-  base: Record<string, number>;
+  /** Each accessed node as it was at first access (null: absent). */
+  base: Record<string, XsNode | null>;
   /** The private view: each accessed node as the transaction sees it (null: absent). */
   nodes: Record<string, XsNode | null>;
   dirty: string[];
@@ -98,7 +98,7 @@ export function inTransaction<R>(ctx: StepContext, domid: number, tx: XsTransact
   const load = (path: string): XsNode | undefined => {
     if (path in nodes) return nodes[path] ?? undefined;
     const g = ctx.store.get<XsNode>(nodeKey(path));
-    base[path] = g ? g.gen : -1;
+    base[path] = g ?? null;
     nodes[path] = g ?? null;
     touched = true;
     return g;
@@ -142,9 +142,8 @@ export function txEnd(ctx: StepContext, domid: number, tx: XsTransaction, commit
     ctx.store.set(connKey(tx.conn), (open.length > 0 ? { ...rest, open } : rest) satisfies ConnState);
   }
   if (!commit) return;
-  for (const [path, gen] of Object.entries(s.base)) {
-    const cur = ctx.store.get<XsNode>(nodeKey(path));
-    if ((cur ? cur.gen : -1) !== gen) xsFail("EAGAIN", `transaction ${tx.id}: ${path} changed since the transaction read it`);
+  for (const [path, was] of Object.entries(s.base)) {
+    if (!unchanged(ctx.store.get<XsNode>(nodeKey(path)), was)) xsFail("EAGAIN", `transaction ${tx.id}: ${path} changed since the transaction read it`);
   }
   const direct = directAccess(ctx, domid);
   for (const path of s.dirty) {
@@ -155,6 +154,23 @@ export function txEnd(ctx: StepContext, domid: number, tx: XsTransaction, commit
   // "Watches fire only when a transaction commits."
   for (const ev of s.events) fireWatches(ctx, ev);
 }
+
+/**
+ * Whether a node is as the transaction first saw it. `gen` counts changes
+ * per node and restarts when a node is re-created, so equal `gen`s may
+ * belong to two incarnations: the content decides then (node.ts: a node
+ * re-created identically passes, where xenstored's global counter fails it).
+ */
+function unchanged(cur: XsNode | undefined, was: XsNode | null): boolean {
+  if (!cur || !was) return !cur && !was;
+  return (
+    cur.gen === was.gen &&
+    cur.value === was.value &&
+    sameList(cur.perms, was.perms) &&
+    sameList(cur.children, was.children)
+  );
+}
+const sameList = (a: string[], b: string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Every open transaction of a domain goes (the domain died). */
 export function dropTransactionsOf(ctx: StepContext, domid: number): void {
