@@ -134,8 +134,29 @@ describe("xenstore watches", () => {
     expect(conflicts(reg, w.last)).toBe(false);
     const write = w.last;
     w.step((c) => xsTakeEvent(c, "q"));
-    expect([...w.last.reads, ...w.last.writes].every((k) => k === "xsq:q" || k === "xsq:*")).toBe(true);
+    expect([...w.last.reads, ...w.last.writes].every((k) => /^xsq(head|e|n):(q(:|$)|\*$)/.test(k))).toBe(true);
     expect(conflicts(write, w.last)).toBe(false);
+  });
+
+  it("a change queueing an event behind others does not conflict with taking the oldest; into an empty queue it does (the guard)", () => {
+    const w = new XsWorld();
+    w.step((c) => xsWatch(c, 0, "t", "/a", "x", "q")); // the registration's event waits
+    w.step((c) => xsWrite(c, 0, "/a/b", "1"));
+    const behind = w.last;
+    const take = w.footprintOf((c) => xsTakeEvent(c, "q"));
+    expect(conflicts(behind, take)).toBe(false);
+    // Drain it, then a change into the empty queue fills the slot the watcher's guard reads.
+    w.step((c) => xsTakeEvent(c, "q"));
+    w.step((c) => xsTakeEvent(c, "q"));
+    const guard = w.footprintOf((c) => xsHasEvent(c.store, "q"));
+    w.step((c) => xsWrite(c, 0, "/a/c", "1"));
+    expect(conflicts(w.last, guard)).toBe(true);
+    // Two changes queueing events conflict with each other: their order is the order the watcher sees.
+    w.step((c) => xsWrite(c, 0, "/a/d", "1"));
+    const first = w.last;
+    w.step((c) => xsWrite(c, 0, "/a/e", "1"));
+    expect(conflicts(first, w.last)).toBe(true);
+    expect([w.step((c) => xsTakeEvent(c, "q"))?.path, w.step((c) => xsTakeEvent(c, "q"))?.path, w.step((c) => xsTakeEvent(c, "q"))?.path]).toEqual(["/a/c", "/a/d", "/a/e"]);
   });
 
   it("a dead domain's nodes go (with watch events), and its watches with them", () => {

@@ -50,6 +50,18 @@ export class XsWorld {
     }
   }
 
+  /** The footprint a step would have, the step undone afterwards (as the explorer's probe does). */
+  footprintOf(f: (ctx: StepContext) => unknown, domain = "dom0"): Footprint {
+    const cp = this.store.checkpoint();
+    try {
+      this.step(f, domain);
+      return this.last;
+    } finally {
+      this.store.restore(cp);
+      this.store.release(cp);
+    }
+  }
+
   /** The errno a step fails with (undefined when it succeeds). */
   errno(f: (ctx: StepContext) => unknown, domain = "dom0"): string | undefined {
     try {

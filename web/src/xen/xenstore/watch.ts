@@ -1,8 +1,22 @@
 // Watches ([V] tools/xenstored/watch.c: do_watch, fire_watches,
 // watch_permitted; core.c send_event).
 //
-//   "xswatch:<path>"  the watches set on exactly that path: [{ conn, domid, token, queue, prefix, dropWhilePending? }]
-//   "xsq:<queue>"     the events delivered and not yet taken: { events: [{ path, token }] }
+//   "xswatch:<path>"     the watches set on exactly that path: [{ conn, domid, token, queue, prefix, dropWhilePending? }]
+//   "xsqe:<queue>:<n>"   the event with sequence number n, delivered and not yet taken: { path, token, counted? }
+//   "xsqhead:<queue>"    the sequence number of the oldest event not taken (absent: 0); the watcher's
+//   "xsqtail:<queue>"    the sequence number the next event gets (absent: 0); the changes'
+//   "xsqn:<queue>:<id>"  how many events of one identity wait (absent: none): "e <path> <token>" for
+//                        xenstored's coalescing, "t <token>" for a `dropWhilePending` watch
+//
+// A queue is several objects so that its footprints say what FIFO order
+// really depends on: a change adding an event at the tail and the watcher
+// taking the oldest one at the head touch different objects unless the
+// queue is empty (the watcher's guard reads the slot the next event fills)
+// or the two events are of one identity (coalescing reads the count).
+// Two changes delivering to one queue do conflict (the tail): their order
+// is the order the watcher sees. One object with the whole list made every
+// delivery depend on every change that fires a watch of that watcher, and
+// the explorer ordered them all (about 3 times the states of the blk lessons).
 //
 // A change at P fires the watches on P and on each ancestor of P (a
 // removal also fires the watches set exactly on each removed node), so a
@@ -57,25 +71,37 @@ export interface WatchEvent {
   token: string;
 }
 
-export interface EventQueue {
-  events: WatchEvent[];
+export const watchKey = (path: string): string => `xswatch:${path}`;
+
+/** A queued event as stored: `counted` names the identity count it holds (none for an '@' event of a plain watch). */
+interface QueuedEvent extends WatchEvent {
+  counted?: string;
 }
 
-export const watchKey = (path: string): string => `xswatch:${path}`;
-export const queueKey = (queue: string): string => `xsq:${queue}`;
+const headKey = (queue: string): string => `xsqhead:${queue}`;
+const tailKey = (queue: string): string => `xsqtail:${queue}`;
+const eventKey = (queue: string, n: number): string => `xsqe:${queue}:${n}`;
+const countKey = (queue: string, id: string): string => `xsqn:${queue}:${id}`;
+
+function bump(store: Store, key: string, by: number): void {
+  const n = (store.get<number>(key) ?? 0) + by;
+  if (n > 0) store.set(key, n);
+  else store.delete(key);
+}
 
 function enqueue(ctx: StepContext, queue: string, ev: WatchEvent, dropWhilePending: boolean): void {
-  const key = queueKey(queue);
-  const q = ctx.store.get<EventQueue>(key);
-  const events = q?.events ?? [];
-  if (dropWhilePending && events.some((e) => e.token === ev.token)) return;
-  if (!ev.path.startsWith("@") && events.some((e) => e.path === ev.path && e.token === ev.token)) {
+  const counted = dropWhilePending ? countKey(queue, `t ${ev.token}`) : ev.path.startsWith("@") ? undefined : countKey(queue, `e ${ev.path} ${ev.token}`);
+  if (counted !== undefined && (ctx.store.get<number>(counted) ?? 0) > 0) {
+    if (dropWhilePending) return;
     if (ctx.choose("xenstore.coalesce", 2) === 1) {
       ctx.emit({ kind: "xs-watch-coalesced", queue, path: ev.path, token: ev.token });
       return;
     }
   }
-  ctx.store.set(key, { events: [...events, ev] } satisfies EventQueue);
+  const tail = ctx.store.get<number>(tailKey(queue)) ?? 0;
+  ctx.store.set(eventKey(queue, tail), (counted !== undefined ? { ...ev, counted } : ev) satisfies QueuedEvent);
+  ctx.store.set(tailKey(queue), tail + 1);
+  if (counted !== undefined) bump(ctx.store, counted, 1);
   ctx.emit({ kind: "xs-watch-event", queue, path: ev.path, token: ev.token });
 }
 
@@ -111,13 +137,18 @@ function forgetWatch(store: Store, conn: string, path: string, token: string): v
   store.set(connKey(conn), (watches.length > 0 ? { ...rest, watches } : rest) satisfies ConnState);
 }
 
+/** Drops the waiting events `which` picks; the rest close up in order (rare: an unwatch, a dead domain). */
 function dropEvents(store: Store, queue: string, which: (e: WatchEvent) => boolean): void {
-  const key = queueKey(queue);
-  const q = store.get<EventQueue>(key);
-  if (!q || !q.events.some(which)) return;
-  const events = q.events.filter((e) => !which(e));
-  if (events.length > 0) store.set(key, { events } satisfies EventQueue);
-  else store.delete(key);
+  const head = store.get<number>(headKey(queue)) ?? 0;
+  const tail = store.get<number>(tailKey(queue)) ?? 0;
+  const waiting: QueuedEvent[] = [];
+  for (let n = head; n < tail; n++) waiting.push(store.get<QueuedEvent>(eventKey(queue, n))!);
+  const kept = waiting.filter((e) => !which(e));
+  if (kept.length === waiting.length) return;
+  for (const e of waiting) if (which(e) && e.counted !== undefined) bump(store, e.counted, -1);
+  kept.forEach((e, i) => store.set(eventKey(queue, head + i), e));
+  for (let n = head + kept.length; n < tail; n++) store.delete(eventKey(queue, n));
+  store.set(tailKey(queue), head + kept.length);
 }
 
 /** watch_permitted. */
@@ -145,18 +176,18 @@ export function fireWatches(ctx: StepContext, ev: ChangeEvent): void {
 
 /** Takes the oldest event of a queue (undefined when empty). */
 export function takeEvent(ctx: StepContext, queue: string): WatchEvent | undefined {
-  const key = queueKey(queue);
-  const q = ctx.store.get<EventQueue>(key);
-  if (!q || q.events.length === 0) return undefined;
-  const [first, ...rest] = q.events;
-  if (rest.length > 0) ctx.store.set(key, { events: rest } satisfies EventQueue);
-  else ctx.store.delete(key);
-  return first;
+  const head = ctx.store.get<number>(headKey(queue)) ?? 0;
+  const ev = ctx.store.get<QueuedEvent>(eventKey(queue, head));
+  if (!ev) return undefined;
+  ctx.store.delete(eventKey(queue, head));
+  ctx.store.set(headKey(queue), head + 1);
+  if (ev.counted !== undefined) bump(ctx.store, ev.counted, -1);
+  return { path: ev.path, token: ev.token };
 }
 
-/** A guard: whether a queue has an event (its read counts in the blocked step's footprint). */
+/** A guard: whether a queue has an event (its reads count in the blocked step's footprint: the head and the slot the next event fills). */
 export function hasEvent(store: Store, queue: string): boolean {
-  return (store.get<EventQueue>(queueKey(queue))?.events.length ?? 0) > 0;
+  return store.has(eventKey(queue, store.get<number>(headKey(queue)) ?? 0));
 }
 
 /** Every watch of the given connections goes, with their queued events (a dead domain's, RESET_WATCHES). */
