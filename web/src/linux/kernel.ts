@@ -15,19 +15,9 @@ export interface Kernel {
 /** A handler: one system call or one piece of kernel work, run inside a step. */
 export type Handler<A extends unknown[], R> = (ctx: StepContext, k: Kernel, ...args: A) => R;
 
-/**
- * Throws the kernel's errno. An errno is an outcome, not a bug: its
- * JavaScript stack is never shown, and capturing it is most of the cost of a
- * failing step (explorations run failing steps by the thousand in probes).
- */
+/** Throws the kernel's errno (a SysError: an outcome, without a JavaScript stack). */
 export function fail(errno: string, message: string, result?: unknown): never {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    throw new SysError(errno, message, result);
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
+  throw new SysError(errno, message, result);
 }
 
 /** A state the model should never reach: a bug in the model, not an errno (the runtime reports it as such). */

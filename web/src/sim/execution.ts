@@ -7,7 +7,7 @@
 import { ActorRuntime, DivergenceError, type ActorStatus, type Channel, type Outcome } from "./actor";
 import { fmix, hex64, type Hash64 } from "./hash";
 import { SysError, type KernelEvent, type Op, type StepContext, type Who } from "./op";
-import { Store, emptyFootprint, type Footprint } from "./store";
+import { Store, emptyFootprint, sameSeen, type Footprint } from "./store";
 
 export interface ActorSpec {
   name: string;
@@ -76,14 +76,17 @@ export interface Probe {
 }
 
 interface ProbeCache {
-  position: number;
   oh0: number;
   oh1: number;
   status: string;
   reads: string[];
-  versions: number[];
+  /** Store.seen of each read, when probed. */
+  seen: unknown[];
   result: Probe;
 }
+
+/** Probes kept per actor and position. */
+const PROBES_KEPT = 8;
 
 export interface ExecCheckpoint {
   store: number;
@@ -168,22 +171,35 @@ export class Execution {
    */
   probe(i: number): Probe {
     // A probe depends only on the actor's state (position and observations)
-    // and the objects it read: reuse it while none of those changed.
+    // and the values of the objects it read: reuse one while those are the
+    // same. Values are compared by reference first (Store.seen), so a probe
+    // made before the search went down a branch is found again when it
+    // comes back: each actor keeps a few per position.
     const a = this.actors[i]!;
-    const cached = this.probes[i];
     const oh = a.observedHash;
-    if (cached && cached.position === a.position && cached.oh0 === oh[0] && cached.oh1 === oh[1] && cached.status === a.status) {
+    const byPosition = (this.probes[i] ??= []);
+    const here = (byPosition[a.position] ??= []);
+    for (let e = 0; e < here.length; e++) {
+      const c = here[e]!;
+      if (c.oh0 !== oh[0] || c.oh1 !== oh[1] || c.status !== a.status) continue;
       let same = true;
-      for (let j = 0; j < cached.reads.length && same; j++) same = this.store.version(cached.reads[j]!) === cached.versions[j];
-      if (same) return cached.result;
+      for (let j = 0; j < c.reads.length && same; j++) same = sameSeen(this.store.seen(c.reads[j]!), c.seen[j]);
+      if (!same) continue;
+      if (e > 0) {
+        here.splice(e, 1);
+        here.unshift(c);
+      }
+      return c.result;
     }
     const result = this.probeNow(i);
     const reads = [...result.footprint.reads];
-    this.probes[i] = { position: a.position, oh0: oh[0], oh1: oh[1], status: a.status, reads, versions: reads.map((k) => this.store.version(k)), result };
+    here.unshift({ oh0: oh[0], oh1: oh[1], status: a.status, reads, seen: reads.map((k) => this.store.seen(k)), result });
+    if (here.length > PROBES_KEPT) here.pop();
     return result;
   }
 
-  private readonly probes: (ProbeCache | undefined)[] = [];
+  /** Per actor, per position: the probes kept (most recently used first). */
+  private readonly probes: ProbeCache[][][] = [];
 
   private probeNow(i: number): Probe {
     const a = this.actors[i]!;

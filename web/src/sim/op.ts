@@ -4,15 +4,26 @@
 
 import type { Store } from "./store";
 
-/** A failed system call: the kernel's errno name and a message. */
+/**
+ * A failed system call: the kernel's errno name and a message. An errno is
+ * an outcome, not a bug: its JavaScript stack is never shown, and capturing
+ * it was most of the cost of a failing step (explorations run failing steps
+ * by the thousand in probes), so none is captured.
+ */
 export class SysError extends Error {
-  constructor(
-    readonly errno: string,
-    message: string,
-    /** What the kernel wrote back despite the error (a dm ioctl's header). */
-    readonly result?: unknown,
-  ) {
-    super(`${errno}: ${message}`);
+  readonly errno: string;
+  /** What the kernel wrote back despite the error (a dm ioctl's header). */
+  readonly result?: unknown;
+  constructor(errno: string, message: string, result?: unknown) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(`${errno}: ${message}`);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    this.errno = errno;
+    this.result = result;
     this.name = "SysError";
   }
 }

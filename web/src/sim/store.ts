@@ -17,6 +17,30 @@
 import { canonical, hashString, hex64, type Hash64 } from "./hash";
 
 const ABSENT = Symbol("absent");
+const EMPTY_LIST: readonly string[] = [];
+
+/**
+ * Whether two results of `Store.seen` show the same value: the same
+ * reference, or equal JSON-like structures (a step that writes back what
+ * was there, an opener counted and uncounted, makes a new object with the
+ * old content).
+ */
+export function sameSeen(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameSeen(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k) || !sameSeen((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
 type Slot = unknown | typeof ABSENT;
 
 export interface Footprint {
@@ -121,6 +145,24 @@ export class Store {
   /** The object's change counter (0 if never changed): unchanged counters mean unchanged values. */
   version(key: string): number {
     return this.versions.get(key) ?? 0;
+  }
+
+  /**
+   * What a read of `key` saw, without recording it, for comparing later:
+   * the value itself (values are immutable and a restore puts back the very
+   * same one, so the same reference means the same value, also after going
+   * back and forth), a marker for a missing object, and for a
+   * collection ("kind:*") its sorted member list.
+   */
+  seen(key: string): unknown {
+    if (typeof key !== "string") return ABSENT; // a blocked step run by a probe may look up a key it never found
+    if (key.endsWith(":*")) {
+      const e = this.byKind.get(key.slice(0, -2));
+      if (!e) return EMPTY_LIST;
+      return (e.sorted ??= [...e.keys].sort());
+    }
+    const v = this.objects.get(key);
+    return v === undefined && !this.objects.has(key) ? ABSENT : v;
   }
 
   /** Keys of a collection ("loop" lists every "loop:..."), sorted for determinism. */
