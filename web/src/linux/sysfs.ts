@@ -43,8 +43,7 @@ function sysfsNode(store: Store, k: Kernel, d: string, path: string): Node | und
       kind: "dir",
       entries: () => {
         const names: string[] = [];
-        for (const key of store.list("disk")) {
-          if (!key.startsWith(`disk:${d}:`)) continue;
+        for (const key of store.list("disk", d)) {
           const disk = store.get<Gendisk>(key)!;
           if (disk.registered && disk.live) names.push(disk.name);
         }

@@ -18,8 +18,7 @@ const BY_DISKSEQ = "/dev/disk/by-diskseq";
 
 /** Queues of the domain with pending events, by device name. */
 function pendingQueues(store: Store, d: string): string[] {
-  const prefix = `uevents:${d}:`;
-  return store.list("uevents").filter((k) => k.startsWith(prefix));
+  return store.list("uevents", d);
 }
 
 function setLink(ctx: StepContext, d: string, path: string, target: string): void {

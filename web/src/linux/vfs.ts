@@ -60,7 +60,7 @@ function isDir(store: Store, k: Kernel, d: string, path: string): boolean {
   const prefix = `${path}/`;
   for (const kind of ["file", "node", "link"]) {
     const head = `${kind}:${d}:${prefix}`;
-    if (store.list(kind).some((key) => key.startsWith(head))) return true;
+    if (store.list(kind, d).some((key) => key.startsWith(head))) return true;
   }
   return false;
 }
@@ -247,7 +247,7 @@ export function vfsReaddir(ctx: StepContext, k: Kernel, path: unknown): string[]
   if (dir === "") names.add("sys");
   for (const kind of ["file", "node", "link"]) {
     const head = `${kind}:${d}:${dir}/`;
-    for (const key of ctx.store.list(kind)) if (key.startsWith(head)) names.add(key.slice(head.length).split("/")[0]!);
+    for (const key of ctx.store.list(kind, d)) if (key.startsWith(head)) names.add(key.slice(head.length).split("/")[0]!);
   }
   return [...names].sort();
 }

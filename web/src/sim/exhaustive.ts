@@ -51,7 +51,7 @@ import type { LiveCounts } from "./live";
 import { Execution, type ExecCheckpoint, type ExecutionSpec, type Probe, type Transition } from "./execution";
 import { checkAfterStep, checkAtEnd, type Properties, type Violation } from "./properties";
 import { Rng } from "./rng";
-import type { Footprint } from "./store";
+import { collectionOf, scopedCollectionOf, type Footprint } from "./store";
 
 export interface ExhaustiveOptions {
   caching?: boolean;
@@ -383,9 +383,9 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
   const visible = (w: string): boolean => {
     if (observed.has(w)) return true;
     if (typeof w !== "string") return false;
-    const i = w.indexOf(":");
-    const collection = i < 0 ? "*" : `${w.slice(0, i)}:*`;
-    return observed.has(collection) || (w === collection && observed.has("*"));
+    if (observed.has(collectionOf(w))) return true;
+    const scoped = scopedCollectionOf(w);
+    return (scoped !== undefined && observed.has(scoped)) || (w.endsWith(":*") && observed.has("*"));
   };
   /** Keys some converted footprint wrote while they were invisible. */
   const invisibleWrites = new Set<string>();

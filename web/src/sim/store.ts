@@ -7,7 +7,10 @@
 // and hold immutable JSON-like values: a model replaces a value, never
 // mutates it. Creating or deleting an object also writes its collection
 // "kind:*", which listing reads, so "list all loop devices" conflicts with
-// "create loop8" but not with "change loop3".
+// "create loop8" but not with "change loop3". An object named
+// "kind:scope:rest" is also in the scoped collection "kind:scope:*" (most
+// kinds name their domain second: "loop:dom0:3"), so a kernel listing its
+// own loop devices does not conflict with another domain creating one.
 //
 // Checkpoints are an undo log (restore costs what changed since), and the
 // 64-bit fingerprint is the XOR of a hash per object, brought up to date
@@ -69,6 +72,14 @@ export function collectionOf(key: string): string {
   return i < 0 ? "*" : `${key.slice(0, i)}:*`;
 }
 
+/** The scoped collection of "kind:scope:rest" ("kind:scope:*"), or undefined for a key without a scope. */
+export function scopedCollectionOf(key: string): string | undefined {
+  const i = key.indexOf(":");
+  if (i < 0) return undefined;
+  const j = key.indexOf(":", i + 1);
+  return j < 0 ? undefined : `${key.slice(0, j)}:*`;
+}
+
 export class Store {
   private readonly objects = new Map<string, unknown>();
   /** The hash of each object as it is counted in fp0/fp1. */
@@ -84,22 +95,51 @@ export class Store {
   /** A counter per object, bumped by every change (restores included): equal versions, equal values. */
   private readonly versions = new Map<string, number>();
   private clock = 0;
-  /** The keys of each kind ("loop" → every "loop:..." key), and their sorted list while unchanged: list() is on hot paths (guards). */
-  private readonly byKind = new Map<string, { keys: Set<string>; sorted: string[] | null }>();
+  /**
+   * The members of each collection ("loop:*" → every "loop:..." key, and
+   * "loop:dom0:*" → every "loop:dom0:..." key), and their sorted list while
+   * unchanged: list() is on hot paths (guards).
+   */
+  private readonly members = new Map<string, { keys: Set<string>; sorted: string[] | null }>();
 
   private indexAdd(key: string): void {
-    const i = key.indexOf(":");
-    const kind = i < 0 ? key : key.slice(0, i);
-    let e = this.byKind.get(kind);
-    if (!e) this.byKind.set(kind, (e = { keys: new Set(), sorted: null }));
+    this.memberAdd(collectionOf(key), key);
+    const scoped = scopedCollectionOf(key);
+    if (scoped !== undefined) this.memberAdd(scoped, key);
+  }
+
+  private memberAdd(collection: string, key: string): void {
+    let e = this.members.get(collection);
+    if (!e) this.members.set(collection, (e = { keys: new Set(), sorted: null }));
     e.keys.add(key);
     e.sorted = null;
   }
 
   private indexRemove(key: string): void {
-    const i = key.indexOf(":");
-    const e = this.byKind.get(i < 0 ? key : key.slice(0, i));
-    if (e?.keys.delete(key)) e.sorted = null;
+    for (const c of [collectionOf(key), scopedCollectionOf(key)]) {
+      if (c === undefined) continue;
+      const e = this.members.get(c);
+      if (e?.keys.delete(key)) e.sorted = null;
+    }
+  }
+
+  /** A collection's members, sorted (the array is shared: callers copy it). */
+  private sortedMembers(collection: string): readonly string[] {
+    const e = this.members.get(collection);
+    if (!e) return EMPTY_LIST;
+    return (e.sorted ??= [...e.keys].sort());
+  }
+
+  /** Records (and bumps the versions of) the collections a creation or deletion changes. */
+  private membershipChanged(key: string): void {
+    const c = collectionOf(key);
+    const scoped = scopedCollectionOf(key);
+    if (this.recording) {
+      this.recording.writes.add(c);
+      if (scoped !== undefined) this.recording.writes.add(scoped);
+    }
+    this.versions.set(c, ++this.clock);
+    if (scoped !== undefined) this.versions.set(scoped, ++this.clock);
   }
 
   get<T>(key: string): T | undefined {
@@ -114,12 +154,9 @@ export class Store {
 
   set(key: string, value: unknown): void {
     const existed = this.objects.has(key);
-    if (this.recording) {
-      this.recording.writes.add(key);
-      if (!existed) this.recording.writes.add(collectionOf(key));
-    }
+    this.recording?.writes.add(key);
     if (!existed) {
-      this.versions.set(collectionOf(key), ++this.clock);
+      this.membershipChanged(key);
       this.indexAdd(key);
     }
     this.remember(key, existed ? this.objects.get(key) : ABSENT);
@@ -130,16 +167,13 @@ export class Store {
 
   delete(key: string): void {
     if (!this.objects.has(key)) return;
-    if (this.recording) {
-      this.recording.writes.add(key);
-      this.recording.writes.add(collectionOf(key));
-    }
+    this.recording?.writes.add(key);
+    this.membershipChanged(key);
     this.remember(key, this.objects.get(key));
     this.objects.delete(key);
     this.indexRemove(key);
     this.stale.add(key);
     this.versions.set(key, ++this.clock);
-    this.versions.set(collectionOf(key), ++this.clock);
   }
 
   /** The object's change counter (0 if never changed): unchanged counters mean unchanged values. */
@@ -156,22 +190,20 @@ export class Store {
    */
   seen(key: string): unknown {
     if (typeof key !== "string") return ABSENT; // a blocked step run by a probe may look up a key it never found
-    if (key.endsWith(":*")) {
-      const e = this.byKind.get(key.slice(0, -2));
-      if (!e) return EMPTY_LIST;
-      return (e.sorted ??= [...e.keys].sort());
-    }
+    if (key.endsWith(":*")) return this.sortedMembers(key);
     const v = this.objects.get(key);
     return v === undefined && !this.objects.has(key) ? ABSENT : v;
   }
 
-  /** Keys of a collection ("loop" lists every "loop:..."), sorted for determinism. */
-  list(kind: string): string[] {
-    this.recording?.reads.add(`${kind}:*`);
-    const e = this.byKind.get(kind);
-    if (!e) return [];
-    e.sorted ??= [...e.keys].sort();
-    return e.sorted.slice();
+  /**
+   * Keys of a collection, sorted for determinism: `list("loop")` every
+   * "loop:...", `list("loop", "dom0")` every "loop:dom0:..." (and only a
+   * change of those conflicts with it).
+   */
+  list(kind: string, scope?: string): string[] {
+    const c = scope === undefined ? `${kind}:*` : `${kind}:${scope}:*`;
+    this.recording?.reads.add(c);
+    return this.sortedMembers(c).slice();
   }
 
   /**
@@ -196,12 +228,10 @@ export class Store {
    * members, so an after-step invariant that lists one kind sees creations
    * and deletions of that kind only (peekKeys sees all of them).
    */
-  peekList(kind: string): string[] {
-    this.observed?.add(`${kind}:*`);
-    const e = this.byKind.get(kind);
-    if (!e) return [];
-    e.sorted ??= [...e.keys].sort();
-    return e.sorted.slice();
+  peekList(kind: string, scope?: string): string[] {
+    const c = scope === undefined ? `${kind}:*` : `${kind}:${scope}:*`;
+    this.observed?.add(c);
+    return this.sortedMembers(c).slice();
   }
 
 
@@ -245,7 +275,7 @@ export class Store {
     this.recording = null;
     while (this.undo.length > to) {
       const [key, old] = this.undo.pop()!;
-      let membership = true; // the object appears or disappears: its collection changes too
+      let membership = true; // the object appears or disappears: its collections change too
       if (old === ABSENT) {
         this.objects.delete(key);
         this.indexRemove(key);
@@ -256,7 +286,7 @@ export class Store {
       }
       this.stale.add(key);
       this.versions.set(key, ++this.clock);
-      if (membership) this.versions.set(collectionOf(key), ++this.clock);
+      if (membership) this.membershipChanged(key);
     }
     this.marks.length = id;
     this.recording = rec;

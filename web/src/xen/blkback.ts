@@ -135,8 +135,7 @@ export function blkbackBusChanged(ctx: StepContext, k: XenKernel, xs: XsConn, _p
   const root = `/local/domain/${xs.domid}/backend/vbd`;
   const present = new Set<string>();
   for (const f of xs.ls(root) ?? []) for (const devid of xs.ls(`${root}/${f}`) ?? []) present.add(`${root}/${f}/${devid}`);
-  for (const key of ctx.store.list("blkback")) {
-    if (!key.startsWith(`blkback:${xs.domid}:`)) continue;
+  for (const key of ctx.store.list("blkback", String(xs.domid))) {
     const be = readBe(ctx.store, key)!;
     if (!present.has(be.nodename) && !be.removed) blkbackRemove(ctx, k, xs, key, be);
   }
@@ -378,9 +377,7 @@ function finalPut(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice
 /** Work the backend domain's ring threads can do now: a notified ring to serve, or bios to complete. */
 export function ringWork(store: Store, backDomid: number): string[] {
   const out: string[] = [];
-  const prefix = `blkback:${backDomid}:`;
-  for (const key of store.list("blkback")) {
-    if (!key.startsWith(prefix)) continue;
+  for (const key of store.list("blkback", String(backDomid))) {
     const be = store.get<BlkbackDevice>(key)!;
     if (be.inflight > 0) {
       out.push(key);

@@ -127,7 +127,7 @@ function parseFrontPath(path: string): { front: number; devid: number; nodename:
 export function blkfrontBusChanged(ctx: StepContext, k: XenKernel, xs: XsConn, _path: string): void {
   const root = `/local/domain/${xs.domid}/device/vbd`;
   const present = new Set((xs.ls(root) ?? []).map((devid) => `${root}/${devid}`));
-  const mine = ctx.store.list("blkfront").filter((x) => x.startsWith(`blkfront:${xs.domid}:`));
+  const mine = ctx.store.list("blkfront", String(xs.domid));
   for (const key of mine) {
     const fe = readFe(ctx.store, key)!;
     if (!present.has(fe.nodename)) blkfrontRemove(ctx, k, xs, key, fe);
@@ -140,7 +140,7 @@ export function blkfrontBusChanged(ctx: StepContext, k: XenKernel, xs: XsConn, _
     const backend = xs.read(`${p.nodename}/backend`);
     const backendId = Number(xs.read(`${p.nodename}/backend-id`) ?? NaN);
     if (backend === undefined || !Number.isInteger(backendId)) continue;
-    const used = new Set(ctx.store.list("blkfront").filter((x) => x.startsWith(`blkfront:${p.front}:`)).map((x) => ctx.store.get<BlkfrontDevice>(x)!.slot));
+    const used = new Set(ctx.store.list("blkfront", String(p.front)).map((x) => ctx.store.get<BlkfrontDevice>(x)!.slot));
     let slot = 0;
     while (used.has(slot)) slot++;
     const dev: BlkfrontDevice = { nodename: p.nodename, backend, backendId, devid: p.devid, slot, phase: "probed", ring: null, port: 0, sectors: 0, readOnly: false, broken: false, inflight: null };
@@ -244,8 +244,7 @@ function shutdownAsked(xs: XsConn): boolean {
  */
 export function guestShutdownRequested(ctx: StepContext, k: XenKernel, xs: XsConn): void {
   if (!shutdownAsked(xs)) return;
-  for (const key of ctx.store.list("blkfront")) {
-    if (!key.startsWith(`blkfront:${xs.domid}:`)) continue;
+  for (const key of ctx.store.list("blkfront", String(xs.domid))) {
     const fe = ctx.store.get<BlkfrontDevice>(key)!;
     if (readState(xs, fe.nodename) === XenbusState.Connected) switchState(xs, fe.nodename, XenbusState.Closing);
   }

@@ -42,9 +42,7 @@ function unhash(ctx: StepContext, d: string): void {
 }
 
 function destroy(ctx: StepContext, k: Kernel, d: string): void {
-  const prefix = `dm:${d}:`;
-  for (const key of ctx.store.list("dm")) {
-    if (!key.startsWith(prefix)) continue;
+  for (const key of ctx.store.list("dm", d)) {
     if (ctx.store.get<MappedDevice>(key)?.teardown) destroyDev(ctx, k, d, key);
   }
   setWork(ctx, d, { ...work(ctx, d), teardown: false });

@@ -28,7 +28,7 @@ export function writeMd(ctx: StepContext, key: string, md: MappedDevice, change:
 /** The minors in use (the idr): every `dm:<d>:*` key, ascending. */
 function usedMinors(ctx: StepContext, d: string): number[] {
   const prefix = `dm:${d}:`;
-  return ctx.store.list("dm").filter((k) => k.startsWith(prefix)).map((k) => Number(k.slice(prefix.length))).sort((a, b) => a - b);
+  return ctx.store.list("dm", d).map((k) => Number(k.slice(prefix.length))).sort((a, b) => a - b);
 }
 
 /**

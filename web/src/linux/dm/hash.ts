@@ -93,7 +93,7 @@ export function hashRemove(ctx: StepContext, d: string, key: string): MappedDevi
 /** The hashed names of a domain in strcmp order (the rb-tree's in-order walk). */
 export function hashedNames(store: Store, d: string): string[] {
   const prefix = `dmname:${d}:`;
-  return store.list("dmname").filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).sort(strcmp);
+  return store.list("dmname", d).map((k) => k.slice(prefix.length)).sort(strcmp);
 }
 
 /** strcmp on UTF-8 bytes (JavaScript's < compares UTF-16 units, which orders some characters differently). */

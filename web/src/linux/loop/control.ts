@@ -21,7 +21,7 @@ function indexArg(arg: unknown, name: string): number {
 /** The indices in use, ascending (the idr). */
 function loopIndices(ctx: StepContext, d: string): number[] {
   const prefix = `loop:${d}:`;
-  return ctx.store.list("loop").filter((k) => k.startsWith(prefix)).map((k) => Number(k.slice(prefix.length))).sort((a, b) => a - b);
+  return ctx.store.list("loop", d).map((k) => Number(k.slice(prefix.length))).sort((a, b) => a - b);
 }
 
 function lowestFree(used: number[]): number {

@@ -225,8 +225,7 @@ function domainDeath(k: XenKernel, front: number): Op<void> {
     args: [k.domains[front]],
     run: (ctx) => {
       if (!domainAlive(ctx.store, front)) return;
-      for (const key of ctx.store.list("blkfront")) {
-        if (!key.startsWith(`blkfront:${front}:`)) continue;
+      for (const key of ctx.store.list("blkfront", String(front))) {
         const fe = ctx.store.get<BlkfrontDevice>(key)!;
         if (fe.ring !== null) k.dp!.frontendFree(fe.ring);
         ctx.store.delete(key);
@@ -251,7 +250,7 @@ export async function xlShutdown(env: XlEnv, domain: string): Promise<void> {
     call: "wait for shutdown",
     args: [domain],
     waitingFor: `${domain}'s disks to close`,
-    ready: (store) => store.list("blkfront").filter((x) => x.startsWith(`blkfront:${front}:`)).every((x) => {
+    ready: (store) => store.list("blkfront", String(front)).every((x) => {
       const fe = store.get<BlkfrontDevice>(x)!;
       const s = Number(nodeValue(store, `${fe.nodename}/state`) ?? "0");
       const b = Number(nodeValue(store, `${fe.backend}/state`) ?? "0");
