@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Execution } from "../../web/src/sim/execution";
 import { decodeSchedule, encodeSchedule, ScheduleSyntaxError } from "../../web/src/sim/schedule";
+import { canonical, hashValue } from "../../web/src/sim/hash";
 import { Store, conflicts, emptyFootprint } from "../../web/src/sim/store";
 import { toyScenario } from "../support/toy";
 
@@ -43,6 +44,66 @@ describe("the store", () => {
     const t = new Store();
     t.set("a:1", 1);
     expect(t.fingerprintHex()).toBe(fp1);
+  });
+});
+
+describe("the store's collections and hashes", () => {
+  it("a key kind:scope:rest is in kind:* and kind:scope:*; listing a scope conflicts only with changes in it", () => {
+    const s = new Store();
+    const create = (key: string) => {
+      const fp = emptyFootprint();
+      s.recording = fp;
+      s.set(key, 1);
+      s.recording = null;
+      return fp;
+    };
+    const listing = (scope?: string) => {
+      const fp = emptyFootprint();
+      s.recording = fp;
+      const keys = s.list("loop", scope);
+      s.recording = null;
+      return { fp, keys };
+    };
+    const inDom0 = create("loop:dom0:0");
+    const inWork = create("loop:work:0");
+    expect([...inDom0.writes].sort()).toEqual(["loop:*", "loop:dom0:*", "loop:dom0:0"]);
+    const dom0 = listing("dom0");
+    expect(dom0.keys).toEqual(["loop:dom0:0"]);
+    expect(conflicts(dom0.fp, inDom0)).toBe(true);
+    expect(conflicts(dom0.fp, inWork)).toBe(false);
+    expect(conflicts(listing().fp, inWork)).toBe(true);
+    expect(listing().keys).toEqual(["loop:dom0:0", "loop:work:0"]);
+    // A restore brings the scoped members back too.
+    const cp = s.checkpoint();
+    s.delete("loop:dom0:0");
+    expect(s.list("loop", "dom0")).toEqual([]);
+    s.restore(cp);
+    expect(s.list("loop", "dom0")).toEqual(["loop:dom0:0"]);
+  });
+
+  it("hashValue: equal values hash alike whatever their key order; different values differ", () => {
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: "small" }, fc.integer(), fc.double({ noNaN: true }), fc.string({ maxLength: 6 }), fc.boolean(), fc.constant(null), tie("array"), tie("object")),
+      array: fc.array(tie("value"), { maxLength: 4 }),
+      object: fc.dictionary(fc.string({ maxLength: 4 }), tie("value"), { maxKeys: 4 }),
+    })).value;
+    const reversed = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(reversed);
+      if (v === null || typeof v !== "object") return v;
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).reverse().map(([k, x]) => [k, reversed(x)]));
+    };
+    fc.assert(fc.property(json, json, (a, b) => {
+      expect(hashValue(reversed(a))).toEqual(hashValue(a));
+      if (canonical(a) !== canonical(b)) expect(hashValue(a)).not.toEqual(hashValue(b));
+    }), { numRuns: 2000 });
+    // Types stay apart, and a cache by identity gives what computing gives.
+    expect(hashValue("1")).not.toEqual(hashValue(1));
+    expect(hashValue([])).not.toEqual(hashValue({}));
+    expect(hashValue([1, 2])).not.toEqual(hashValue([2, 1]));
+    const cache = new WeakMap<object, readonly [number, number]>();
+    const v = { a: [1, { b: "x" }], c: null };
+    expect(hashValue(v, cache)).toEqual(hashValue(v));
+    expect(hashValue(v, cache)).toEqual(hashValue(structuredClone(v)));
   });
 });
 

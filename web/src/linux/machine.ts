@@ -67,6 +67,9 @@ export class Machine implements Kernel, ExternalState {
   release(id: number): void {
     this.arena.release(id);
   }
+  changedSince(id: number): boolean {
+    return this.arena.dirtyFramesSince(id) > 0;
+  }
 
   /** Boots every domain's kernel and creates the scenario's files (ExecutionSpec.setup). */
   boot(store: Store): void {

@@ -54,6 +54,22 @@ function outcomeText(o: Outcome): string {
   return `=${canonical(v)}`;
 }
 
+/**
+ * What a script is handed: its own copy of an object result. A script may
+ * change what it gets (sort a directory listing in place); the log, and the
+ * probes whose outcomes later steps reuse, keep theirs unchanged.
+ */
+function handOver(v: unknown): unknown {
+  if (typeof v !== "object" || v === null) return v;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (!Array.isArray(v) && proto !== Object.prototype && proto !== null && !ArrayBuffer.isView(v)) return v;
+  try {
+    return structuredClone(v);
+  } catch {
+    return v; // something that cannot be copied (a function inside): handed as it is
+  }
+}
+
 export class ActorRuntime {
   /** Calls and outcomes: entries before `position` are this branch's past; later ones a remembered future. */
   private readonly log: Entry[] = [];
@@ -155,7 +171,7 @@ export class ActorRuntime {
       e.op = op; // the new incarnation's op (same call and arguments)
       this.replayed++;
       const o = e.outcome as Outcome;
-      return o.ok ? Promise.resolve(o.value) : Promise.reject(o.error);
+      return o.ok ? Promise.resolve(handOver(o.value)) : Promise.reject(o.error);
     }
     if (this.resolvePending !== null) {
       // The previous call has not returned: a call was not awaited.
@@ -233,7 +249,7 @@ export class ActorRuntime {
     this.liveAt = at + 1;
     this.pos = at + 1;
     const parked = new Promise<void>((r) => { this.onPark = r; });
-    if (outcome.ok) resolve(outcome.value);
+    if (outcome.ok) resolve(handOver(outcome.value));
     else reject(outcome.error);
     await parked;
   }

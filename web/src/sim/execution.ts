@@ -34,6 +34,8 @@ export interface ExternalState {
   checkpoint(): number;
   restore(id: number): void;
   release(id: number): void;
+  /** Whether anything changed since checkpoint `id` (unknown: assume it did). */
+  changedSince?(id: number): boolean;
 }
 
 export interface ExecutionSpec {
@@ -73,6 +75,21 @@ export interface Probe {
   footprints: Footprint[];
   /** Left to the explorer: its own form of these footprints, for as long as this probe is reused. */
   compiled?: unknown;
+  /**
+   * Per alternative, what its run did (absent where it cannot be replayed:
+   * the step changed state outside the store, or threw a bug), so that
+   * taking it in the state it was probed in applies that instead of running
+   * the model again (Execution.stepNow).
+   */
+  redo?: (Redo | undefined)[];
+}
+
+/** A probed step's effects: its writes as they ended, its outcome, its events and choice points. */
+interface Redo {
+  writes: [string, unknown][];
+  outcome: Outcome;
+  events: KernelEvent[];
+  choicePoints: StepRecord["choicePoints"];
 }
 
 interface ProbeCache {
@@ -208,6 +225,7 @@ export class Execution {
     if (!op) return { footprint: guard, alternatives: [], footprints: [], compiled: undefined };
     const alternatives: Transition[] = [{ actor: i }];
     const footprints: Footprint[] = [];
+    const redo: (Redo | undefined)[] = [];
     const guardReads = op.ready ? [...guard.reads] : [];
     if (a.mayCrash) alternatives.push({ actor: i, kill: true });
     for (let k = 0; k < alternatives.length && k < 64; k++) {
@@ -219,25 +237,34 @@ export class Execution {
       const own: Footprint = k === 0 ? guard : { reads: new Set(guardReads), writes: new Set() };
       footprints.push(own);
       this.store.recording = own;
-      const points: { options: number; value: number }[] = [];
+      const points: StepRecord["choicePoints"] = [];
+      const events: KernelEvent[] = [];
       const given = t.choices ?? [];
       const ctx: StepContext = {
         store: this.store,
         who: a.who,
-        choose: (_name, options) => {
+        choose: (name, options) => {
           const value = points.length < given.length ? given[points.length]! : 0;
-          points.push({ options, value });
-          return value;
+          points.push({ name, options, value: value >= 0 && value < options ? value : 0 });
+          return points[points.length - 1]!.value;
         },
-        emit: () => {},
+        emit: (e) => { events.push(e); },
       };
+      let outcome: Outcome | undefined;
       try {
-        if (t.kill) this.spec.onKill?.(ctx);
-        else op.run(ctx);
-      } catch {
+        if (t.kill) {
+          this.spec.onKill?.(ctx);
+          outcome = { ok: true, value: null };
+        } else outcome = { ok: true, value: op.run(ctx) };
+      } catch (e) {
         // an errno, or a blocked step run early: its reads so far still count
+        if (e instanceof SysError) outcome = { ok: false, error: e };
       } finally {
         this.store.recording = saved;
+        // What it did, to apply again when this very step is taken (stepNow):
+        // only for a step that changed nothing outside the store.
+        const replayable = outcome !== undefined && (!ext || ext.changedSince?.(xcp) === false);
+        redo[k] = replayable ? { writes: this.store.capture(own.writes), outcome: outcome!, events, choicePoints: points } : undefined;
         this.store.restore(cp);
         this.store.release(cp);
         if (ext) {
@@ -262,7 +289,7 @@ export class Execution {
     }
     // Past 64 probed alternatives, the rest are offered unprobed: they count with the union.
     while (footprints.length < alternatives.length) footprints.push(fp);
-    return { footprint: fp, alternatives, footprints, compiled: undefined };
+    return { footprint: fp, alternatives, footprints, compiled: undefined, redo };
   }
 
   /** Actors parked on a guard that does not hold. */
@@ -284,10 +311,12 @@ export class Execution {
    * (the actor's code does not run), which is most steps of an exploration.
    * Hot loops call this and await only what is a promise.
    */
-  stepNow(t: Transition, choose?: (name: string, options: number) => number): StepRecord | Promise<StepRecord> {
+  stepNow(t: Transition, choose?: (name: string, options: number) => number, probed?: { probe: Probe; alt: number }): StepRecord | Promise<StepRecord> {
     const a = this.actors[t.actor]!;
     const op = a.pending;
     if (!op || a.status !== "parked") throw new Error(`actor ${a.who.name} has no pending step`);
+    const redo = probed?.probe.redo?.[probed.alt];
+    if (redo !== undefined) return this.replayStep(t, probed!.probe.footprints[probed!.alt]!, redo);
     const fp = emptyFootprint();
     const choicePoints: StepRecord["choicePoints"] = [];
     const events: KernelEvent[] = [];
@@ -308,13 +337,14 @@ export class Execution {
     let call = op.call;
     let args = op.args;
     try {
+      // The guard's reads belong to the step, a death included: it is offered only while the guard holds.
+      if (op.ready) op.ready(this.store);
       if (t.kill) {
         call = "<killed>";
         args = [op.call];
         this.spec.onKill?.(ctx);
         outcome = { ok: true, value: null };
       } else {
-        if (op.ready) op.ready(this.store); // the guard's reads belong to the step
         outcome = { ok: true, value: op.run(ctx) };
       }
     } catch (e) {
@@ -328,6 +358,32 @@ export class Execution {
     if (t.kill) a.kill();
     else {
       const delivered = a.advance(outcome);
+      if (delivered) return delivered.then(() => { this.checkScript(a); return rec; });
+    }
+    this.checkScript(a);
+    return rec;
+  }
+
+  /**
+   * Takes a step by applying what its probe recorded, in the state it was
+   * probed in (the caller's word): the same writes, outcome, events and
+   * choice points as running it, since a step is a function of the values
+   * it reads, and those are the probe's. Most steps of an exploration are
+   * taken this way, and the model's code runs only in probes.
+   */
+  private replayStep(t: Transition, footprint: Footprint, redo: Redo): StepRecord | Promise<StepRecord> {
+    const a = this.actors[t.actor]!;
+    const op = a.pending!;
+    this.store.apply(redo.writes);
+    const rec: StepRecord = {
+      step: this.steps.length, actor: t.actor,
+      call: t.kill ? "<killed>" : op.call, args: t.kill ? [op.call] : op.args,
+      outcome: redo.outcome, footprint, choicePoints: redo.choicePoints.map((c) => ({ ...c })), events: [...redo.events],
+    };
+    this.steps.push(rec);
+    if (t.kill) a.kill();
+    else {
+      const delivered = a.advance(redo.outcome);
       if (delivered) return delivered.then(() => { this.checkScript(a); return rec; });
     }
     this.checkScript(a);

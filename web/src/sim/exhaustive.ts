@@ -775,7 +775,7 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
         finish(node);
         continue;
       }
-      const taken = exec.stepNow(t);
+      const taken = exec.stepNow(t, undefined, { probe: node.probes[node.actor]!, alt: node.alt - 1 });
       const rec = taken instanceof Promise ? await taken : taken;
       res.transitions++;
       const fp = toBits(rec.footprint);

@@ -17,7 +17,7 @@
 // lazily: a write only marks its object, and the next fingerprint rehashes
 // the marked ones (sampling, which never asks, never pays for hashing).
 
-import { canonical, hashString, hex64, type Hash64 } from "./hash";
+import { fmix, hashString, hashValue, hex64, type Hash64 } from "./hash";
 
 const ABSENT = Symbol("absent");
 const EMPTY_LIST: readonly string[] = [];
@@ -248,7 +248,7 @@ export class Store {
         this.objectHash.delete(key);
       }
       if (this.objects.has(key)) {
-        const h = hashString(`${key}=${canonical(this.objects.get(key))}`);
+        const h = this.entryHash(key, this.objects.get(key));
         this.objectHash.set(key, h);
         this.fp0 ^= h[0];
         this.fp1 ^= h[1];
@@ -257,6 +257,39 @@ export class Store {
     this.stale.clear();
     return [this.fp0 >>> 0, this.fp1 >>> 0];
   }
+  /** The values of `keys` now (a step's writes as they ended, to apply again: see Execution.probe). */
+  capture(keys: Iterable<string>): [string, unknown][] {
+    const out: [string, unknown][] = [];
+    for (const key of keys) {
+      if (key.endsWith(":*")) continue; // a collection follows its members
+      out.push([key, this.objects.has(key) ? this.objects.get(key) : ABSENT]);
+    }
+    return out;
+  }
+
+  /** Sets (or deletes) objects to values `capture` took, without recording: the caller records the step's footprint. */
+  apply(entries: readonly [string, unknown][]): void {
+    const rec = this.recording;
+    this.recording = null;
+    for (const [key, value] of entries) {
+      if (value === ABSENT) this.delete(key);
+      else this.set(key, value);
+    }
+    this.recording = rec;
+  }
+
+  /** Hashes of keys, and of object values by identity (immutable: a restore brings back the very object, already hashed). */
+  private readonly keyHashes = new Map<string, Hash64>();
+  private readonly valueHashes = new WeakMap<object, Hash64>();
+
+  /** The hash of one object as the fingerprint counts it: its key's and its value's, mixed. */
+  private entryHash(key: string, value: unknown): Hash64 {
+    let k = this.keyHashes.get(key);
+    if (k === undefined) this.keyHashes.set(key, (k = hashString(key)));
+    const v = hashValue(value, this.valueHashes);
+    return [fmix((k[0] ^ Math.imul(v[0], 0x9e3779b1)) >>> 0), fmix((k[1] + Math.imul(v[1], 0x85ebca6b)) >>> 0)];
+  }
+
   fingerprintHex(): string {
     return hex64(this.fingerprint());
   }

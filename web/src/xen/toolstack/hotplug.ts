@@ -5,7 +5,11 @@
 // kernel closes when the script exits. A toolstack killed while it waits
 // leaves its script running, as a killed xl does.
 //
-//   "hotplug:<toolstack>:<n>"  { script, action, backend, state: queued | running | done | failed, error? }
+//   "hotplug:<toolstack>:<n>"      { script, action, backend, state: queued | running }
+//   "hotplugexit:<toolstack>:<n>"  { ok, error? }: the script's exit status, until its toolstack reaps it
+//
+// The exit status is an object of its own so that a toolstack reaping it
+// touches nothing the runner's guard reads (the runner lists the jobs).
 //
 // The script is "block", "qubes-block", or a function the scenario gave
 // (kept in the run's script table under the job's id, since the store holds
@@ -27,7 +31,11 @@ export interface HotplugJob {
   action: HotplugAction;
   /** XENBUS_PATH, absolute. */
   backend: string;
-  state: "queued" | "running" | "done" | "failed";
+  state: "queued" | "running";
+}
+
+export interface HotplugExit {
+  ok: boolean;
   error?: string;
 }
 
@@ -35,6 +43,7 @@ export interface HotplugJob {
 export type ScriptTable = Map<string, HotplugFunction>;
 
 export const jobKey = (id: string): string => `hotplug:${id}`;
+const exitKey = (id: string): string => `hotplugexit:${id}`;
 
 /** The toolstack's step: queue the job. */
 export function queueJob(id: string, job: Omit<HotplugJob, "state">): Op<void> {
@@ -45,22 +54,19 @@ export function queueJob(id: string, job: Omit<HotplugJob, "state">): Op<void> {
   };
 }
 
-/** The toolstack's step: wait for the script to exit; its status (and the job is forgotten). */
+/** The toolstack's step: wait for the script to exit; its status (reaped). */
 export function awaitJob(id: string): Op<{ ok: boolean; error?: string }> {
   const key = jobKey(id);
   return {
     call: "hotplug wait",
     args: [id],
     waitingFor: `the hotplug script of ${id} to exit`,
-    ready: (store) => {
-      const j = store.get<HotplugJob>(key);
-      return j === undefined || j.state === "done" || j.state === "failed";
-    },
+    ready: (store) => store.has(exitKey(id)) || !store.has(key),
     run: (ctx) => {
-      const j = ctx.store.get<HotplugJob>(key);
-      ctx.store.delete(key);
-      if (!j) return { ok: false, error: "the job vanished" };
-      return j.state === "done" ? { ok: true } : { ok: false, error: j.error ?? "failed" };
+      const x = ctx.store.get<HotplugExit>(exitKey(id));
+      if (!x) return { ok: false, error: "the job vanished" };
+      ctx.store.delete(exitKey(id));
+      return x.ok ? { ok: true } : { ok: false, error: x.error ?? "failed" };
     },
   };
 }
@@ -92,11 +98,9 @@ function finishJob(id: string, error: string | undefined): Op<void> {
     args: [error === undefined ? 0 : 1],
     run: (ctx) => {
       const key = jobKey(id);
-      const j = ctx.store.get<HotplugJob>(key);
-      if (!j) return;
-      const next: HotplugJob = { ...j, state: error === undefined ? "done" : "failed" };
-      if (error !== undefined) next.error = error;
-      ctx.store.set(key, next);
+      if (!ctx.store.has(key)) return;
+      ctx.store.delete(key);
+      ctx.store.set(exitKey(id), (error === undefined ? { ok: true } : { ok: false, error }) satisfies HotplugExit);
     },
   };
 }
