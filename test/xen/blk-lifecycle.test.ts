@@ -8,7 +8,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { ScenarioDefinition, Sys } from "blocklab";
-import type { BlkbackDevice } from "../../web/src/xen/blkback";
+import type { BlkbackDevice, BlkbackRing } from "../../web/src/xen/blkback";
 import type { LoopDevice } from "../../web/src/linux/objects";
 import type { Store } from "../../web/src/sim/store";
 import { domainGet } from "../../web/src/xen/domain";
@@ -16,6 +16,7 @@ import { leakViolation } from "../../web/src/xen/invariants";
 import { BE, drive, FE, LIBXL, tracker, xsPeek } from "./blk-harness";
 
 const BLKBACK = "blkback:0:1:51712";
+const BLKRING = "blkring:0:1:51712";
 const FILES: ScenarioDefinition["files"] = { "/img/work.img": { size: "64K", owner: "work", fill: 0x11 } };
 
 function withToolstack(after: (sys: Sys) => Promise<void>, script: "block" | "qubes-block" = "block"): ScenarioDefinition {
@@ -37,7 +38,7 @@ function expectNothingLeft(store: Store): void {
   expect(xsPeek(store, FE)).toBeUndefined();
   expect(xsPeek(store, BE)).toBeUndefined();
   expect(xsPeek(store, LIBXL)).toBeUndefined();
-  expect(store.peekKeys().filter((k) => /^(blkback|blkfront|blkif|hotplug):/.test(k))).toEqual([]);
+  expect(store.peekKeys().filter((k) => /^(blkback|blkring|blkfront|blkif|hotplug):/.test(k))).toEqual([]);
   expect(store.peek<LoopDevice>("loop:dom0:0")?.state).toBe("unbound");
 }
 
@@ -163,8 +164,8 @@ describe("xl shutdown and xl destroy", () => {
 describe("blkback's removal with bios in flight", () => {
   it("EBUSY: the ring stays mapped, and the block device (autoclear) is closed and detached when the last bio completes", async () => {
     const inflightAndListed = (s: Store) => {
-      const be = s.peek<BlkbackDevice>(BLKBACK);
-      return be !== undefined && be.inflight > 0 && xsPeek(s, BE) !== undefined;
+      const ring = s.peek<BlkbackRing>(BLKRING);
+      return ring !== undefined && ring.inflight > 0 && xsPeek(s, BE) !== undefined;
     };
     let removedWithInflight: { dpRing: number | null; loop: string | undefined; ringState: string } | undefined;
     let closedAt: { call: string; beGone: boolean } | undefined;
@@ -190,7 +191,8 @@ describe("blkback's removal with bios in flight", () => {
         const be = s.peek<BlkbackDevice>(BLKBACK);
         const loop = s.peek<LoopDevice>("loop:dom0:0")?.state;
         if (be?.removed && removedWithInflight === undefined) {
-          removedWithInflight = { dpRing: be.dpRing, loop, ringState: exec.spec.external && be.dpRing !== null ? d0(exec).backendIndices(be.dpRing).state : "none" };
+          const dpRing = s.peek<BlkbackRing>(BLKRING)?.dpRing ?? null;
+          removedWithInflight = { dpRing, loop, ringState: exec.spec.external && dpRing !== null ? d0(exec).backendIndices(dpRing).state : "none" };
         }
         if (prevLoop === "bound" && loop === "unbound") closedAt = { call: `${exec.actors[rec.actor]!.who.name} ${rec.call}`, beGone: be === undefined };
         prevLoop = loop;

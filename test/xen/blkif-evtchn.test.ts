@@ -7,7 +7,7 @@
 import type { ScenarioDefinition } from "blocklab";
 import { describe, expect, it } from "vitest";
 import type { KernelEvent } from "../../web/src/sim/op";
-import type { BlkbackDevice } from "../../web/src/xen/blkback";
+import type { BlkbackRing } from "../../web/src/xen/blkback";
 import type { BlkfrontDevice } from "../../web/src/xen/blkfront";
 import { evtchnStatus } from "../../web/src/xen/evtchn";
 import { drive, FE, xsPeek } from "./blk-harness";
@@ -37,7 +37,7 @@ describe("blkif notifications over event channels", () => {
     const d = await drive(def(false), { onStep: (rec) => sends.push(...rec.events.filter((e) => e.kind === "evtchn")) });
     expect(d.errors).toEqual({});
     const fe = d.exec.store.peek<BlkfrontDevice>("blkfront:1:51712")!;
-    const be = d.exec.store.peek<BlkbackDevice>("blkback:0:1:51712")!;
+    const be = d.exec.store.peek<BlkbackRing>("blkring:0:1:51712")!;
     expect(xsPeek(d.exec.store, `${FE}/event-channel`)).toBe(String(fe.port));
     expect(evtchnStatus(d.exec.store, 1, fe.port)).toEqual({ state: "interdomain", remoteDom: 0, remotePort: be.ring!.localPort });
     expect(evtchnStatus(d.exec.store, 0, be.ring!.localPort)).toEqual({ state: "interdomain", remoteDom: 1, remotePort: fe.port });

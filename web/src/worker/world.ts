@@ -16,7 +16,7 @@ import type { Gendisk } from "../linux/objects";
 import { DivergenceError, Execution, type StepRecord, type Transition } from "../sim/execution";
 import type { Store } from "../sim/store";
 import type { BlkifRing } from "../xen/blkif-ring";
-import type { BlkbackDevice } from "../xen/blkback";
+import type { BlkbackDevice, BlkbackRing } from "../xen/blkback";
 import type { BlkfrontDevice } from "../xen/blkfront";
 import type { XsNode } from "../xen/xenstore";
 import type { DeviceRow, DomainDevices, RingSlot, RingView, WorldFrames, XsNodeView } from "./world-types";
@@ -95,14 +95,14 @@ function ringsOf(store: Store, ringKeys: Iterable<string>, dp: DataPlane | null,
       answered: mirror.answered,
       slots: [],
     };
-    if (dp && fe && fe.ring !== null) readDataPlane(store, dp, view, fe, be);
+    if (dp && fe && fe.ring !== null) readDataPlane(store, dp, view, fe, store.peek<BlkbackRing>(`blkring:${backDomid}:${front}:${devid}`));
     out.push(view);
   }
   return out;
 }
 
 /** The indices as the data plane holds them, and the entries in use, read from the guest's ring page. */
-function readDataPlane(store: Store, dp: DataPlane, view: RingView, fe: BlkfrontDevice, be: BlkbackDevice | undefined): void {
+function readDataPlane(store: Store, dp: DataPlane, view: RingView, fe: BlkfrontDevice, be: BlkbackRing | undefined): void {
   const domid = view.frontend.domid;
   const abi: BlkifAbi = be?.ring?.abi ?? "x86_64-abi";
   try {

@@ -41,27 +41,37 @@ import type { XenbusStateValue } from "./xenbus";
 import { evtchnBindInterdomain, evtchnClose, evtchnDeliverable, evtchnSend, evtchnTake, portKey } from "./evtchn";
 import type { XsConn } from "./xs-conn";
 
-/** `blkback:<backend domid>:<frontend domid>:<devid>`: struct backend_info and its xen_blkif. */
+/**
+ * `blkback:<backend domid>:<frontend domid>:<devid>`: struct backend_info
+ * and its xen_blkif, the xenbus side. What the ring thread works on is an
+ * object of its own (BlkbackRing), so that the thread's wait (which lists
+ * and reads the rings) does not depend on every xenbus event of a device.
+ */
 export interface BlkbackDevice {
   nodename: string;
   frontend: string;
   frontendId: number;
   devid: number;
   vbd: Vbd | null;
-  /** What connect_ring read from the frontend (the ring's grant refs, its event channel, its ABI) and the port it bound. */
-  ring: { refs: number[]; port: number; localPort: number; abi: BlkifAbi } | null;
-  /** The data plane's backend ring while connected. */
-  dpRing: number | null;
-  /** Requests taken from the ring whose bios have not completed. */
-  inflight: number;
-  /** The last batch's final check found more requests: the thread goes on without an event (waiting_reqs). */
-  more?: boolean;
-  /** The frontend overran the ring: blkback stopped serving it. */
-  bogus: boolean;
   /** Image files this backend's I/O reached (for `isolation`). */
   served: string[];
   /** Unregistered: the last reference (and the block device) goes when nothing is in flight. */
   removed: boolean;
+}
+
+/** `blkring:<backend domid>:<frontend domid>:<devid>`: the ring of a device, from connect_ring until the disconnect. */
+export interface BlkbackRing {
+  nodename: string;
+  /** What connect_ring read from the frontend (the ring's grant refs, its event channel, its ABI) and the port it bound. */
+  ring: { refs: number[]; port: number; localPort: number; abi: BlkifAbi };
+  /** The data plane's backend ring once connected. */
+  dpRing: number | null;
+  /** Requests taken from the ring whose bios have not completed. */
+  inflight: number;
+  /** The last batch's final check found more requests: the thread goes on without an event (waiting_reqs). */
+  more: boolean;
+  /** The frontend overran the ring: blkback stopped serving it. */
+  bogus: boolean;
 }
 
 export const MAX_RING_PAGE_ORDER = 0;
@@ -71,6 +81,14 @@ const ABIS: readonly string[] = ["x86_64-abi", "x86_32-abi"];
 export function blkbackKey(backDomid: number, frontDomid: number, devid: number): string {
   return `blkback:${backDomid}:${frontDomid}:${devid}`;
 }
+
+export function blkringKey(backDomid: number, frontDomid: number, devid: number): string {
+  return `blkring:${backDomid}:${frontDomid}:${devid}`;
+}
+
+/** The ring object of a device key, and back. */
+const ringOf = (key: string): string => `blkring:${key.slice("blkback:".length)}`;
+const deviceOf = (rkey: string): string => `blkback:${rkey.slice("blkring:".length)}`;
 
 /** "/local/domain/<B>/backend/vbd/<F>/<devid>" → its parts, or undefined. */
 export function parseBackendPath(path: string): { back: number; front: number; devid: number; nodename: string } | undefined {
@@ -91,6 +109,14 @@ function readBe(store: Store, key: string): BlkbackDevice | undefined {
 function writeBe(store: Store, key: string, be: BlkbackDevice, change: Partial<BlkbackDevice>): BlkbackDevice {
   const next = { ...be, ...change };
   store.set(key, next);
+  return next;
+}
+function readRingState(store: Store, key: string): BlkbackRing | undefined {
+  return store.get<BlkbackRing>(ringOf(key));
+}
+function writeRingState(store: Store, key: string, r: BlkbackRing, change: Partial<BlkbackRing>): BlkbackRing {
+  const next = { ...r, ...change };
+  store.set(ringOf(key), next);
   return next;
 }
 
@@ -158,7 +184,7 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
     fatal(ctx, xs, nodename, 2, "reading other end details");
     return;
   }
-  const be: BlkbackDevice = { nodename, frontend, frontendId, devid, vbd: null, ring: null, dpRing: null, inflight: 0, bogus: false, served: [], removed: false, more: false };
+  const be: BlkbackDevice = { nodename, frontend, frontendId, devid, vbd: null, served: [], removed: false };
   ctx.store.set(key, be);
   // xenbus_dev_probe's watch_otherend: the backend bus gives it frontend_will_handle (XSA-349),
   // so a guest flooding its state node queues one event at a time.
@@ -220,7 +246,7 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
   const p = parseBackendPath(nodename);
   if (!p) return;
   const key = blkbackKey(p.back, p.front, p.devid);
-  let be = readBe(ctx.store, key);
+  const be = readBe(ctx.store, key);
   if (!be || be.removed) return;
   const fstate = readState(xs, be.frontend);
   const mine = devState(ctx.store, nodename);
@@ -231,15 +257,13 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
     case XenbusState.Initialised:
     case XenbusState.Connected: {
       if (mine === XenbusState.Connected) return;
-      const d = disconnect(ctx, k, key, be);
-      if (d === "EBUSY") {
+      if (disconnect(ctx, k, key) === "EBUSY") {
         fatal(ctx, xs, nodename, 16, "pending I/O");
         return;
       }
-      be = d;
       const ring = connectRing(ctx, k, xs, be);
       if (!ring) return;
-      be = writeBe(ctx.store, key, be, { ring });
+      ctx.store.set(ringOf(key), { nodename, ring, dpRing: null, inflight: 0, more: false, bogus: false } satisfies BlkbackRing);
       tryConnect(ctx, k, xs, key, be);
       return;
     }
@@ -247,10 +271,10 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
       setState(ctx, xs, nodename, XenbusState.Closing);
       return;
     case XenbusState.Closed: {
-      const d = disconnect(ctx, k, key, be);
+      disconnect(ctx, k, key);
       setState(ctx, xs, nodename, XenbusState.Closed);
       if (xs.read(`${nodename}/online`) === "1") return;
-      blkbackRemove(ctx, k, xs, key, d === "EBUSY" ? readBe(ctx.store, key)! : d);
+      blkbackRemove(ctx, k, xs, key, be);
       return;
     }
     case XenbusState.Unknown:
@@ -262,7 +286,7 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
 }
 
 /** connect_ring: the frontend's keys, and a check that the ring grant maps. Undefined after a fatal error. */
-function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevice): BlkbackDevice["ring"] | undefined {
+function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevice): BlkbackRing["ring"] | undefined {
   const fe = be.frontend;
   const protocol = xs.read(`${fe}/protocol`) ?? "x86_32-abi";
   if (!ABIS.includes(protocol)) {
@@ -307,17 +331,19 @@ function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevi
 
 /** connect(): when both the ring is bound and the device is open, in either order. */
 function tryConnect(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be: BlkbackDevice): void {
-  if (!be.vbd || !be.ring || be.dpRing !== null) return;
+  if (!be.vbd) return;
+  const rs = readRingState(ctx.store, key);
+  if (!rs || rs.dpRing !== null) return;
   if (devState(ctx.store, be.nodename) === XenbusState.Connected) return;
   const dp = k.dp!;
-  const r = dp.backendConnect(xs.domid, be.frontendId, { grefs: be.ring.refs, abi: be.ring.abi, device: 0, sectors: be.vbd.sectors, readOnly: be.vbd.readOnly });
+  const r = dp.backendConnect(xs.domid, be.frontendId, { grefs: rs.ring.refs, abi: rs.ring.abi, device: 0, sectors: be.vbd.sectors, readOnly: be.vbd.readOnly });
   if (!r.ok) {
-    fatal(ctx, xs, be.nodename, 12, `mapping ring-ref ${be.ring.refs[0]} port ${be.ring.port}`);
+    fatal(ctx, xs, be.nodename, 12, `mapping ring-ref ${rs.ring.refs[0]} port ${rs.ring.port}`);
     return;
   }
   const rk = ringKey(be.frontendId, be.devid);
   if (!readRing(ctx.store, rk)) ctx.store.set(rk, EMPTY_RING);
-  writeBe(ctx.store, key, be, { dpRing: r.ring });
+  writeRingState(ctx.store, key, rs, { dpRing: r.ring });
   const n = be.nodename;
   // One transaction in Linux: here one step.
   xs.write(`${n}/feature-flush-cache`, "1");
@@ -333,18 +359,20 @@ function tryConnect(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be:
 }
 
 /** xen_blkif_disconnect: EBUSY (and the ring kept) while bios are in flight; otherwise the ring is unmapped. */
-function disconnect(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice): BlkbackDevice | "EBUSY" {
-  if (be.inflight > 0) return "EBUSY";
-  if (be.dpRing === null && be.ring === null) return be;
-  if (be.dpRing !== null) k.dp!.backendDisconnect(be.dpRing);
-  unbindPort(ctx, key, be);
-  return writeBe(ctx.store, key, be, { dpRing: null, ring: null, bogus: false, more: false });
+function disconnect(ctx: StepContext, k: XenKernel, key: string): "EBUSY" | undefined {
+  const rs = readRingState(ctx.store, key);
+  if (!rs) return undefined;
+  if (rs.inflight > 0) return "EBUSY";
+  if (rs.dpRing !== null) k.dp!.backendDisconnect(rs.dpRing);
+  unbindPort(ctx, key, rs);
+  ctx.store.delete(ringOf(key));
+  return undefined;
 }
 
 /** xen_blkif_disconnect's unbind_from_irqhandler: the frontend's end returns to unbound. */
-function unbindPort(ctx: StepContext, key: string, be: BlkbackDevice): void {
-  const back = Number(key.split(":")[1]);
-  if (be.ring && ctx.store.has(portKey(back, be.ring.localPort))) evtchnClose(ctx, back, be.ring.localPort);
+function unbindPort(ctx: StepContext, key: string, rs: BlkbackRing): void {
+  const back = backDomid(key);
+  if (ctx.store.has(portKey(back, rs.ring.localPort))) evtchnClose(ctx, back, rs.ring.localPort);
 }
 
 /**
@@ -354,18 +382,16 @@ function unbindPort(ctx: StepContext, key: string, be: BlkbackDevice): void {
 function blkbackRemove(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be: BlkbackDevice): void {
   xs.unwatch(`${be.nodename}/physical-device`, TOKEN.physicalDevice(be.nodename));
   xs.unwatch(`${be.frontend}/state`, TOKEN.otherend(be.nodename));
-  const d = disconnect(ctx, k, key, be);
-  if (d === "EBUSY") {
+  if (disconnect(ctx, k, key) === "EBUSY") {
     writeBe(ctx.store, key, be, { removed: true });
     return;
   }
-  finalPut(ctx, k, key, d);
+  finalPut(ctx, k, key, be);
 }
 
 /** The last xen_blkif_put: the vbd's block device is closed and the device is gone. */
 function finalPut(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice): void {
-  const b = Number(key.split(":")[1]);
-  const d = k.domains[b]!;
+  const d = k.domains[backDomid(key)]!;
   if (be.vbd) vbdFree(ctx, k, d, be.vbd);
   ctx.store.delete(key);
   ctx.store.delete(devStateKey(be.nodename));
@@ -374,18 +400,20 @@ function finalPut(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice
 
 // ---- the ring kthread (xen_blkif_schedule): batches and completions ----
 
-/** Work the backend domain's ring threads can do now: a notified ring to serve, or bios to complete. */
+/** Work the backend domain's ring threads can do now: a notified ring to serve, or bios to complete (ring keys). */
 export function ringWork(store: Store, backDomid: number): string[] {
   const out: string[] = [];
-  for (const key of store.list("blkback", String(backDomid))) {
-    const be = store.get<BlkbackDevice>(key)!;
-    if (be.inflight > 0) {
-      out.push(key);
+  for (const rkey of store.list("blkring", String(backDomid))) {
+    const rs = store.get<BlkbackRing>(rkey)!;
+    if (rs.inflight > 0) {
+      out.push(rkey);
       continue;
     }
+    if (rs.dpRing === null || rs.bogus) continue;
     // A ring whose frontend already freed it (its mirror gone) has nothing to serve.
-    if (be.dpRing === null || be.bogus || be.removed || !be.ring || !readRing(store, ringKey(be.frontendId, be.devid))) continue;
-    if (be.more || evtchnDeliverable(store, backDomid, be.ring.localPort)) out.push(key);
+    const [, , front, devid] = rkey.split(":");
+    if (!readRing(store, ringKey(Number(front), Number(devid)))) continue;
+    if (rs.more || evtchnDeliverable(store, backDomid, rs.ring.localPort)) out.push(rkey);
   }
   return out;
 }
@@ -398,15 +426,17 @@ export function ringWork(store: Store, backDomid: number): string[] {
 export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number): void {
   const work = ringWork(ctx.store, backDomid);
   if (work.length === 0) return;
-  const key = work.length === 1 ? work[0]! : work[ctx.choose("blkback.ring", work.length)]!;
+  const rkey = work.length === 1 ? work[0]! : work[ctx.choose("blkback.ring", work.length)]!;
+  const key = deviceOf(rkey);
   const be = readBe(ctx.store, key)!;
+  const rs = ctx.store.get<BlkbackRing>(rkey)!;
   const rk = ringKey(be.frontendId, be.devid);
   const ring = readRing(ctx.store, rk)!;
-  if (be.inflight > 0) {
-    complete(ctx, k, key, be, rk);
+  if (rs.inflight > 0) {
+    complete(ctx, k, key, be, rs, rk);
     return;
   }
-  evtchnTake(ctx, backDomid, be.ring!.localPort); // the upcall (xen_blkif_be_int) wakes the thread
+  evtchnTake(ctx, backDomid, rs.ring.localPort); // the upcall (xen_blkif_be_int) wakes the thread
   const dp = k.dp!;
   let images: string[] = [];
   try {
@@ -416,31 +446,32 @@ export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number): voi
     // The stack fails every bio (a deleted disk, an unbound loop device): each request is answered BLKIF_RSP_ERROR.
     dp.setTableDevice(0, [{ start: 0, length: Math.max(1, be.vbd!.sectors), type: "error" }]);
   }
-  const r = dp.backendProcess(be.dpRing!);
-  const stats = dp.backendStats(be.dpRing!);
+  const r = dp.backendProcess(rs.dpRing!);
+  const stats = dp.backendStats(rs.dpRing!);
   writeRing(ctx.store, rk, ring, { notifyBack: r.more, answered: ring.answered + r.answered, writes: 0, completionNotify: r.notify, failed: stats.error + stats.eopnotsupp });
   const served = [...new Set([...be.served, ...images])].sort();
-  const change: Partial<BlkbackDevice> = { inflight: r.answered, more: r.more };
-  if (served.length !== be.served.length) change.served = served;
+  if (served.length !== be.served.length) writeBe(ctx.store, key, be, { served });
+  const change: Partial<BlkbackRing> = { inflight: r.answered, more: r.more };
   if (r.bogus) {
     change.bogus = true;
     ctx.emit({ kind: "blkback", domain: k.domains[backDomid], message: `${be.nodename}: frontend provided bogus ring requests; ring halted` });
   }
   if (ring.writes > 0 && r.answered > 0) bumpImageGens(ctx.store, images);
-  writeBe(ctx.store, key, be, change);
+  writeRingState(ctx.store, key, rs, change);
 }
 
 /** The batch's bios end: responses are published, the frontend notified, and a removal deferred by them finishes. */
-function complete(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice, rk: string): void {
+function complete(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice, rs: BlkbackRing, rk: string): void {
   const ring = readRing(ctx.store, rk)!;
   // make_response's RING_PUSH_RESPONSES_AND_CHECK_NOTIFY said so: notify_remote_via_irq.
-  if (ring.completionNotify && be.ring && ctx.store.has(portKey(backDomid(key), be.ring.localPort))) evtchnSend(ctx, backDomid(key), be.ring.localPort);
+  if (ring.completionNotify && ctx.store.has(portKey(backDomid(key), rs.ring.localPort))) evtchnSend(ctx, backDomid(key), rs.ring.localPort);
   writeRing(ctx.store, rk, ring, { notifyFront: ring.notifyFront || ring.completionNotify, completionNotify: false });
-  const now = writeBe(ctx.store, key, be, { inflight: 0 });
-  if (now.removed) {
-    if (now.dpRing !== null) k.dp!.backendDisconnect(now.dpRing);
-    unbindPort(ctx, key, now);
-    finalPut(ctx, k, key, { ...now, dpRing: null, ring: null });
+  writeRingState(ctx.store, key, rs, { inflight: 0 });
+  if (be.removed) {
+    if (rs.dpRing !== null) k.dp!.backendDisconnect(rs.dpRing);
+    unbindPort(ctx, key, rs);
+    ctx.store.delete(ringOf(key));
+    finalPut(ctx, k, key, be);
   }
 }
 

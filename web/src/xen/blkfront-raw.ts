@@ -24,7 +24,7 @@ import { fail } from "../linux/kernel";
 import { EMPTY_RING, readRing, ringKey, writeRing, type BlkifRing } from "./blkif-ring";
 import { deviceOf, frontEventReady, gfnOf, refOf, vdevToDevid, type BlkfrontDevice } from "./blkfront";
 import { evtchnSend, evtchnTake } from "./evtchn";
-import type { BlkbackDevice } from "./blkback";
+import type { BlkbackRing } from "./blkback";
 import { domainKey, type XenDomain } from "./domain";
 import type { XenKernel } from "./xen-kernel";
 import type { RingRequest, RingResponse, RingView } from "../api/types";
@@ -123,7 +123,7 @@ function responsesReady(domid: number, vdev: unknown): (store: Store) => boolean
       return true;
     }
     if (!fe || fe.phase !== "connected" || fe.broken || fe.ring === null) return true;
-    const be = store.get<BlkbackDevice>(`blkback:${fe.backendId}:${domid}:${fe.devid}`);
+    const be = store.get<BlkbackRing>(`blkring:${fe.backendId}:${domid}:${fe.devid}`);
     if (be?.bogus) return true;
     return frontEventReady(store, domid, fe.port);
   };
@@ -213,7 +213,7 @@ export function ringView(store: Store, domain: string, vdev: string): RingView |
   const ring = store.peek<BlkifRing>(ringKey(domid, devid));
   if (!ring) return undefined;
   const fe = store.peek<BlkfrontDevice>(`blkfront:${domid}:${devid}`);
-  const be = fe ? store.peek<BlkbackDevice>(`blkback:${fe.backendId}:${domid}:${devid}`) : undefined;
+  const be = fe ? store.peek<BlkbackRing>(`blkring:${fe.backendId}:${domid}:${devid}`) : undefined;
   const backend = be?.bogus ? "halted" : be?.dpRing !== null && be?.dpRing !== undefined ? "connected" : "disconnected";
   return { pushed: ring.pushed, answered: ring.answered, backend };
 }

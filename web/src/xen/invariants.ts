@@ -16,7 +16,7 @@ import type { Store } from "../sim/store";
 import { fileKey, type FileObject, type ImageFile } from "../linux/files";
 import type { FdTable, Gendisk, LoopDevice, MappedDevice } from "../linux/objects";
 import { xsPeek } from "./xenstore";
-import type { BlkbackDevice } from "./blkback";
+import type { BlkbackDevice, BlkbackRing } from "./blkback";
 import { domainAlive } from "./domain";
 
 function ownerOf(store: Store, key: string): string | undefined {
@@ -83,7 +83,7 @@ export function leakViolation(store: Store, domains: readonly string[]): string 
       if (img) return `dm device ${md.name ?? key} still maps ${pathOf(img)} of ${ownerOf(store, img)}, which is gone`;
     } else if (key.startsWith("blkback:")) {
       const be = store.peek<BlkbackDevice>(key)!;
-      if (be.dpRing !== null) return `blkback still maps the ring of ${be.nodename}`;
+      if (store.peek<BlkbackRing>(`blkring:${key.slice("blkback:".length)}`)?.dpRing != null) return `blkback still maps the ring of ${be.nodename}`;
       if (be.vbd) return `blkback still holds ${be.vbd.major.toString(16)}:${be.vbd.minor.toString(16)} for ${be.nodename}`;
     } else if (key.startsWith("fdtable:")) {
       const t = store.peek<FdTable>(key)!;
