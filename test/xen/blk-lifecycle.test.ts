@@ -211,3 +211,21 @@ describe("blkback's removal with bios in flight", () => {
 function d0(exec: { spec: { external?: unknown } }) {
   return (exec.spec.external as { dp: import("../../web/src/core/data-plane").DataPlane }).dp;
 }
+
+describe("dev->state: the drivers compare with their own state, not with the node", () => {
+  it("a stray write of the frontend's state node does not make blkfront set its ring up again when the backend pokes Connected (a resize)", async () => {
+    const t = tracker([`${FE}/state`, `${FE}/ring-ref`, `${FE}/event-channel`]);
+    const d = await drive(withToolstack(async (sys) => {
+      await sys.xenstore.write(`${FE}/state`, "1"); // not blkfront's doing: its dev->state stays Connected
+      await sys.xenstore.write(`${BE}/state`, "4"); // the backend's node rewritten: blkback_changed(Connected) again
+      await sys.xenstore.write("/tool/poked", "1");
+    }), { onStep: t.onStep });
+    expect(d.errors).toEqual({});
+    // talk_to_blkback ran once (Initialised once, one ring-ref and event channel); blkfront_connect's switch to
+    // Connected finds dev->state Connected already and writes nothing: the stray "1" stays.
+    expect(t.seen[`${FE}/state`]).toEqual(["1", "3", "4", "1"]);
+    expect(t.seen[`${FE}/ring-ref`]!.filter((v) => v !== undefined)).toHaveLength(1);
+    expect(t.seen[`${FE}/event-channel`]!.filter((v) => v !== undefined)).toHaveLength(1);
+    expect(d.exec.store.peek<number>(`xbdev:${FE}`)).toBe(4);
+  });
+});

@@ -36,7 +36,7 @@ import { EMPTY_RING, readRing, ringKey, writeRing } from "./blkif-ring";
 import { parsePhysicalDevice, vbdCreate, vbdFree, type Vbd } from "./blkback-vbd";
 import { programStack } from "../linux/io";
 import { blkbackMode, type XenKernel } from "./xen-kernel";
-import { devFatal, readState, switchState, XenbusState } from "./xenbus";
+import { devFatal, devState, devStateKey, readState, switchDevState, XenbusState } from "./xenbus";
 import type { XenbusStateValue } from "./xenbus";
 import { evtchnBindInterdomain, evtchnClose, evtchnDeliverable, evtchnSend, evtchnTake, portKey } from "./evtchn";
 import type { XsConn } from "./xs-conn";
@@ -120,7 +120,7 @@ function writeRingState(store: Store, key: string, r: BlkbackRing, change: Parti
   return next;
 }
 
-// ---- dev->state: the driver's own idea of its state ----
+// ---- dev->state (xenbus.ts): the driver's own idea of its state ----
 //
 // Linux's xenbus drivers compare against dev->state, which only
 // xenbus_switch_state changes, not against the `state` node: the toolstack
@@ -129,23 +129,13 @@ function writeRingState(store: Store, key: string, r: BlkbackRing, change: Parti
 // frontend_changed(Connected) arriving after it would connect again and
 // write 4 over libxl's 5).
 
-const devStateKey = (nodename: string): string => `xbdev:${nodename}`;
-
-/** dev->state of the backend device at `nodename` (Initialising before the probe). */
-function devState(store: Store, nodename: string): number {
-  return store.get<number>(devStateKey(nodename)) ?? XenbusState.Initialising;
-}
-
-/** xenbus_switch_state: the node (unless it is gone) and dev->state. */
 function setState(ctx: StepContext, xs: XsConn, nodename: string, state: XenbusStateValue): boolean {
-  ctx.store.set(devStateKey(nodename), state);
-  return switchState(xs, nodename, state);
+  return switchDevState(ctx.store, xs, nodename, state);
 }
 
 /** xenbus_dev_fatal: the error node, then Closing. */
 function fatal(ctx: StepContext, xs: XsConn, nodename: string, err: number, message: string): void {
-  devFatal(xs, nodename, err, message);
-  ctx.store.set(devStateKey(nodename), XenbusState.Closing);
+  devFatal(ctx.store, xs, nodename, err, message);
 }
 
 /**

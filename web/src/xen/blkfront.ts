@@ -29,7 +29,7 @@ import { EMPTY_RING, readRing, ringKey, writeRing } from "./blkif-ring";
 import { evtchnAllocUnbound, evtchnClose, evtchnSend, evtchnTake, portKey, type EvtchnPort } from "./evtchn";
 import { VDISK_READONLY } from "./blkback";
 import type { XenKernel } from "./xen-kernel";
-import { readState, switchState, XenbusState } from "./xenbus";
+import { devState, devStateKey, readState, switchDevState, XenbusState } from "./xenbus";
 import type { XsConn } from "./xs-conn";
 
 export const TOKEN = {
@@ -157,17 +157,18 @@ export function blkfrontBackendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
   let fe = readFe(ctx.store, key);
   if (!fe) return;
   const bstate = readState(xs, fe.backend);
-  const mine = readState(xs, nodename);
+  const mine = devState(ctx.store, nodename);
   switch (bstate) {
     case XenbusState.InitWait:
       if (mine === XenbusState.Initialising) talkToBlkback(ctx, k, xs, key, fe);
       return;
     case XenbusState.Connected:
-      if (mine === XenbusState.Initialising) fe = talkToBlkback(ctx, k, xs, key, fe);
-      if (fe) blkfrontConnect(ctx, xs, key, fe);
+      // talk_to_blkback unless it already ran (dev->state Initialised or Connected: a repeated 4 is a resize).
+      if (mine !== XenbusState.Initialised && mine !== XenbusState.Connected) fe = talkToBlkback(ctx, k, xs, key, fe);
+      blkfrontConnect(ctx, xs, key, fe);
       // A disk that connects after the guest was asked to power off is closed by the
       // shutdown's device_shutdown, which runs after every pending xenbus event.
-      if (fe && shutdownAsked(xs) && readState(xs, nodename) === XenbusState.Connected) switchState(xs, nodename, XenbusState.Closing);
+      if (shutdownAsked(xs) && devState(ctx.store, nodename) === XenbusState.Connected) switchDevState(ctx.store, xs, nodename, XenbusState.Closing);
       return;
     case XenbusState.Closed:
     case XenbusState.Closing:
@@ -177,14 +178,14 @@ export function blkfrontBackendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
         return;
       }
       writeFe(ctx.store, key, fe, { phase: "closed", sectors: 0 });
-      switchState(xs, nodename, XenbusState.Closed); // xenbus_frontend_closed
+      switchDevState(ctx.store, xs, nodename, XenbusState.Closed); // xenbus_frontend_closed
       return;
     default:
   }
 }
 
 /** talk_to_blkback: ring, grant, event channel, the keys in one transaction, Initialised. */
-function talkToBlkback(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, fe: BlkfrontDevice): BlkfrontDevice | undefined {
+function talkToBlkback(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, fe: BlkfrontDevice): BlkfrontDevice {
   const dp = k.dp!;
   let ring = fe.ring;
   const gfn = gfnOf(fe.slot, 0);
@@ -199,7 +200,7 @@ function talkToBlkback(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, 
   xs.write(`${n}/event-channel`, String(port));
   xs.write(`${n}/protocol`, "x86_64-abi");
   xs.write(`${n}/feature-persistent`, "0");
-  if (!switchState(xs, n, XenbusState.Initialised)) return undefined;
+  switchDevState(ctx.store, xs, n, XenbusState.Initialised);
   if (!readRing(ctx.store, ringKey(xs.domid, fe.devid))) ctx.store.set(ringKey(xs.domid, fe.devid), EMPTY_RING);
   return writeFe(ctx.store, key, fe, { ring, port, phase: "initialised" });
 }
@@ -210,7 +211,7 @@ function blkfrontConnect(ctx: StepContext, xs: XsConn, key: string, fe: Blkfront
   const info = Number(xs.read(`${fe.backend}/info`) ?? "0");
   if (!Number.isSafeInteger(sectors)) return;
   writeFe(ctx.store, key, fe, { sectors, readOnly: (info & VDISK_READONLY) !== 0, phase: "connected" });
-  if (readState(xs, fe.nodename) !== XenbusState.Connected) switchState(xs, fe.nodename, XenbusState.Connected);
+  switchDevState(ctx.store, xs, fe.nodename, XenbusState.Connected);
 }
 
 /** blkfront_remove: the device directory went: the ring and its grant are freed. */
@@ -218,6 +219,7 @@ function blkfrontRemove(ctx: StepContext, k: XenKernel, xs: XsConn, key: string,
   xs.unwatch(`${fe.backend}/state`, TOKEN.backend(fe.nodename));
   freeRing(ctx, k, xs.domid, fe);
   ctx.store.delete(key);
+  ctx.store.delete(devStateKey(fe.nodename));
 }
 
 function freeRing(ctx: StepContext, k: XenKernel, domid: number, fe: BlkfrontDevice): void {
@@ -246,7 +248,8 @@ export function guestShutdownRequested(ctx: StepContext, k: XenKernel, xs: XsCon
   if (!shutdownAsked(xs)) return;
   for (const key of ctx.store.list("blkfront", String(xs.domid))) {
     const fe = ctx.store.get<BlkfrontDevice>(key)!;
-    if (readState(xs, fe.nodename) === XenbusState.Connected) switchState(xs, fe.nodename, XenbusState.Closing);
+    // xenbus_dev_shutdown: only a device whose dev->state is Connected.
+    if (devState(ctx.store, fe.nodename) === XenbusState.Connected) switchDevState(ctx.store, xs, fe.nodename, XenbusState.Closing);
   }
 }
 

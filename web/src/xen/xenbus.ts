@@ -11,12 +11,18 @@
 //   6 Closed
 //   7 Reconfiguring, 8 Reconfigured   (unused by blk)
 //
-// A driver changes its state inside a transaction that reads `state` first
-// and, if the node is gone (the toolstack removed the device), aborts
-// without writing: writing would re-create the deleted directory as a stale
-// node (R5). xenbus_dev_fatal writes "<errno> <message>" to
-// error/<nodename>/error, then switches to Closing.
+// A driver keeps its own state, dev->state (`xbdev:<nodename>`), and
+// compares against it, never against the node, which others may write (the
+// toolstack writes a backend's node itself on detach). It changes state with
+// __xenbus_switch_state: nothing if dev->state already is the new state;
+// otherwise a transaction that reads `state` first and, if the node is gone
+// (the toolstack removed the device), aborts without writing: writing would
+// re-create the deleted directory as a stale node (R5). dev->state takes the
+// new value either way (the aborted transaction ends without error).
+// xenbus_dev_fatal writes "<errno> <message>" to error/<nodename>/error,
+// then switches to Closing.
 
+import type { Store } from "../sim/store";
 import type { XsConn } from "./xs-conn";
 
 export const XenbusState = {
@@ -52,6 +58,28 @@ export function switchState(xs: XsConn, dir: string, state: number): boolean {
   return xs.write(`${dir}/state`, String(state)) === undefined;
 }
 
+/** dev->state's object: the driver's own idea of a device's state. */
+export const devStateKey = (nodename: string): string => `xbdev:${nodename}`;
+
+/** dev->state (Initialising until the driver changes it: xenbus_probe_node sets it so). */
+export function devState(store: Store, nodename: string): number {
+  return store.get<number>(devStateKey(nodename)) ?? XenbusState.Initialising;
+}
+
+/**
+ * __xenbus_switch_state: nothing when dev->state already is `state`;
+ * otherwise switchState (the node, unless it is gone) and dev->state.
+ * Returns whether the node was written. (A write that fails for another
+ * reason would be xenbus_switch_fatal; a driver's own state node cannot
+ * refuse its driver in the model.)
+ */
+export function switchDevState(store: Store, xs: XsConn, nodename: string, state: number): boolean {
+  if (devState(store, nodename) === state) return false;
+  const written = switchState(xs, nodename, state);
+  store.set(devStateKey(nodename), state);
+  return written;
+}
+
 /** The error node of a device: error/<nodename>/error under the driver's domain home. */
 export function errorPath(domid: number, nodename: string): string {
   const rel = nodename.replace(/^\/local\/domain\/\d+\//, "");
@@ -59,7 +87,7 @@ export function errorPath(domid: number, nodename: string): string {
 }
 
 /** xenbus_dev_fatal: "<errno> <message>" in the error node, then Closing. `err` is the positive errno the driver passes. */
-export function devFatal(xs: XsConn, nodename: string, err: number, message: string): void {
+export function devFatal(store: Store, xs: XsConn, nodename: string, err: number, message: string): void {
   xs.write(errorPath(xs.domid, nodename), `${err} ${message}`);
-  switchState(xs, nodename, XenbusState.Closing);
+  switchDevState(store, xs, nodename, XenbusState.Closing);
 }

@@ -26,7 +26,7 @@ import { nodeKey, type XsNode } from "../xenstore/node";
 import { xsDirectory, xsRm, xsSetPerms, xsTryRead, xsWrite } from "../xenstore";
 import { vdevToDevid, frontKey, type BlkfrontDevice } from "../blkfront";
 import { domidOf, type XenKernel } from "../xen-kernel";
-import { XenbusState } from "../xenbus";
+import { devStateKey, XenbusState } from "../xenbus";
 import { awaitJob, queueJob, type HotplugFunction, type ScriptTable } from "./hotplug";
 import { domainAlive, domainDestroy, domainGet, domainRunning } from "../domain";
 
@@ -230,6 +230,7 @@ function domainDeath(k: XenKernel, front: number): Op<void> {
         if (fe.ring !== null) k.dp!.frontendFree(fe.ring);
         ctx.store.delete(key);
         ctx.store.delete(`blkif:${front}:${fe.devid}`);
+        ctx.store.delete(devStateKey(fe.nodename));
       }
       domainDestroy(ctx, k.dp, front);
     },
