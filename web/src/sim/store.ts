@@ -92,9 +92,6 @@ export class Store {
   private readonly marks: number[] = [];
   /** The footprint being recorded (the step in hand), or null. */
   recording: Footprint | null = null;
-  /** A counter per object, bumped by every change (restores included): equal versions, equal values. */
-  private readonly versions = new Map<string, number>();
-  private clock = 0;
   /**
    * The members of each collection ("loop:*" → every "loop:..." key, and
    * "loop:dom0:*" → every "loop:dom0:..." key), and their sorted list while
@@ -130,16 +127,12 @@ export class Store {
     return (e.sorted ??= [...e.keys].sort());
   }
 
-  /** Records (and bumps the versions of) the collections a creation or deletion changes. */
+  /** Records the collections a creation or deletion changes. */
   private membershipChanged(key: string): void {
-    const c = collectionOf(key);
+    if (!this.recording) return;
+    this.recording.writes.add(collectionOf(key));
     const scoped = scopedCollectionOf(key);
-    if (this.recording) {
-      this.recording.writes.add(c);
-      if (scoped !== undefined) this.recording.writes.add(scoped);
-    }
-    this.versions.set(c, ++this.clock);
-    if (scoped !== undefined) this.versions.set(scoped, ++this.clock);
+    if (scoped !== undefined) this.recording.writes.add(scoped);
   }
 
   get<T>(key: string): T | undefined {
@@ -162,7 +155,6 @@ export class Store {
     this.remember(key, existed ? this.objects.get(key) : ABSENT);
     this.objects.set(key, value);
     this.stale.add(key);
-    this.versions.set(key, ++this.clock);
   }
 
   delete(key: string): void {
@@ -173,12 +165,6 @@ export class Store {
     this.objects.delete(key);
     this.indexRemove(key);
     this.stale.add(key);
-    this.versions.set(key, ++this.clock);
-  }
-
-  /** The object's change counter (0 if never changed): unchanged counters mean unchanged values. */
-  version(key: string): number {
-    return this.versions.get(key) ?? 0;
   }
 
   /**
@@ -308,18 +294,14 @@ export class Store {
     this.recording = null;
     while (this.undo.length > to) {
       const [key, old] = this.undo.pop()!;
-      let membership = true; // the object appears or disappears: its collections change too
       if (old === ABSENT) {
         this.objects.delete(key);
         this.indexRemove(key);
       } else {
         if (!this.objects.has(key)) this.indexAdd(key);
-        else membership = false;
         this.objects.set(key, old);
       }
       this.stale.add(key);
-      this.versions.set(key, ++this.clock);
-      if (membership) this.membershipChanged(key);
     }
     this.marks.length = id;
     this.recording = rec;
