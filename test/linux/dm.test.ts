@@ -606,3 +606,73 @@ describe("tables: load, suspend, resume, status, deps", () => {
     expect(waited).toMatchObject({ name: "w2", event_nr: 1 });
   });
 });
+
+describe("ioctls on a dm device: dm_blk_ioctl passes them down to the one device under its table", () => {
+  it("a linear table over all of loop0: loop0's ioctls answer through dm-0; a table dm cannot pass through is ENOTTY; suspended is EAGAIN", async () => {
+    const seen: Record<string, unknown> = {};
+    await drive(async (sys) => {
+      const ctl = await control(sys);
+      await attachLoop(sys, 0, "a");
+      await sys.ioctl(ctl, "DM_DEV_CREATE", { name: "whole" });
+      await sys.ioctl(ctl, "DM_TABLE_LOAD", { name: "whole", targets: linear(2048, "7:0") });
+      await sys.ioctl(ctl, "DM_DEV_SUSPEND", { name: "whole" });
+      const dm = await sys.open("/dev/dm-0");
+      const st = (await sys.ioctl(dm, "LOOP_GET_STATUS64")) as { lo_number: number; lo_file_name: string };
+      seen.status = [st.lo_number, st.lo_file_name];
+      seen.dmOnDm = await errnoOf(sys.ioctl(dm, "DM_VERSION", {})); // passed down to lo_ioctl: EINVAL
+      // The size and diskseq are the dm device's own (the block layer answers them, not the driver).
+      seen.size = await sys.ioctl(dm, "BLKGETSIZE64");
+      await sys.ioctl(ctl, "DM_DEV_SUSPEND", { name: "whole", flags: F.SUSPEND });
+      seen.suspended = await errnoOf(sys.ioctl(dm, "LOOP_GET_STATUS64"));
+      await sys.ioctl(ctl, "DM_DEV_SUSPEND", { name: "whole" });
+      // Two targets, or a target without prepare_ioctl: nothing is passed down.
+      for (const [dev, targets] of [
+        ["two", [{ sector_start: 0, length: 1024, target_type: "linear", params: "7:0 0" }, { sector_start: 1024, length: 1024, target_type: "linear", params: "7:0 1024" }]],
+        ["zero", [{ sector_start: 0, length: 2048, target_type: "zero", params: "" }]],
+      ] as const) {
+        await sys.ioctl(ctl, "DM_DEV_CREATE", { name: dev });
+        await sys.ioctl(ctl, "DM_TABLE_LOAD", { name: dev, targets: [...targets] });
+        await sys.ioctl(ctl, "DM_DEV_SUSPEND", { name: dev });
+      }
+      seen.two = await errnoOf(sys.ioctl(await sys.open("/dev/dm-1"), "LOOP_GET_STATUS64"));
+      seen.zero = await errnoOf(sys.ioctl(await sys.open("/dev/dm-2"), "LOOP_GET_STATUS64"));
+      // Part of loop0 (needs CAP_SYS_RAWIO, which root has), and dm over dm: passed down twice.
+      await sys.ioctl(ctl, "DM_DEV_CREATE", { name: "part" });
+      await sys.ioctl(ctl, "DM_TABLE_LOAD", { name: "part", targets: linear(1024, "7:0", 512) });
+      await sys.ioctl(ctl, "DM_DEV_SUSPEND", { name: "part" });
+      seen.part = ((await sys.ioctl(await sys.open("/dev/dm-3"), "LOOP_GET_STATUS64")) as { lo_number: number }).lo_number;
+      await sys.ioctl(ctl, "DM_DEV_CREATE", { name: "top" });
+      await sys.ioctl(ctl, "DM_TABLE_LOAD", { name: "top", targets: linear(2048, "/dev/dm-0") });
+      await sys.ioctl(ctl, "DM_DEV_SUSPEND", { name: "top" });
+      seen.stacked = ((await sys.ioctl(await sys.open("/dev/dm-4"), "LOOP_GET_STATUS64")) as { lo_number: number }).lo_number;
+    });
+    expect(seen).toEqual({ status: [0, ""], dmOnDm: "EINVAL", size: 2048 * 512, suspended: "EAGAIN", two: "ENOTTY", zero: "ENOTTY", part: 0, stacked: 0 });
+  });
+
+  it("LOOP_CLR_FD through dm-0 clears loop0 at once when dm's is its only open (loop_clr_fd counts the loop disk's openers), and only marks autoclear when someone else has it open too", async () => {
+    const seen: string[] = [];
+    await drive(async (sys) => {
+      const ctl = await control(sys);
+      for (const [i, img] of [[0, "a"], [1, "b"]] as const) await attachLoop(sys, i, img);
+      for (const [name, dev] of [["x", "7:0"], ["y", "7:1"]]) {
+        await sys.ioctl(ctl, "DM_DEV_CREATE", { name });
+        await sys.ioctl(ctl, "DM_TABLE_LOAD", { name, targets: linear(2048, dev) });
+        await sys.ioctl(ctl, "DM_DEV_SUSPEND", { name });
+      }
+      const other = await sys.open("/dev/loop1"); // a second opener of loop1
+      await sys.ioctl(await sys.open("/dev/dm-0"), "LOOP_CLR_FD");
+      await sys.ioctl(await sys.open("/dev/dm-1"), "LOOP_CLR_FD");
+      const status = async (path: string) => {
+        try {
+          const st = (await sys.ioctl(await sys.open(path), "LOOP_GET_STATUS64")) as { lo_flag_names: string[] };
+          return `bound ${st.lo_flag_names.join(",")}`;
+        } catch (e) {
+          return (e as { errno: string }).errno;
+        }
+      };
+      seen.push(await status("/dev/loop0"), await status("/dev/loop1"));
+      await sys.close(other);
+    });
+    expect(seen).toEqual(["ENXIO", "bound LO_FLAGS_AUTOCLEAR"]);
+  });
+});

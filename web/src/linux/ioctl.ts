@@ -1,7 +1,8 @@
 // ioctl(2): the fd's kind picks the table, as the kernel's file operations
 // do (docs/linux-model.md §5.8): block ioctls common to every disk
-// (blkdev_common_ioctl), then the driver's (lo_ioctl), loop-control's, and
-// device-mapper's control device. A name the model does not know is ENOTTY,
+// (blkdev_common_ioctl), then the driver's (lo_ioctl, or dm_blk_ioctl,
+// which passes requests down to the device under its table), loop-control's,
+// and device-mapper's control device. A name the model does not know is ENOTTY,
 // as an unknown request number is.
 
 import type { StepContext } from "../sim/op";
@@ -11,7 +12,8 @@ import { lookupFd } from "./fdtable";
 import { observePair } from "./pairs";
 import { fail, type Kernel } from "./kernel";
 import { LOOP_CTL_IOCTLS, loopControlIoctl } from "./loop/control";
-import { LOOP_IOCTLS, loopIoctl } from "./loop/ioctl";
+import { LOOP_IOCTLS, targetOfFd } from "./loop/ioctl";
+import { driverIoctl } from "./dm/blk-ioctl";
 
 /** include/uapi/linux/fs.h */
 export const BLK_IOCTLS = {
@@ -62,14 +64,8 @@ export function vfsIoctl(ctx: StepContext, k: Kernel, fd: number, name: unknown,
         return disk.diskseq;
       }
       if (name === "BLKGETSIZE64") return disk.sectors * SECTOR;
-      if (disk.driver === "loop") {
-        // lo_ioctl passes what it does not know to lo_simple_ioctl: EINVAL.
-        if (family !== "loop") fail("EINVAL", `${name} on a loop device`);
-        return loopIoctl(ctx, k, fd, name, arg);
-      }
-      // dm_blk_ioctl forwards to the single underlying device only for
-      // tables that allow it (dm_prepare_ioctl); the model does not forward.
-      return fail("ENOTTY", `${name} on a device-mapper device (ioctl forwarding is not modelled)`);
+      // The driver's own: lo_ioctl, or dm_blk_ioctl, which passes it down (dm/blk-ioctl.ts).
+      return driverIoctl(ctx, k, targetOfFd(f), name, family === "loop", arg);
     }
   }
 }

@@ -50,9 +50,26 @@ export interface LoopInfo64Result {
   lo_file_name: string;
 }
 
-/** The loop device behind a disk fd. */
-interface LoopFd {
-  f: Extract<OpenFile, { kind: "disk" }>;
+/**
+ * The block device an ioctl reached and the mode it was opened with (the
+ * `bdev, mode` lo_ioctl gets): the caller's own fd on a loop device, or the
+ * device under a dm table when dm_blk_ioctl passes a request down, with the
+ * mode of the caller's dm fd.
+ */
+export interface IoctlTarget {
+  disk: string;
+  write: boolean;
+  excl: boolean;
+}
+
+/** The target of an ioctl on a disk fd. */
+export function targetOfFd(f: Extract<OpenFile, { kind: "disk" }>): IoctlTarget {
+  return { disk: f.disk, write: f.write, excl: f.excl };
+}
+
+/** The loop device an ioctl reached. */
+interface LoopTarget {
+  f: IoctlTarget;
   disk: Gendisk;
   key: string;
   lo: LoopDevice;
@@ -106,9 +123,7 @@ function decodeInfo(v: unknown): DecodedInfo {
   return { offset: u64(i.lo_offset, "lo_offset"), sizelimit: u64(i.lo_sizelimit, "lo_sizelimit"), flags: loopFlags(i.lo_flags), fileName: new TextDecoder().decode(bytes) };
 }
 
-function loopOfFd(ctx: StepContext, fd: number): LoopFd {
-  const f = lookupFd(ctx, fd);
-  if (f.kind !== "disk") throw new Error("loop ioctl on a non-disk fd: the dispatcher should not send it here");
+function loopOf(ctx: StepContext, f: IoctlTarget): LoopTarget {
   const disk = readDisk(ctx.store, f.disk);
   const key = disk.driverKey;
   return { f, disk, key, lo: readLoop(ctx.store, key) };
@@ -145,12 +160,12 @@ function backingRdev(ctx: StepContext, backing: string | undefined): number {
 // ---- handlers ----
 
 /** loop_configure (LOOP_CONFIGURE, and LOOP_SET_FD with a zeroed config). */
-function configure(ctx: StepContext, k: Kernel, fd: number, cfg: { fd: unknown; block_size?: unknown; info?: unknown }, isConfigure: boolean): 0 {
+function configure(ctx: StepContext, k: Kernel, at: IoctlTarget, cfg: { fd: unknown; block_size?: unknown; info?: unknown }, isConfigure: boolean): 0 {
   const d = ctx.who.domain;
   // 1. fget(config->fd)
   if (typeof cfg.fd !== "number" || !Number.isInteger(cfg.fd)) fail("EBADF", `config.fd must be an fd number, got ${JSON.stringify(cfg.fd)}`);
   lookupFd(ctx, cfg.fd);
-  const { f, disk, key, lo } = loopOfFd(ctx, fd);
+  const { f, disk, key, lo } = loopOf(ctx, at);
   // 2. bd_prepare_to_claim(bdev, loop_configure) for a caller without O_EXCL.
   if (!f.excl && disk.claim !== null) fail("EBUSY", `${disk.name} is claimed by ${disk.claim.holder}`);
   // 3. The state, then 4. the backing file (G:L79: a directory fails here, before a bad flag would).
@@ -182,9 +197,9 @@ function configure(ctx: StepContext, k: Kernel, fd: number, cfg: { fd: unknown; 
 }
 
 /** loop_clr_fd: synchronous on 6.1 for a sole opener; marks autoclear otherwise, and always on 6.12. */
-function clrFd(ctx: StepContext, k: Kernel, fd: number): 0 {
+function clrFd(ctx: StepContext, k: Kernel, at: IoctlTarget): 0 {
   const d = ctx.who.domain;
-  const { disk, key, lo } = loopOfFd(ctx, fd);
+  const { disk, key, lo } = loopOf(ctx, at);
   if (lo.state !== "bound") fail("ENXIO", `${disk.name} is ${lo.state}`);
   const autoclear = lo.flags | LO_FLAGS.LO_FLAGS_AUTOCLEAR;
   if (k.cfg.loopClrFdAlwaysLazy) {
@@ -200,9 +215,9 @@ function clrFd(ctx: StepContext, k: Kernel, fd: number): 0 {
   return 0;
 }
 
-function setStatus64(ctx: StepContext, _k: Kernel, fd: number, arg: unknown): 0 {
+function setStatus64(ctx: StepContext, _k: Kernel, at: IoctlTarget, arg: unknown): 0 {
   const d = ctx.who.domain;
-  const { disk, key, lo } = loopOfFd(ctx, fd);
+  const { disk, key, lo } = loopOf(ctx, at);
   // (EPERM without FMODE_WRITE and CAP_SYS_ADMIN: every process of the model has CAP_SYS_ADMIN.)
   if (lo.state !== "bound") fail("ENXIO", `${disk.name} is ${lo.state}`);
   const info = decodeInfo(arg);
@@ -214,8 +229,8 @@ function setStatus64(ctx: StepContext, _k: Kernel, fd: number, arg: unknown): 0 
   return 0;
 }
 
-function getStatus64(ctx: StepContext, _k: Kernel, fd: number): LoopInfo64Result {
-  const { disk, lo } = loopOfFd(ctx, fd);
+function getStatus64(ctx: StepContext, _k: Kernel, at: IoctlTarget): LoopInfo64Result {
+  const { disk, lo } = loopOf(ctx, at);
   if (lo.state !== "bound") fail("ENXIO", `${disk.name} is ${lo.state}`);
   const backing = lo.backing!.file;
   const f = backing.startsWith("file:") ? ctx.store.get<FileObject>(backing) : undefined;
@@ -235,11 +250,11 @@ function getStatus64(ctx: StepContext, _k: Kernel, fd: number): LoopInfo64Result
   };
 }
 
-function changeFd(ctx: StepContext, k: Kernel, fd: number, newFd: unknown): 0 {
+function changeFd(ctx: StepContext, k: Kernel, at: IoctlTarget, newFd: unknown): 0 {
   const d = ctx.who.domain;
   if (typeof newFd !== "number") fail("EBADF", `the new backing fd must be a number, got ${JSON.stringify(newFd)}`);
   lookupFd(ctx, newFd);
-  const { f, disk, key, lo } = loopOfFd(ctx, fd);
+  const { f, disk, key, lo } = loopOf(ctx, at);
   if (lo.state !== "bound") fail("ENXIO", `${disk.name} is ${lo.state}`);
   if ((lo.flags & LO_FLAGS.LO_FLAGS_READ_ONLY) === 0) fail("EINVAL", `${disk.name} is not read-only: LOOP_CHANGE_FD only swaps read-only backings`);
   const backing = validateBacking(ctx, f.disk, newFd);
@@ -261,31 +276,32 @@ function changeFd(ctx: StepContext, k: Kernel, fd: number, newFd: unknown): 0 {
   return 0;
 }
 
-function setCapacityIoctl(ctx: StepContext, _k: Kernel, fd: number): 0 {
-  const { disk, lo } = loopOfFd(ctx, fd);
+function setCapacityIoctl(ctx: StepContext, _k: Kernel, at: IoctlTarget): 0 {
+  const { disk, lo } = loopOf(ctx, at);
   if (lo.state !== "bound") fail("ENXIO", `${disk.name} is ${lo.state}`);
   setCapacity(ctx, ctx.who.domain, lo.disk, loopSectors(ctx.store, lo.backing!.file, lo.offset, lo.sizelimit));
   return 0;
 }
 
-type LoopHandler = (ctx: StepContext, k: Kernel, fd: number, arg: unknown) => unknown;
+type LoopHandler = (ctx: StepContext, k: Kernel, at: IoctlTarget, arg: unknown) => unknown;
 
 /** One row per command the model implements; the others fall to lo_simple_ioctl's EINVAL. */
 const LOOP_TABLE: Partial<Record<keyof typeof LOOP_IOCTLS, LoopHandler>> = {
-  LOOP_SET_FD: (ctx, k, fd, arg) => configure(ctx, k, fd, { fd: arg }, false),
-  LOOP_CONFIGURE: (ctx, k, fd, arg) => {
+  LOOP_SET_FD: (ctx, k, at, arg) => configure(ctx, k, at, { fd: arg }, false),
+  LOOP_CONFIGURE: (ctx, k, at, arg) => {
     if (typeof arg !== "object" || arg === null) fail("EINVAL", "LOOP_CONFIGURE takes a loop_config { fd, block_size?, info? }");
-    return configure(ctx, k, fd, arg as { fd: unknown }, true);
+    return configure(ctx, k, at, arg as { fd: unknown }, true);
   },
-  LOOP_CLR_FD: (ctx, k, fd) => clrFd(ctx, k, fd),
-  LOOP_SET_STATUS64: (ctx, k, fd, arg) => setStatus64(ctx, k, fd, arg),
-  LOOP_GET_STATUS64: (ctx, k, fd) => getStatus64(ctx, k, fd),
-  LOOP_CHANGE_FD: (ctx, k, fd, arg) => changeFd(ctx, k, fd, arg),
-  LOOP_SET_CAPACITY: (ctx, k, fd) => setCapacityIoctl(ctx, k, fd),
+  LOOP_CLR_FD: (ctx, k, at) => clrFd(ctx, k, at),
+  LOOP_SET_STATUS64: (ctx, k, at, arg) => setStatus64(ctx, k, at, arg),
+  LOOP_GET_STATUS64: (ctx, k, at) => getStatus64(ctx, k, at),
+  LOOP_CHANGE_FD: (ctx, k, at, arg) => changeFd(ctx, k, at, arg),
+  LOOP_SET_CAPACITY: (ctx, k, at) => setCapacityIoctl(ctx, k, at),
 };
 
-export function loopIoctl(ctx: StepContext, k: Kernel, fd: number, name: string, arg: unknown): unknown {
+/** lo_ioctl on the loop device `at` reached. */
+export function loopIoctl(ctx: StepContext, k: Kernel, at: IoctlTarget, name: string, arg: unknown): unknown {
   const h = (LOOP_TABLE as Record<string, LoopHandler | undefined>)[name];
   if (!h) fail("EINVAL", `${name} is not a loop device ioctl the model implements (lo_simple_ioctl answers EINVAL)`);
-  return h(ctx, k, fd, arg);
+  return h(ctx, k, at, arg);
 }
