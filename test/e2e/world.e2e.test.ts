@@ -146,8 +146,13 @@ test('compare: a lesson\'s schedule under before and after, side by side, pointi
     expect(await page.locator('#compare .row.first-diff').count()).toBe(1);
     expect(await page.locator('#compare .row.diff').first().textContent()).toBe(await page.locator('#compare .row.first-diff').textContent());
     expect(await page.inputValue('#step-slider')).toBe(String(n));
-    // Each side's devices at the selected step.
+    // Each side's world at the selected step: devices, and each side's own xenstore tree (the first
+    // difference is reading `opened`: blkback wrote it under after (v2) and not under before).
     expect(await page.locator('#compare [data-devices="a"]').textContent()).toContain(`devices after step ${n}`);
+    const opened = '[data-path="/local/domain/0/backend/vbd/1/51712/opened"]';
+    expect(await page.locator(`#compare [data-xenstore="a"] ${opened}`).count()).toBe(0);
+    expect(await page.locator(`#compare [data-xenstore="b"] ${opened}`).count()).toBe(1);
+    expect(await page.locator('#compare [data-rings="b"]').textContent()).toContain('blkif rings after step');
     await screenshot(page, 'compare-before-after');
     await page.click('#compare header button');
     expect(await page.locator('#compare').count()).toBe(0);
