@@ -37,7 +37,6 @@ import { parsePhysicalDevice, vbdCreate, vbdFree, type Vbd } from "./blkback-vbd
 import { programStack } from "../linux/io";
 import { blkbackMode, type XenKernel } from "./xen-kernel";
 import { devFatal, devState, devStateKey, readState, switchDevState, XenbusState } from "./xenbus";
-import type { XenbusStateValue } from "./xenbus";
 import { evtchnBindInterdomain, evtchnClose, evtchnDeliverable, evtchnSend, evtchnTake, portKey } from "./evtchn";
 import type { XsConn } from "./xs-conn";
 
@@ -129,14 +128,6 @@ function writeRingState(store: Store, key: string, r: BlkbackRing, change: Parti
 // frontend_changed(Connected) arriving after it would connect again and
 // write 4 over libxl's 5).
 
-function setState(ctx: StepContext, xs: XsConn, nodename: string, state: XenbusStateValue): boolean {
-  return switchDevState(ctx.store, xs, nodename, state);
-}
-
-/** xenbus_dev_fatal: the error node, then Closing. */
-function fatal(ctx: StepContext, xs: XsConn, nodename: string, err: number, message: string): void {
-  devFatal(ctx.store, xs, nodename, err, message);
-}
 
 /**
  * The backend bus watch (xenbus_probe_backend's backend_changed →
@@ -171,7 +162,7 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
   const frontend = xs.read(`${nodename}/frontend`);
   const frontendId = Number(xs.read(`${nodename}/frontend-id`) ?? NaN);
   if (frontend === undefined || !Number.isInteger(frontendId)) {
-    fatal(ctx, xs, nodename, 2, "reading other end details");
+    devFatal(ctx.store, xs, nodename, 2, "reading other end details");
     return;
   }
   const be: BlkbackDevice = { nodename, frontend, frontendId, devid, vbd: null, served: [], removed: false };
@@ -185,10 +176,10 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
   xs.watch(`${nodename}/physical-device`, TOKEN.physicalDevice(nodename));
   xs.write(`${nodename}/max-ring-page-order`, String(MAX_RING_PAGE_ORDER));
   if (blkbackMode(k).opened && xs.write(`${nodename}/opened`, "0") !== undefined) {
-    fatal(ctx, xs, nodename, 13, "writing opened");
+    devFatal(ctx.store, xs, nodename, 13, "writing opened");
     return;
   }
-  setState(ctx, xs, nodename, XenbusState.InitWait);
+  switchDevState(ctx.store, xs, nodename, XenbusState.InitWait);
   ctx.emit({ kind: "blkback", domain: k.domains[xs.domid], message: `probe ${nodename}: InitWait` });
 }
 
@@ -203,7 +194,7 @@ export function blkbackBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn
   const pd = parsePhysicalDevice(mode.diskseq, xs.read(`${nodename}/physical-device`), mode.diskseq === "node" ? xs.read(`${nodename}/diskseq`) : undefined);
   if (pd.kind === "absent") return; // the watch fires once at registration, before the script wrote anything
   if (pd.kind === "fatal") {
-    fatal(ctx, xs, nodename, pd.err, pd.message);
+    devFatal(ctx.store, xs, nodename, pd.err, pd.message);
     return;
   }
   if (be.vbd) {
@@ -218,12 +209,12 @@ export function blkbackBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn
   const r = vbdCreate(ctx, k, d, pd, readOnly, mode.diskseq !== "none");
   if (!r.ok) {
     // be->major = be->minor = 0: a later rewrite of the keys may try again.
-    fatal(ctx, xs, nodename, r.err, r.message);
+    devFatal(ctx.store, xs, nodename, r.err, r.message);
     return;
   }
   if (mode.opened && xs.write(`${nodename}/opened`, "1") !== undefined) {
     vbdFree(ctx, k, d, r.vbd);
-    fatal(ctx, xs, nodename, 13, "writing opened");
+    devFatal(ctx.store, xs, nodename, 13, "writing opened");
     return;
   }
   const now = writeBe(ctx.store, key, be, { vbd: r.vbd });
@@ -242,13 +233,13 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
   const mine = devState(ctx.store, nodename);
   switch (fstate) {
     case XenbusState.Initialising:
-      if (mine === XenbusState.Closed) setState(ctx, xs, nodename, XenbusState.InitWait); // prepare for reconnect
+      if (mine === XenbusState.Closed) switchDevState(ctx.store, xs, nodename, XenbusState.InitWait); // prepare for reconnect
       return;
     case XenbusState.Initialised:
     case XenbusState.Connected: {
       if (mine === XenbusState.Connected) return;
       if (disconnect(ctx, k, key) === "EBUSY") {
-        fatal(ctx, xs, nodename, 16, "pending I/O");
+        devFatal(ctx.store, xs, nodename, 16, "pending I/O");
         return;
       }
       const ring = connectRing(ctx, k, xs, be);
@@ -258,11 +249,11 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
       return;
     }
     case XenbusState.Closing:
-      setState(ctx, xs, nodename, XenbusState.Closing);
+      switchDevState(ctx.store, xs, nodename, XenbusState.Closing);
       return;
     case XenbusState.Closed: {
       disconnect(ctx, k, key);
-      setState(ctx, xs, nodename, XenbusState.Closed);
+      switchDevState(ctx.store, xs, nodename, XenbusState.Closed);
       if (xs.read(`${nodename}/online`) === "1") return;
       blkbackRemove(ctx, k, xs, key, be);
       return;
@@ -271,7 +262,7 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
       blkbackRemove(ctx, k, xs, key, be);
       return;
     default:
-      fatal(ctx, xs, nodename, 22, `saw state ${fstate} at frontend`);
+      devFatal(ctx.store, xs, nodename, 22, `saw state ${fstate} at frontend`);
   }
 }
 
@@ -280,24 +271,24 @@ function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevi
   const fe = be.frontend;
   const protocol = xs.read(`${fe}/protocol`) ?? "x86_32-abi";
   if (!ABIS.includes(protocol)) {
-    fatal(ctx, xs, be.nodename, 38, `unknown fe protocol ${protocol}`);
+    devFatal(ctx.store, xs, be.nodename, 38, `unknown fe protocol ${protocol}`);
     return undefined;
   }
   const order = Number(xs.read(`${fe}/ring-page-order`) ?? "0");
   if (!Number.isInteger(order) || order > MAX_RING_PAGE_ORDER) {
-    fatal(ctx, xs, be.nodename, 22, `${fe}/request %d ring page order exceed max:${MAX_RING_PAGE_ORDER}`);
+    devFatal(ctx.store, xs, be.nodename, 22, `${fe}/request %d ring page order exceed max:${MAX_RING_PAGE_ORDER}`);
     return undefined;
   }
   const ref = Number(xs.read(`${fe}/ring-ref`) ?? NaN);
   const port = Number(xs.read(`${fe}/event-channel`) ?? NaN);
   if (!Number.isInteger(ref) || !Number.isInteger(port)) {
-    fatal(ctx, xs, be.nodename, 2, `reading ${fe}/ring-ref and event-channel`);
+    devFatal(ctx.store, xs, be.nodename, 2, `reading ${fe}/ring-ref and event-channel`);
     return undefined;
   }
   const dp = k.dp!;
   const m = dp.mapGrant(xs.domid, be.frontendId, ref);
   if (!m.ok) {
-    fatal(ctx, xs, be.nodename, 12, `mapping ring-ref ${ref} port ${port}`);
+    devFatal(ctx.store, xs, be.nodename, 12, `mapping ring-ref ${ref} port ${port}`);
     return undefined;
   }
   dp.unmapGrant(xs.domid, m.handle);
@@ -307,7 +298,7 @@ function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevi
     localPort = evtchnBindInterdomain(ctx, xs.domid, be.frontendId, port);
   } catch (e) {
     if ((e as { errno?: string }).errno === undefined) throw e;
-    fatal(ctx, xs, be.nodename, 22, `mapping ring-ref ${ref} port ${port}`);
+    devFatal(ctx.store, xs, be.nodename, 22, `mapping ring-ref ${ref} port ${port}`);
     return undefined;
   }
   // The new port starts pending (Xen's conservative choice): its upcall sets waiting_reqs, and
@@ -328,7 +319,7 @@ function tryConnect(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be:
   const dp = k.dp!;
   const r = dp.backendConnect(xs.domid, be.frontendId, { grefs: rs.ring.refs, abi: rs.ring.abi, device: 0, sectors: be.vbd.sectors, readOnly: be.vbd.readOnly });
   if (!r.ok) {
-    fatal(ctx, xs, be.nodename, 12, `mapping ring-ref ${rs.ring.refs[0]} port ${rs.ring.port}`);
+    devFatal(ctx.store, xs, be.nodename, 12, `mapping ring-ref ${rs.ring.refs[0]} port ${rs.ring.port}`);
     return;
   }
   const rk = ringKey(be.frontendId, be.devid);
@@ -344,7 +335,7 @@ function tryConnect(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be:
   xs.write(`${n}/info`, String(be.vbd.readOnly ? VDISK_READONLY : 0));
   xs.write(`${n}/sector-size`, "512");
   xs.write(`${n}/physical-sector-size`, "512");
-  setState(ctx, xs, n, XenbusState.Connected);
+  switchDevState(ctx.store, xs, n, XenbusState.Connected);
   ctx.emit({ kind: "blkback", domain: k.domains[xs.domid], message: `${n}: Connected, ${be.vbd.sectors} sectors` });
 }
 
