@@ -134,20 +134,28 @@ describe("xenstore watches", () => {
     expect(conflicts(reg, w.last)).toBe(false);
     const write = w.last;
     w.step((c) => xsTakeEvent(c, "q"));
-    expect([...w.last.reads, ...w.last.writes].every((k) => /^xsq(head|e|n):(q(:|$)|\*$)/.test(k))).toBe(true);
+    expect([...w.last.reads, ...w.last.writes].every((k) => /^xsq(head|tail|e|n):(q(:|$)|\*$)/.test(k))).toBe(true);
     expect(conflicts(write, w.last)).toBe(false);
   });
 
   it("a change queueing an event behind others does not conflict with taking the oldest; into an empty queue it does (the guard)", () => {
     const w = new XsWorld();
     w.step((c) => xsWatch(c, 0, "t", "/a", "x", "q")); // the registration's event waits
+    w.step((c) => xsWrite(c, 0, "/a/a", "1"));
     w.step((c) => xsWrite(c, 0, "/a/b", "1"));
     const behind = w.last;
     const take = w.footprintOf((c) => xsTakeEvent(c, "q"));
     expect(conflicts(behind, take)).toBe(false);
+    // Behind a single event it does: taking that one empties the queue or not (the indices go back to 0 when it does).
+    const w1 = new XsWorld();
+    w1.step((c) => xsWatch(c, 0, "t", "/a", "x", "q"));
+    w1.step((c) => xsWrite(c, 0, "/a/b", "1"));
+    expect(conflicts(w1.last, w1.footprintOf((c) => xsTakeEvent(c, "q")))).toBe(true);
     // Drain it, then a change into the empty queue fills the slot the watcher's guard reads.
     w.step((c) => xsTakeEvent(c, "q"));
     w.step((c) => xsTakeEvent(c, "q"));
+    w.step((c) => xsTakeEvent(c, "q"));
+    expect(w.store.has("xsqhead:q") || w.store.has("xsqtail:q")).toBe(false);
     const guard = w.footprintOf((c) => xsHasEvent(c.store, "q"));
     w.step((c) => xsWrite(c, 0, "/a/c", "1"));
     expect(conflicts(w.last, guard)).toBe(true);

@@ -104,7 +104,8 @@ export class Machine implements Kernel, ExternalState {
   kernelActors(d: string): ActorSpec[] {
     const suffix = d === "dom0" ? "" : `@${d}`;
     const forever = (makeOp: () => Op<void>) => async (ch: Channel) => {
-      for (;;) await ch.call(makeOp());
+      // Each round starts from nothing the last one left (Op.loopHead): how many ran is not state.
+    for (;;) await ch.call({ ...makeOp(), loopHead: true });
     };
     return [
       { name: `kernel:udev${suffix}`, domain: d, daemon: true, body: forever(() => udevStep(d)) },

@@ -27,7 +27,13 @@ interface Entry {
   outcomeText?: string;
   /** Hash of the observations up to and including this one. */
   hash?: Hash64;
+  /** The same since the last loop head (`Op.loopHead`), and how many observations that is. */
+  loopHash?: Hash64;
+  sinceLoopHead?: number;
 }
+
+/** Where the chain since a loop head starts (not [0, 0]: the start of the actor is another state). */
+const LOOP_SEED: Hash64 = [0x9e3779b9, 0x7f4a7c15];
 
 /** How an actor's code talks to the runtime; the API layer wraps it into a `Sys`. */
 export interface Channel {
@@ -118,6 +124,41 @@ export class ActorRuntime {
   /** Hash of everything observed so far: with the position, it stands for the actor's local state. */
   get observedHash(): Hash64 {
     return this.pos === 0 ? [0, 0] : this.log[this.pos - 1]!.hash!;
+  }
+
+  /**
+   * The actor's local state as a state key counts it when loop heads are
+   * honoured: waiting at a loop head, one state whatever came before
+   * (position -1); after one, what it observed since (position and hash of
+   * those observations); before any, the same as `position` and `observedHash`.
+   */
+  get loopPosition(): number {
+    if (this.atLoopHead()) return -1;
+    return this.pos === 0 ? 0 : this.log[this.pos - 1]!.sinceLoopHead!;
+  }
+  get loopObservedHash(): Hash64 {
+    if (this.atLoopHead()) return [0, 0];
+    return this.pos === 0 ? [0, 0] : this.log[this.pos - 1]!.loopHash!;
+  }
+
+  private atLoopHead(): boolean {
+    return this.log[this.pos]?.op.loopHead === true && this.status === "parked";
+  }
+
+  /** Records observation `at` (its text given) in both hash chains. */
+  private observe(at: number, text: string): void {
+    const e = this.log[at]!;
+    const h = hashString(text);
+    const prev = at === 0 ? undefined : this.log[at - 1]!;
+    e.hash = mix(prev ? prev.hash! : [0, 0], h);
+    // A loop head starts the second chain again: what came before it is not the actor's state.
+    if (e.op.loopHead) {
+      e.loopHash = mix(LOOP_SEED, h);
+      e.sinceLoopHead = 1;
+    } else {
+      e.loopHash = mix(prev ? prev.loopHash! : [0, 0], h);
+      e.sinceLoopHead = (prev ? prev.sinceLoopHead! : 0) + 1;
+    }
   }
 
   /** Starts the actor and runs it to its first call. */
@@ -232,7 +273,7 @@ export class ActorRuntime {
     this.log.length = at + 1;
     e.outcome = outcome;
     e.outcomeText = text;
-    e.hash = mix(at === 0 ? [0, 0] : this.log[at - 1]!.hash!, hashString(`${e.op.call}(${e.argsText})${text}`));
+    this.observe(at, `${e.op.call}(${e.argsText})${text}`);
     if (this.endAt > at) this.endAt = -1;
     if (this.liveAt !== at || this.resolvePending === null) {
       await this.incarnate(at);
@@ -262,7 +303,7 @@ export class ActorRuntime {
       this.log.length = at + 1;
       e.outcome = "kill";
       e.outcomeText = "<killed>";
-      e.hash = mix(at === 0 ? [0, 0] : this.log[at - 1]!.hash!, hashString(`${e.op.call}(${e.argsText})<killed>`));
+      this.observe(at, `${e.op.call}(${e.argsText})<killed>`);
       if (this.liveAt > at || this.liveAt === at) {
         // The live incarnation is at or past the death: it can never be resumed from here.
         this.generation++;

@@ -390,15 +390,20 @@ export class Execution {
     return rec;
   }
 
-  /** 64-bit key of the state: the world plus each actor's position and what it has observed. */
-  stateKey(): Hash64 {
+  /**
+   * 64-bit key of the state: the world plus each actor's position and what
+   * it has observed; with `loopHeads` (the default), a daemon waiting at its
+   * loop head counts as one state whatever rounds it ran (Op.loopHead), and
+   * after it by what it observed since.
+   */
+  stateKey(loopHeads = true): Hash64 {
     const f = this.store.fingerprint();
     let h0 = f[0];
     let h1 = f[1];
     // Per actor, (position, status) and the observation hash, mixed in order without allocating.
     for (const a of this.actors) {
-      const o = a.observedHash;
-      const tag = a.position * 8 + STATUS_CODE[a.status];
+      const o = loopHeads ? a.loopObservedHash : a.observedHash;
+      const tag = (loopHeads ? a.loopPosition : a.position) * 8 + STATUS_CODE[a.status];
       h0 = fmix((Math.imul(h0, 31) ^ fmix((o[0] ^ Math.imul(tag, 0x9e3779b1)) >>> 0)) >>> 0);
       h1 = fmix((Math.imul(h1, 37) + fmix((o[1] + Math.imul(tag, 0x85ebca6b)) >>> 0)) >>> 0);
     }

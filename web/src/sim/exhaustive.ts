@@ -68,7 +68,13 @@ export interface ExhaustiveOptions {
   stopAtFirst?: boolean;
   /** Clock for the time bound only; never affects what is explored before it. */
   now?: () => number;
-  /** Record the state key of every final state (for tests). */
+  /**
+   * A daemon waiting at its loop head is one state whatever rounds it ran
+   * before (Op.loopHead): states that differ only in that are cached as one.
+   * Default on; off, the key counts every actor's whole history.
+   */
+  loopHeads?: boolean;
+  /** Record the state key of every final state (for tests; loop heads honoured either way, so searches compare). */
   collectEndStates?: boolean;
   /** Updated whenever the clock is read. */
   live?: LiveCounts;
@@ -353,6 +359,7 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
   const maxSteps = opts.maxSteps ?? 1000;
   const maxStates = opts.maxStates ?? 1_000_000;
   const stopAtFirst = opts.stopAtFirst ?? true;
+  const loopHeads = opts.loopHeads ?? true;
 
   const exec = new Execution(spec);
   await exec.start();
@@ -633,7 +640,7 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
    * to be explored.
    */
   const enter = (depth: number, sleep: (Bits | null)[], parentProbes: (Probe | undefined)[] | null, newest: Bits | null): Summary | null => {
-    const key = exec.stateKey();
+    const key = exec.stateKey(loopHeads);
     const cached = caching ? visited.indexOf(key[0], key[1]) : -1;
     if (cached < 0) {
       res.states++;
@@ -657,7 +664,7 @@ async function exploreOnce(spec: ExecutionSpec, props: Properties, opts: Exhaust
         res.complete = false;
         res.stoppedBy = "executions";
       }
-      if (opts.collectEndStates) res.endStates.add(hex64(key));
+      if (opts.collectEndStates) res.endStates.add(hex64(loopHeads ? key : exec.stateKey(true)));
       const v = checkAtEnd(exec, props, res.sometimesSeen);
       if (v) report(v);
       if (res.stoppedBy === "executions") throw new Stop();

@@ -62,4 +62,13 @@ export interface Op<R = unknown> {
   /** Why a blocked step waits, for people: "until /local/domain/0/.../opened = 1". */
   readonly waitingFor?: string;
   readonly run: (ctx: StepContext) => R;
+  /**
+   * The actor makes this call in the same local state every time: the head
+   * of a daemon's loop that carries nothing from one round to the next
+   * (xenwatch taking the next event, a runner taking the next job). The
+   * state key then leaves out how many rounds it ran and what it saw in
+   * them: states that differ only in that are one state. A promise by the
+   * model, since the runtime cannot see an actor's local variables.
+   */
+  readonly loopHead?: boolean;
 }

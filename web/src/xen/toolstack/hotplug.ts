@@ -81,6 +81,8 @@ function takeJob(): Op<{ id: string; job: HotplugJob }> {
     call: "hotplug run",
     args: [],
     waitingFor: "a hotplug job",
+    // The runner carries nothing from one job to the next (each script is a process of its own).
+    loopHead: true,
     ready: (store) => queued(store).length > 0,
     run: (ctx) => {
       const q = queued(ctx.store);
