@@ -185,7 +185,7 @@ describe("blkback's removal with bios in flight", () => {
     const d = await drive(def, {
       patches: "v2",
       // The batch's bios do not complete until the toolstack has removed the device.
-      hold: [{ actor: "kernel:blkback", while: inflightAndListed }],
+      hold: [{ actor: "kernel:blkback.1", while: inflightAndListed }],
       onStep: (rec, exec) => {
         const s = exec.store;
         const be = s.peek<BlkbackDevice>(BLKBACK);
@@ -202,7 +202,7 @@ describe("blkback's removal with bios in flight", () => {
     // Unregistered while a bio was in flight: the ring is still mapped, the loop device still bound.
     expect(removedWithInflight).toEqual({ dpRing: expect.any(Number), loop: "bound", ringState: "connected" });
     // The removal finished with the bios: the same step closed the device and autoclear detached it.
-    expect(closedAt).toEqual({ call: "kernel:blkback blkback ring", beGone: true });
+    expect(closedAt).toEqual({ call: "kernel:blkback.1 blkback ring", beGone: true });
     expectNothingLeft(d.exec.store);
   });
 });

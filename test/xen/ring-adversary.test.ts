@@ -43,7 +43,7 @@ describe("sys.ring", () => {
       while (got.length < 3) got.push(...(await sys.ring.responses("xvda")));
       seen.push(got);
       seen.push(await sys.ring.indices("xvda"));
-    }), { hold: [{ actor: "kernel:blkback", while: () => pushes < 2 }], onStep: (rec) => { if (rec.call === "ring.push") pushes++; } });
+    }), { hold: [{ actor: "kernel:blkback.1", while: () => pushes < 2 }], onStep: (rec) => { if (rec.call === "ring.push") pushes++; } });
     expect(d.errors).toEqual({});
     expect(seen).toEqual([
       { req_prod: 0, req_event: 1, rsp_prod: 0, rsp_event: 1 },

@@ -263,12 +263,13 @@ export const GALLERY: readonly GalleryEntry[] = [
     id: "qubes-lifecycle",
     title: "Qubes life cycle: VMs started, used and stopped at once, toolstacks that may die",
     lesson:
-      "Two VMs started, used and destroyed at the same time, each by a toolstack that may die at any of its steps. " +
+      "Three VMs started, used and destroyed at the same time, each by a toolstack that may die at any of its steps. " +
       "On linux-6.1 without the series qubes-block keeps each loop device bound for a `remove` that a dead toolstack " +
       "never runs, and exploration finds the leak at once. With the v2 patches every device is handed to blkback " +
       "(opened = 1) and cleared by blkback's close, and every backend checks the diskseq it was given. For one VM " +
-      "exhaustive exploration proves isolation and no-leak in seconds; for two it does not finish within a minute yet " +
-      "(the model's handshake is large): what it explores finds nothing.",
+      "(`lifecycle([\"work\"])`) exhaustive exploration proves isolation and no-leak in a second or two; for three the " +
+      "VMs' interleavings multiply (one dom0 xenwatch thread, one pool of loop devices and ports) and it does not end " +
+      "within minutes: what it explores finds nothing, a bounded search and not a proof.",
     file: "qubes-lifecycle.ts",
     before: { kernel: "linux-6.1", patches: "none" },
     after: [{ kernel: "linux-6.1", patches: "v2" }],

@@ -381,10 +381,11 @@ function finalPut(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice
 
 // ---- the ring kthread (xen_blkif_schedule): batches and completions ----
 
-/** Work the backend domain's ring threads can do now: a notified ring to serve, or bios to complete (ring keys). */
-export function ringWork(store: Store, backDomid: number): string[] {
+/** Work the ring thread of frontend domain `frontDomid` can do now: a notified ring of that guest to serve, or bios to complete (ring keys). */
+export function ringWork(store: Store, backDomid: number, frontDomid: number): string[] {
   const out: string[] = [];
   for (const rkey of store.list("blkring", String(backDomid))) {
+    if (!rkey.startsWith(`blkring:${backDomid}:${frontDomid}:`)) continue;
     const rs = store.get<BlkbackRing>(rkey)!;
     if (rs.inflight > 0) {
       out.push(rkey);
@@ -404,8 +405,8 @@ export function ringWork(store: Store, backDomid: number): string[] {
  * (do_block_io_op) through the vbd's device stack, programmed into the data
  * plane from the store at this step.
  */
-export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number): void {
-  const work = ringWork(ctx.store, backDomid);
+export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number, frontDomid: number): void {
+  const work = ringWork(ctx.store, backDomid, frontDomid);
   if (work.length === 0) return;
   const rkey = work.length === 1 ? work[0]! : work[ctx.choose("blkback.ring", work.length)]!;
   const key = deviceOf(rkey);

@@ -65,20 +65,26 @@ export function xenKernelActors(k: XenKernel, domid: number): ActorSpec[] {
   const d = k.domains[domid]!;
   const suffix = domid === 0 ? "" : `@${d}`;
   const forever = (makeOp: () => Op<void>) => async (ch: Channel) => {
-    for (;;) await ch.call(makeOp());
+    // Each round starts from nothing the last one left (Op.loopHead): how many ran is not state.
+    for (;;) await ch.call({ ...makeOp(), loopHead: true });
   };
   const actors: ActorSpec[] = [
     { name: `kernel:xenwatch${suffix}`, domain: d, daemon: true, body: forever(() => xsWatchStep(xenwatchQueue(d), (ctx, ev) => dispatch(ctx, k, domid, ev), "xenwatch")) },
   ];
   if (domid === 0) {
-    actors.push({
-      name: `kernel:blkback${suffix}`, domain: d, daemon: true, body: forever((): Op<void> => ({
-        call: "blkback ring",
-        args: [],
-        waitingFor: "a notified ring or bios in flight",
-        ready: (store) => ringWork(store, domid).length > 0,
-        run: (ctx) => ringStep(ctx, k, domid),
-      })),
+    // Linux runs one ring thread per ring (xen_blkif_schedule); here one per guest: two guests' batches
+    // never wait for each other, and a guest's thread reads no other guest's ring objects.
+    k.domains.forEach((_, f) => {
+      if (f === 0) return;
+      actors.push({
+        name: `kernel:blkback.${f}`, domain: d, daemon: true, body: forever((): Op<void> => ({
+          call: "blkback ring",
+          args: [],
+          waitingFor: "a notified ring or bios in flight",
+          ready: (store) => ringWork(store, domid, f).length > 0,
+          run: (ctx) => ringStep(ctx, k, domid, f),
+        })),
+      });
     });
   }
   return actors;
