@@ -106,6 +106,63 @@ describe("the reductions are sound: they find exactly the end states, violations
   }, 240_000);
 });
 
+describe("loop heads are sound: a daemon at its loop head counted once, whatever rounds it ran", () => {
+  // Programs that also post tokens; a daemon takes one per round (its loop
+  // head: nothing carried over) and adds it to c. The reference counts every
+  // round (loopHeads: false) with caching alone; the search under test has
+  // every reduction and loop heads. End states compare by the key that
+  // honours loop heads (the reference records that one too).
+  const withPost: fc.Arbitrary<Instr | { op: "post" }> = fc.oneof(instr, fc.constant({ op: "post" as const }));
+  const daemonSpec = (progs: (Instr | { op: "post" })[][], crashing: number) => {
+    const spec = toyScenario(
+      Object.fromEntries(progs.map((p, i) => [`p${i}`, async (s: ToySys) => {
+        for (const x of p) {
+          if (x.op === "post") await s.write("t", (await s.read("t")) + 1);
+          else await run(s, [x]);
+        }
+      }])),
+      {},
+      progs.map((_, i) => ({ mayCrash: ((crashing >> i) & 1) === 1 })),
+    );
+    spec.actors.push({
+      name: "daemon", domain: "dom0", daemon: true,
+      body: async (ch) => {
+        for (;;) {
+          await ch.call({
+            call: "take", args: [], loopHead: true, waitingFor: "a token",
+            ready: (st) => (st.get<number>("var:t") ?? 0) > 0,
+            run: (c) => {
+              c.store.set("var:t", c.store.get<number>("var:t")! - 1);
+              c.store.set("var:c", (c.store.get<number>("var:c") ?? 0) + 1);
+            },
+          });
+        }
+      },
+    });
+    return spec;
+  };
+  it("on random programs with a token-taking daemon, choice points and crashing actors", async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.record({
+        programs: fc.array(fc.array(withPost, { minLength: 1, maxLength: 3 }), { minLength: 2, maxLength: 3 }),
+        crashing: fc.integer({ min: 0, max: 7 }),
+        invariants: fc.subarray(invariants, { minLength: 1 }),
+      }),
+      async (c) => {
+        const p = props(c.invariants, sometimes);
+        const opts = { collectEndStates: true, stopAtFirst: false } as const;
+        const reference = await exploreExhaustive(daemonSpec(c.programs, c.crashing), p, { ...opts, por: false, sleepSets: false, loopHeads: false, maxStates: 30_000 });
+        fc.pre(reference.complete);
+        const reduced = await exploreExhaustive(daemonSpec(c.programs, c.crashing), p, { ...opts, maxStates: 200_000 });
+        expect(reduced.complete).toBe(true);
+        expect([...reduced.endStates].sort()).toEqual([...reference.endStates].sort());
+        expect(reduced.violations.map((v) => v.invariant).sort()).toEqual(reference.violations.map((v) => v.invariant).sort());
+        expect([...reduced.sometimesSeen].sort()).toEqual([...reference.sometimesSeen].sort());
+      },
+    ), { numRuns: 80, seed: 20261201 });
+  }, 240_000);
+});
+
 describe("the counterexamples behind the fixes, found by the property above and kept as regressions", () => {
   const endStates = async (spec: () => ReturnType<typeof toyScenario>, inv: Invariant[], reduction: ExhaustiveOptions) =>
     exploreExhaustive(spec(), props(inv), { collectEndStates: true, stopAtFirst: false, ...reduction });
