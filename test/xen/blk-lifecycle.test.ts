@@ -205,6 +205,36 @@ describe("blkback's removal with bios in flight", () => {
     expect(closedAt).toEqual({ call: "kernel:blkback.1 blkback ring", beGone: true });
     expectNothingLeft(d.exec.store);
   });
+
+  it("a guest destroyed while its batch is in flight: the bios complete into a ring nobody reads, and the removal finishes", async () => {
+    const inflight = (s: Store) => (s.peek<BlkbackRing>(BLKRING)?.inflight ?? 0) > 0;
+    const def: ScenarioDefinition = {
+      domains: { work: {} },
+      files: FILES,
+      actors: {
+        guest: { domain: "work", run: async (sys) => { await sys.disk.read("xvda", 0, 8); } },
+        toolstack: async (sys) => {
+          await sys.xl.blockAttach("work", { target: "/img/work.img", vdev: "xvda", script: "qubes-block" });
+          await sys.xenstore.waitFor(`${FE}/state`, (v) => v === "4");
+          await sys.xl.destroy("work");
+        },
+      },
+    };
+    let diedInflight = false;
+    const d = await drive(def, {
+      patches: "v2",
+      // The toolstack destroys the guest only once a batch is in flight, whose bios complete only after the death.
+      hold: [
+        { actor: "toolstack", while: (s) => domainGet(s, 1)?.state === "running" && xsPeek(s, `${FE}/state`) === "4" && !inflight(s) },
+        { actor: "kernel:blkback.1", while: (s) => inflight(s) && domainGet(s, 1)?.state === "running" },
+      ],
+      onStep: (_, exec) => { diedInflight ||= inflight(exec.store) && domainGet(exec.store, 1)?.state !== "running"; },
+    });
+    expect(diedInflight).toBe(true);
+    // The guest's read is answered by nobody: its domain is gone.
+    expect(d.errors).toEqual({ guest: "EIO" });
+    expectNothingLeft(d.exec.store);
+  });
 });
 
 // The data plane of a running execution (the machine is the spec's external state).

@@ -82,8 +82,17 @@ declare module "blocklab" {
   /** Bytes, or a string with an optional K, M or G suffix (powers of 1024): `"8M"`. */
   export type Size = number | `${number}` | `${number}${"K" | "M" | "G" | "k" | "m" | "g"}`;
 
-  /** A guest VM (running when the scenario starts; domids 1, 2, ... in order). No options yet: `{}`. */
-  export interface DomainDefinition {}
+  /** A guest VM (running when the scenario starts; domids 1, 2, ... in order): `{}`, or a driver domain. */
+  export interface DomainDefinition {
+    /**
+     * A driver domain: it runs blkback (and `xl devd`, which runs the
+     * hotplug scripts of the disks it serves, in its own kernel) for disks
+     * attached with `blockAttach(guest, { backend: "<this domain>", ... })`.
+     * Their images live in its filesystem (`files: { path: { domain } }`).
+     * It is not one of the VMs that `no-leak` waits for.
+     */
+    backend?: boolean;
+  }
 
   /** A disk image: its size and the VM whose data it holds. */
   export interface ImageFileDefinition {
@@ -585,9 +594,13 @@ declare module "blocklab" {
      * blkback's InitWait; run `script` `add` (`"block"`, the stock script,
      * by default; `"qubes-block"`; or your own) and wait for it. EEXIST if
      * the device exists; EIO if the backend fails before InitWait or the
-     * script fails (the directories are removed again).
+     * script fails (the directories are removed again). `backend` (xl's
+     * `backend=`) names the domain that serves the disk: dom0 by default,
+     * or a driver domain (`domains: { name: { backend: true } }`), whose
+     * blkback, kernel and `xl devd` then do dom0's part; EINVAL for a
+     * domain that is not one.
      */
-    blockAttach(domain: string, disk: { target: string; vdev: string; mode?: "r" | "w"; script?: "block" | "qubes-block" | HotplugScript }): Promise<void>;
+    blockAttach(domain: string, disk: { target: string; vdev: string; mode?: "r" | "w"; script?: "block" | "qubes-block" | HotplugScript; backend?: string }): Promise<void>;
     /**
      * `xl block-detach`: one transaction sets `online` 0 and `state` 5; wait
      * for the backend's Closed (or the guest's death); run the script's

@@ -18,7 +18,7 @@ import { isolationViolation, leakViolation } from "../xen/invariants";
 import { ringView } from "../xen/blkfront-raw";
 import { BUILTIN_INVARIANTS, ScenarioError, parseSize, scenarioProblems } from "./scenario";
 import { Diagnostics, makeProcess } from "./sys";
-import type { ActorDefinition, ActorFunction, BuiltinInvariant, Config, ScenarioDefinition, WorldCheck, WorldView } from "./types";
+import type { ActorDefinition, ActorFunction, BuiltinInvariant, Config, DomainDefinition, ScenarioDefinition, WorldCheck, WorldView } from "./types";
 
 /**
  * Built-in invariants that can be checked today. The others hold trivially
@@ -96,7 +96,8 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
     if (image.fill !== undefined && image.fill !== 0) file.fill = image.fill;
     return { domain, path, file };
   });
-  const machine = new Machine(config, domains.map((x) => x.name), initialFiles);
+  const driverDomains = Object.entries(def.domains ?? {}).filter(([, d]) => (d as DomainDefinition).backend === true).map(([name]) => name);
+  const machine = new Machine(config, domains.map((x) => x.name), initialFiles, driverDomains);
 
   const userActors: ActorSpec[] = Object.entries(def.actors).map(([name, a]) => {
     const run: ActorFunction = typeof a === "function" ? a : a.run;
@@ -126,7 +127,8 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
   // Kernel threads come first: the default continuation of a run (the
   // lowest-index enabled actor) lets pending kernel work finish before the
   // next user step, the settled behaviour real runs show (docs/linux-model.md §7).
-  const actorDomains = new Set(["dom0", ...userActors.map((a) => a.domain)]);
+  // A driver domain's kernel runs whether or not a script of the scenario runs there (its blkback, its scripts).
+  const actorDomains = new Set(["dom0", ...driverDomains, ...userActors.map((a) => a.domain)]);
   const kernelActors = domains.filter((x) => actorDomains.has(x.name)).flatMap((x) => machine.kernelActors(x.name));
   // Xen's kernel threads (xenwatch, blkback's ring thread) and dom0's hotplug runner, when there are guests.
   // A hotplug script is a process of the runner (fds are per actor): it runs alone, and its exit closes them.
@@ -153,7 +155,7 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
   const names = machine.domains;
   if (asked.includes("isolation")) invariants.push({ name: "isolation", atEnd: false, check: (exec) => isolationViolation(exec.store, names) });
   if (asked.includes("no-stale-open")) invariants.push({ name: "no-stale-open", atEnd: false, check: (exec) => stalePairViolation(exec.store) });
-  if (asked.includes("no-leak")) invariants.push({ name: "no-leak", atEnd: true, check: (exec) => leakViolation(exec.store, names) });
+  if (asked.includes("no-leak")) invariants.push({ name: "no-leak", atEnd: true, check: (exec) => leakViolation(exec.store, names, machine.backends) });
   const props: Properties = {
     invariants,
     sometimes: (def.sometimes ?? []).map((s) => toInvariant(s, diagnostics, "sometimes")),

@@ -68,7 +68,11 @@ export function scenarioProblems(def: unknown): string[] {
       for (const [name, d] of Object.entries(def.domains)) {
         if (name === "dom0") problems.push("domains: dom0 always exists; do not list it");
         else if (!DOMAIN_NAME.test(name)) problems.push(`domains: ${JSON.stringify(name)} is not a domain name (letters, digits, _ . -)`);
-        if (!isObject(d)) problems.push(`domains.${name} must be an object ({} for now)`);
+        if (!isObject(d)) problems.push(`domains.${name} must be an object ({}, or { backend: true } for a driver domain)`);
+        else {
+          extraKeys(`domains.${name}`, d, ["backend"], problems);
+          if (d.backend !== undefined && typeof d.backend !== "boolean") problems.push(`domains.${name}.backend must be true or false`);
+        }
         domains.add(name);
       }
     }

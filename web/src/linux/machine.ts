@@ -36,8 +36,12 @@ export class Machine implements Kernel, ExternalState {
   private plane: DataPlane | null = null;
   private base = 0;
 
-  constructor(config: Config, readonly domains: string[], readonly files: InitialFile[]) {
+  /** The domains that run blkback (Xen): dom0 and the driver domains. */
+  readonly backends: ReadonlySet<number>;
+
+  constructor(config: Config, readonly domains: string[], readonly files: InitialFile[], driverDomains: readonly string[] = []) {
     this.cfg = kernelConfig(config);
+    this.backends = new Set([0, ...driverDomains.map((d) => domains.indexOf(d)).filter((i) => i > 0)]);
   }
 
   get dp(): DataPlane | null {

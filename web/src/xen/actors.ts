@@ -28,11 +28,12 @@ export function hasGuests(k: XenKernel): boolean {
 /** What the drivers of every domain register at boot (after the domains and xenstored's tree exist). */
 export function xenDriversBoot(store: Store, k: XenKernel): void {
   if (!hasGuests(k)) return;
-  k.domains.forEach((d, domid) => xenKernelBoot(store, domid, d));
+  k.domains.forEach((d, domid) => xenKernelBoot(store, k, domid, d));
 }
 
-/** The Xen daemons: each domain's kernel threads, then dom0's hotplug runner. */
+/** The Xen daemons: each domain's kernel threads, then the hotplug runners of dom0 and of each driver domain. */
 export function xenActors(k: XenKernel, spawn: (ch: Channel, who: Who, name: string) => ScriptProcess): ActorSpec[] {
   if (!hasGuests(k)) return [];
-  return [...k.domains.flatMap((_, domid) => xenKernelActors(k, domid)), hotplugRunner(scriptTable(k), spawn)];
+  const runners = [...k.backends].sort((a, b) => a - b).map((b) => hotplugRunner(scriptTable(k), spawn, b, k.domains[b]!));
+  return [...k.domains.flatMap((_, domid) => xenKernelActors(k, domid)), ...runners];
 }

@@ -444,10 +444,13 @@ export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number, fron
 
 /** The batch's bios end: responses are published, the frontend notified, and a removal deferred by them finishes. */
 function complete(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice, rs: BlkbackRing, rk: string): void {
-  const ring = readRing(ctx.store, rk)!;
-  // make_response's RING_PUSH_RESPONSES_AND_CHECK_NOTIFY said so: notify_remote_via_irq.
-  if (ring.completionNotify && ctx.store.has(portKey(backDomid(key), rs.ring.localPort))) evtchnSend(ctx, backDomid(key), rs.ring.localPort);
-  writeRing(ctx.store, rk, ring, { notifyFront: ring.notifyFront || ring.completionNotify, completionNotify: false });
+  const ring = readRing(ctx.store, rk);
+  // make_response's RING_PUSH_RESPONSES_AND_CHECK_NOTIFY said so: notify_remote_via_irq. A guest that died with
+  // bios in flight took its view of the ring with it: the responses land in a page nobody reads.
+  if (ring) {
+    if (ring.completionNotify && ctx.store.has(portKey(backDomid(key), rs.ring.localPort))) evtchnSend(ctx, backDomid(key), rs.ring.localPort);
+    writeRing(ctx.store, rk, ring, { notifyFront: ring.notifyFront || ring.completionNotify, completionNotify: false });
+  }
   writeRingState(ctx.store, key, rs, { inflight: 0 });
   if (be.removed) {
     if (rs.dpRing !== null) k.dp!.backendDisconnect(rs.dpRing);

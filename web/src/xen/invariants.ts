@@ -6,7 +6,8 @@
 //   every image its ring batches reached (what it served). Any of them owned
 //   by another domain than the frontend's is a breach, as is exporting a
 //   disk whose backing is not the image the toolstack named in `params`.
-// - no-leak (at the end): once every guest is gone, no loop device is bound
+// - no-leak (at the end): once every guest (every domain but dom0 and the
+//   driver domains) is gone, no loop device (of any domain) is bound
 //   to an image of a dead VM, no dm device reaches one, no ring is still
 //   mapped by blkback, and no process holds an fd.
 //
@@ -60,10 +61,12 @@ function imagesUnder(store: Store, diskKey: string, depth = 0): string[] {
   return (md?.live?.devices ?? []).flatMap((d) => imagesUnder(store, d, depth + 1));
 }
 
-export function leakViolation(store: Store, domains: readonly string[]): string | undefined {
-  const dead = new Set(domains.filter((_, domid) => domid > 0 && !domainAlive(store, domid)));
+export function leakViolation(store: Store, domains: readonly string[], backends: ReadonlySet<number> = new Set([0])): string | undefined {
+  // The VMs: every domain but dom0 and the driver domains (which serve the others and stay).
+  const vms = domains.filter((_, domid) => !backends.has(domid) && domid > 0);
+  const dead = new Set(vms.filter((name) => !domainAlive(store, domains.indexOf(name))));
   // Only once every VM is gone: before, a device may still be in use.
-  if (domains.length <= 1 || dead.size < domains.length - 1) return undefined;
+  if (vms.length === 0 || dead.size < vms.length) return undefined;
   const deadImage = (img: string) => {
     const o = ownerOf(store, img);
     return o !== undefined && dead.has(o);

@@ -8,6 +8,13 @@ import type { Kernel } from "../linux/kernel";
 export interface XenKernel extends Kernel {
   /** Domain names by domid. */
   readonly domains: readonly string[];
+  /** The domains that run blkback: dom0 and the driver domains. */
+  readonly backends: ReadonlySet<number>;
+}
+
+/** Whether a domain runs blkback (dom0, or a driver domain). */
+export function isBackend(k: XenKernel, domid: number): boolean {
+  return k.backends.has(domid);
 }
 
 export function domainName(k: XenKernel, domid: number): string {

@@ -14,7 +14,7 @@ import { kernelXs } from "./xenstore/kernel-conn";
 import { watchKey, type WatchRecord } from "./xenstore/watch";
 import { blkbackBackendChanged, blkbackBusChanged, blkbackFrontendChanged, ringStep, ringWork, TOKEN as BACK } from "./blkback";
 import { blkfrontBackendChanged, blkfrontBusChanged, guestShutdownRequested, TOKEN as FRONT } from "./blkfront";
-import type { XenKernel } from "./xen-kernel";
+import { isBackend, type XenKernel } from "./xen-kernel";
 import type { XsConn } from "./xs-conn";
 
 export const kernelConn = (d: string): string => `kernel@${d}`;
@@ -41,14 +41,16 @@ function dispatch(ctx: StepContext, k: XenKernel, domid: number, ev: WatchEvent)
 }
 
 /**
- * The watches a kernel holds from boot: dom0's blkback on its backend/vbd
- * tree; a guest's blkfront on its device/vbd tree and the shutdown control
- * node. Their first firing happened during boot, so nothing is queued.
+ * The watches a kernel holds from boot: blkback's on its backend/vbd tree
+ * (dom0, a driver domain); a guest's blkfront on its device/vbd tree and
+ * the shutdown control node (a driver domain is a guest too). Their first
+ * firing happened during boot, so nothing is queued.
  */
-export function xenKernelBoot(store: Store, domid: number, d: string): void {
-  const watches: [string, string][] = domid === 0
-    ? [[`/local/domain/0/backend/vbd`, BACK.bus]]
-    : [[`/local/domain/${domid}/device/vbd`, FRONT.bus], [`/local/domain/${domid}/control/shutdown`, FRONT.shutdown]];
+export function xenKernelBoot(store: Store, k: XenKernel, domid: number, d: string): void {
+  const watches: [string, string][] = [
+    ...(isBackend(k, domid) ? [[`/local/domain/${domid}/backend/vbd`, BACK.bus] as [string, string]] : []),
+    ...(domid !== 0 ? [[`/local/domain/${domid}/device/vbd`, FRONT.bus], [`/local/domain/${domid}/control/shutdown`, FRONT.shutdown]] as [string, string][] : []),
+  ];
   for (const [path, token] of watches) {
     const key = watchKey(path);
     const list = store.get<WatchRecord[]>(key) ?? [];
@@ -60,7 +62,7 @@ export function xenKernelBoot(store: Store, domid: number, d: string): void {
   }
 }
 
-/** The Xen kernel threads of domain `d`: xenwatch, and for a backend domain (dom0) blkback's ring threads. */
+/** The Xen kernel threads of domain `d`: xenwatch, and for a backend domain (dom0, a driver domain) blkback's ring threads. */
 export function xenKernelActors(k: XenKernel, domid: number): ActorSpec[] {
   const d = k.domains[domid]!;
   const suffix = domid === 0 ? "" : `@${d}`;
@@ -71,13 +73,13 @@ export function xenKernelActors(k: XenKernel, domid: number): ActorSpec[] {
   const actors: ActorSpec[] = [
     { name: `kernel:xenwatch${suffix}`, domain: d, daemon: true, body: forever(() => xsWatchStep(xenwatchQueue(d), (ctx, ev) => dispatch(ctx, k, domid, ev), "xenwatch")) },
   ];
-  if (domid === 0) {
+  if (isBackend(k, domid)) {
     // Linux runs one ring thread per ring (xen_blkif_schedule); here one per guest: two guests' batches
     // never wait for each other, and a guest's thread reads no other guest's ring objects.
     k.domains.forEach((_, f) => {
-      if (f === 0) return;
+      if (f === 0 || f === domid) return;
       actors.push({
-        name: `kernel:blkback.${f}`, domain: d, daemon: true, body: forever((): Op<void> => ({
+        name: `kernel:blkback.${f}${suffix}`, domain: d, daemon: true, body: forever((): Op<void> => ({
           call: "blkback ring",
           args: [],
           waitingFor: "a notified ring or bios in flight",

@@ -5,6 +5,11 @@
 // kernel closes when the script exits. A toolstack killed while it waits
 // leaves its script running, as a killed xl does.
 //
+// A disk served by a driver domain has its script run there, by `xl devd`
+// (libxl_device_events_handler, tools/libs/light/libxl_device.c): here the
+// same job, taken by that domain's runner, the script a process of that
+// domain (its kernel, its files). libxl in dom0 waits for it as for its own.
+//
 //   "hotplug:<toolstack>:<n>"      { script, action, backend, state: queued | running }
 //   "hotplugexit:<toolstack>:<n>"  { ok, error? }: the script's exit status, until its toolstack reaps it
 //
@@ -71,21 +76,26 @@ export function awaitJob(id: string): Op<{ ok: boolean; error?: string }> {
   };
 }
 
-function queued(store: Store): string[] {
-  return store.list("hotplug").filter((k) => store.get<HotplugJob>(k)!.state === "queued");
+/** The queued jobs of disks that domain `back` serves (their XENBUS_PATH is under its backend tree). */
+function queued(store: Store, back: number): string[] {
+  const mine = `/local/domain/${back}/backend/`;
+  return store.list("hotplug").filter((k) => {
+    const job = store.get<HotplugJob>(k)!;
+    return job.state === "queued" && job.backend.startsWith(mine);
+  });
 }
 
 /** The runner's step: take a queued job (any of them: libxl runs scripts of different devices concurrently). */
-function takeJob(): Op<{ id: string; job: HotplugJob }> {
+function takeJob(back: number): Op<{ id: string; job: HotplugJob }> {
   return {
     call: "hotplug run",
     args: [],
     waitingFor: "a hotplug job",
     // The runner carries nothing from one job to the next (each script is a process of its own).
     loopHead: true,
-    ready: (store) => queued(store).length > 0,
+    ready: (store) => queued(store, back).length > 0,
     run: (ctx) => {
-      const q = queued(ctx.store);
+      const q = queued(ctx.store, back);
       const key = q.length === 1 ? q[0]! : q[ctx.choose("hotplug.job", q.length)]!;
       const job = ctx.store.get<HotplugJob>(key)!;
       ctx.store.set(key, { ...job, state: "running" } satisfies HotplugJob);
@@ -122,17 +132,19 @@ export async function runScript(name: string, sys: Sys, backend: string, action:
 }
 
 /**
- * dom0's hotplug runner: one job at a time, each script in a new process
- * (`spawn` makes its Sys over the runner's channel).
+ * A backend domain's hotplug runner: one job at a time, each script in a
+ * new process (`spawn` makes its Sys over the runner's channel). In dom0
+ * it stands for libxl forking the script; in a driver domain, for `xl
+ * devd`, which runs the scripts of the disks that domain serves, there.
  */
-export function hotplugRunner(scripts: ScriptTable, spawn: (ch: Channel, who: Who, name: string) => ScriptProcess): ActorSpec {
+export function hotplugRunner(scripts: ScriptTable, spawn: (ch: Channel, who: Who, name: string) => ScriptProcess, back = 0, domain = "dom0"): ActorSpec {
   return {
-    name: "toolstack:hotplug",
-    domain: "dom0",
+    name: back === 0 ? "toolstack:hotplug" : `toolstack:devd@${domain}`,
+    domain,
     daemon: true,
     body: async (ch, who) => {
       for (;;) {
-        const { id, job } = await ch.call(takeJob());
+        const { id, job } = await ch.call(takeJob(back));
         const proc = spawn(ch, who, `hotplug-${id}`);
         let error: string | undefined;
         try {

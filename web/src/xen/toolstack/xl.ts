@@ -25,7 +25,7 @@ import { fail } from "../../linux/kernel";
 import { nodeKey, type XsNode } from "../xenstore/node";
 import { xsDirectory, xsRm, xsSetPerms, xsTryRead, xsWrite } from "../xenstore";
 import { vdevToDevid, frontKey, type BlkfrontDevice } from "../blkfront";
-import { domidOf, type XenKernel } from "../xen-kernel";
+import { domidOf, isBackend, type XenKernel } from "../xen-kernel";
 import { devStateKey, XenbusState } from "../xenbus";
 import { awaitJob, queueJob, type HotplugFunction, type ScriptTable } from "./hotplug";
 import { domainAlive, domainDestroy, domainGet, domainRunning } from "../domain";
@@ -44,20 +44,32 @@ export interface DiskSpec {
   vdev: string;
   mode?: "r" | "w";
   script?: "block" | "qubes-block" | HotplugFunction;
+  /** xl's `backend=`: the domain that serves the disk (dom0 by default, or a driver domain). */
+  backend?: string;
 }
-
-const BACKEND = 0;
 
 function nodeValue(store: Store, path: string): string | undefined {
   return store.get<XsNode>(nodeKey(path))?.value;
 }
 
-function paths(front: number, devid: number) {
+/** The frontend, backend and libxl directories of a disk (its backend: dom0 unless a driver domain serves it). */
+function paths(front: number, devid: number, back = 0) {
   return {
     fe: `/local/domain/${front}/device/vbd/${devid}`,
-    be: `/local/domain/${BACKEND}/backend/vbd/${front}/${devid}`,
+    be: `/local/domain/${back}/backend/vbd/${front}/${devid}`,
     libxl: `/libxl/${front}/device/vbd/${devid}`,
   };
+}
+
+type DiskPaths = ReturnType<typeof paths>;
+
+/** The domid `backend=` names: dom0, or a domain the scenario made a driver domain. */
+function backendOf(k: XenKernel, d: DiskSpec, front: number): number {
+  if (d.backend === undefined) return 0;
+  const id = typeof d.backend === "string" ? domidOf(k, d.backend) : undefined;
+  if (id === undefined || !isBackend(k, id)) fail("EINVAL", `backend ${JSON.stringify(d.backend)} is not dom0 or a driver domain ({ backend: true }) of this scenario`);
+  if (id === front) fail("EINVAL", `${k.domains[front]} cannot serve its own disk`);
+  return id;
 }
 
 function guest(k: XenKernel, domain: unknown): number {
@@ -67,24 +79,25 @@ function guest(k: XenKernel, domain: unknown): number {
 }
 
 /** libxl__device_disk_add's transaction: both directories, with their permissions, in state 1. */
-function attachTransaction(k: XenKernel, domain: string, front: number, devid: number, d: DiskSpec, script: string): Op<void> {
-  const p = paths(front, devid);
+function attachTransaction(k: XenKernel, domain: string, front: number, back: number, devid: number, d: DiskSpec, script: string): Op<void> {
+  const p = paths(front, devid, back);
   return {
     call: "xenstore transaction (block-attach)",
     args: [domain, d.vdev, d.target],
     run: (ctx) => {
       if (!domainRunning(ctx.store, front)) fail("EINVAL", `domain ${domain} is not running`);
+      if (!domainRunning(ctx.store, back)) fail("EINVAL", `backend domain ${k.domains[back]} is not running`);
       if (xsTryRead(ctx, 0, `${p.fe}/backend`) !== undefined || xsTryRead(ctx, 0, `${p.be}/frontend`) !== undefined) fail("EEXIST", `${d.vdev} already exists in ${domain}`);
       const w = (path: string, v: string) => xsWrite(ctx, 0, path, v);
       w(p.fe, "");
-      xsSetPerms(ctx, 0, p.fe, [`n${front}`, `r${BACKEND}`]);
+      xsSetPerms(ctx, 0, p.fe, [`n${front}`, `r${back}`]);
       w(`${p.fe}/backend`, p.be);
-      w(`${p.fe}/backend-id`, String(BACKEND));
+      w(`${p.fe}/backend-id`, String(back));
       w(`${p.fe}/virtual-device`, String(devid));
       w(`${p.fe}/device-type`, "disk");
       w(`${p.fe}/state`, String(XenbusState.Initialising));
       w(p.be, "");
-      xsSetPerms(ctx, 0, p.be, [`n${BACKEND}`, `r${front}`]);
+      xsSetPerms(ctx, 0, p.be, [`n${back}`, `r${front}`]);
       w(`${p.be}/frontend`, p.fe);
       w(`${p.be}/frontend-id`, String(front));
       w(`${p.be}/params`, d.target);
@@ -132,24 +145,24 @@ async function runHotplug(env: XlEnv, script: string, fn: HotplugFunction | unde
 
 export async function xlBlockAttach(env: XlEnv, domain: string, d: DiskSpec): Promise<void> {
   const front = guest(env.k, domain);
-  if (typeof d !== "object" || d === null || typeof d.target !== "string" || typeof d.vdev !== "string") fail("EINVAL", "blockAttach takes { target, vdev, mode?, script? }");
+  if (typeof d !== "object" || d === null || typeof d.target !== "string" || typeof d.vdev !== "string") fail("EINVAL", "blockAttach takes { target, vdev, mode?, script?, backend? }");
+  const back = backendOf(env.k, d, front);
   const devid = vdevToDevid(d.vdev);
   if (devid === undefined) fail("EINVAL", `${d.vdev} is not a virtual device name`);
   const script = scriptOf(d);
-  const p = paths(front, devid);
-  await env.call(attachTransaction(env.k, domain, front, devid, d, script));
+  const p = paths(front, devid, back);
+  await env.call(attachTransaction(env.k, domain, front, back, devid, d, script));
   const state = await env.call(waitBackend(p.be, [XenbusState.InitWait, XenbusState.Closing, XenbusState.Closed], front, true));
   if (state !== String(XenbusState.InitWait)) fail("EIO", `the backend of ${d.vdev} did not reach InitWait (state ${state ?? "gone"})`);
   const r = await runHotplug(env, script, typeof d.script === "function" ? d.script : undefined, p.be, "add");
   if (!r.ok) {
-    await env.call(removeDirs(front, devid));
+    await env.call(removeDirs(p));
     fail("EIO", `hotplug script ${script} failed: ${r.error}`);
   }
 }
 
 /** libxl__initiate_device_generic_remove's transaction: online 0, state 5 unless already 6. */
-function detachTransaction(front: number, devid: number): Op<boolean> {
-  const p = paths(front, devid);
+function detachTransaction(p: DiskPaths): Op<boolean> {
   return {
     call: "xenstore transaction (block-detach)",
     args: [p.be],
@@ -162,8 +175,7 @@ function detachTransaction(front: number, devid: number): Op<boolean> {
   };
 }
 
-function removeDirs(front: number, devid: number): Op<void> {
-  const p = paths(front, devid);
+function removeDirs(p: DiskPaths): Op<void> {
   return {
     call: "xenstore rm (device)",
     args: [p.fe, p.be],
@@ -179,10 +191,20 @@ function removeDirs(front: number, devid: number): Op<void> {
   };
 }
 
+/** What libxl keeps of a disk under /libxl: its backend directory (which domain serves it) and its script. */
+function libxlDisk(front: number, devid: number): Op<{ be: string | undefined; script: string | undefined }> {
+  const libxl = paths(front, devid).libxl;
+  return {
+    call: "xenstore read",
+    args: [`${libxl}/backend`, `${libxl}/script`],
+    run: (ctx) => ({ be: xsTryRead(ctx, 0, `${libxl}/backend`), script: xsTryRead(ctx, 0, `${libxl}/script`) }),
+  };
+}
+
 async function detach(env: XlEnv, front: number, devid: number): Promise<void> {
-  const p = paths(front, devid);
-  const script = await env.call<string | undefined>({ call: "xenstore read", args: [`${p.libxl}/script`], run: (ctx) => xsTryRead(ctx, 0, `${p.libxl}/script`) });
-  if (await env.call(detachTransaction(front, devid))) {
+  const { be, script } = await env.call(libxlDisk(front, devid));
+  const p: DiskPaths = { ...paths(front, devid), be: be ?? paths(front, devid).be };
+  if (await env.call(detachTransaction(p))) {
     await env.call(waitBackend(p.be, [XenbusState.Closed], front, true));
   }
   if (script !== undefined && !script.startsWith("user")) await runHotplug(env, script, undefined, p.be, "remove");
@@ -191,14 +213,16 @@ async function detach(env: XlEnv, front: number, devid: number): Promise<void> {
     const known = [...env.scripts.entries()].find(([, f]) => `user:${f.name}` === script || script === "user");
     await runHotplug(env, script, known?.[1], p.be, "remove");
   }
-  await env.call(removeDirs(front, devid));
+  await env.call(removeDirs(p));
 }
 
 export async function xlBlockDetach(env: XlEnv, domain: string, vdev: string): Promise<void> {
   const front = guest(env.k, domain);
   const devid = typeof vdev === "string" ? vdevToDevid(vdev) : undefined;
   if (devid === undefined) fail("EINVAL", `${String(vdev)} is not a virtual device name`);
-  const exists = await env.call<boolean>({ call: "xenstore read", args: [`${paths(front, devid).be}/frontend`], run: (ctx) => xsTryRead(ctx, 0, `${paths(front, devid).be}/frontend`) !== undefined });
+  // libxl finds the disk (and the domain serving it) in its own copy.
+  const libxl = paths(front, devid).libxl;
+  const exists = await env.call<boolean>({ call: "xenstore read", args: [`${libxl}/backend`], run: (ctx) => xsTryRead(ctx, 0, `${libxl}/backend`) !== undefined });
   if (!exists) fail("ENOENT", `${vdev} is not attached to ${domain}`);
   await detach(env, front, devid);
 }
