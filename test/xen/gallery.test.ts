@@ -17,6 +17,7 @@ const XEN_LESSONS: Record<string, string | undefined> = {
   "loop-reuse-race": "isolation",
   "opened-handoff": "work's disk is work.img, not an empty device",
   "vm-shutdown-leak": "no-leak",
+  "driver-domain": "no-leak",
   "block-find-then-bind": "work's disk is attached",
   "remove-by-name": "vault's loop device stays bound",
   "ring-basics": undefined,

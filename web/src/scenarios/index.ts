@@ -208,6 +208,20 @@ export const GALLERY: readonly GalleryEntry[] = [
     after: [{ kernel: "linux-6.1", patches: { preset: "v2", "loop-autoclear-delete": true } }],
   },
   {
+    id: "driver-domain",
+    title: "A driver domain serves the disk: the shutdown leak, in the storage domain",
+    lesson:
+      "The backend need not be dom0. With xl's backend=storage, the backend directory lives under storage's own " +
+      "xenstore tree and belongs to it, storage's blkback opens the device in storage's kernel, and xl devd in storage " +
+      "runs the hotplug script there, on an image in storage's filesystem: dom0's toolstack only writes xenstore and " +
+      "waits. The shutdown leak follows the device: if the toolstack dies after destroying the VM, nobody queues the " +
+      "script's remove, and on a kernel without the series the loop device stays bound in storage. With the v2 patches " +
+      "storage's blkback holds the only reference (opened = 1), and its close, when the VM's frontend goes, clears it.",
+    file: "driver-domain.ts",
+    before: { kernel: "linux-6.1", patches: "none" },
+    after: [{ kernel: "linux-6.1", patches: "v2" }],
+  },
+  {
     id: "block-find-then-bind",
     title: "losetup -f, then losetup DEV FILE: the stock block script loses its loop device",
     lesson:
