@@ -6,9 +6,9 @@
 
 import type { Config } from "../api/types";
 import { DataPlane } from "../core/data-plane";
-import type { Channel } from "../sim/actor";
+import { daemonLoop } from "../sim/actor";
 import type { ActorSpec, ExternalState } from "../sim/execution";
-import type { Op, StepContext } from "../sim/op";
+import type { StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
 import { dmDeferredStep } from "./dm/deferred";
 import { fileKey, IMAGE_IDS_KEY, type FileObject, type ImageFile, type ImageIds } from "./files";
@@ -107,13 +107,9 @@ export class Machine implements Kernel, ExternalState {
   /** The kernel threads of a domain, as daemon actors: udev and dm's deferred-remove worker. */
   kernelActors(d: string): ActorSpec[] {
     const suffix = d === "dom0" ? "" : `@${d}`;
-    const forever = (makeOp: () => Op<void>) => async (ch: Channel) => {
-      // Each round starts from nothing the last one left (Op.loopHead): how many ran is not state.
-    for (;;) await ch.call({ ...makeOp(), loopHead: true });
-    };
     return [
-      { name: `kernel:udev${suffix}`, domain: d, daemon: true, body: forever(() => udevStep(d)) },
-      { name: `kernel:dm-deferred${suffix}`, domain: d, daemon: true, body: forever(() => dmDeferredStep(this, d)) },
+      { name: `kernel:udev${suffix}`, domain: d, daemon: true, body: daemonLoop(() => udevStep(d)) },
+      { name: `kernel:dm-deferred${suffix}`, domain: d, daemon: true, body: daemonLoop(() => dmDeferredStep(this, d)) },
     ];
   }
 }

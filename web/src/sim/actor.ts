@@ -40,6 +40,17 @@ export interface Channel {
   call<R>(op: Op<R>): Promise<R>;
 }
 
+/**
+ * A kernel daemon's body: the op `makeOp` makes, again and again. Each round
+ * starts from nothing the last one left, so each call is a loop head
+ * (Op.loopHead): how many rounds ran is not part of the state.
+ */
+export function daemonLoop(makeOp: () => Op<void>): (ch: Channel) => Promise<void> {
+  return async (ch) => {
+    for (;;) await ch.call({ ...makeOp(), loopHead: true });
+  };
+}
+
 export type ActorStatus = "parked" | "done" | "failed" | "killed" | "diverged";
 
 /** A replay that no longer matches what the actor does: the script was edited. */
@@ -128,21 +139,18 @@ export class ActorRuntime {
 
   /**
    * The actor's local state as a state key counts it when loop heads are
-   * honoured: waiting at a loop head, one state whatever came before
-   * (position -1); after one, what it observed since (position and hash of
-   * those observations); before any, the same as `position` and `observedHash`.
+   * honoured: waiting at a loop head (`atLoopHead`), one state whatever came
+   * before; after one, what it observed since (how many observations, and
+   * their hash); before any, the same as `position` and `observedHash`.
    */
+  get atLoopHead(): boolean {
+    return this.log[this.pos]?.op.loopHead === true && this.status === "parked";
+  }
   get loopPosition(): number {
-    if (this.atLoopHead()) return -1;
     return this.pos === 0 ? 0 : this.log[this.pos - 1]!.sinceLoopHead!;
   }
   get loopObservedHash(): Hash64 {
-    if (this.atLoopHead()) return [0, 0];
     return this.pos === 0 ? [0, 0] : this.log[this.pos - 1]!.loopHash!;
-  }
-
-  private atLoopHead(): boolean {
-    return this.log[this.pos]?.op.loopHead === true && this.status === "parked";
   }
 
   /** Records observation `at` (its text given) in both hash chains. */

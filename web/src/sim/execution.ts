@@ -121,6 +121,7 @@ export class ScriptError extends Error {
 }
 
 const STATUS_CODE: Record<ActorStatus, number> = { parked: 1, done: 2, failed: 3, killed: 4, diverged: 5 };
+const NONE_OBSERVED: Hash64 = [0, 0];
 
 export class Execution {
   readonly store = new Store();
@@ -402,8 +403,10 @@ export class Execution {
     let h1 = f[1];
     // Per actor, (position, status) and the observation hash, mixed in order without allocating.
     for (const a of this.actors) {
-      const o = loopHeads ? a.loopObservedHash : a.observedHash;
-      const tag = (loopHeads ? a.loopPosition : a.position) * 8 + STATUS_CODE[a.status];
+      // At a loop head: position -1 and no observations, whatever rounds came before.
+      const head = loopHeads && a.atLoopHead;
+      const o = head ? NONE_OBSERVED : loopHeads ? a.loopObservedHash : a.observedHash;
+      const tag = (head ? -1 : loopHeads ? a.loopPosition : a.position) * 8 + STATUS_CODE[a.status];
       h0 = fmix((Math.imul(h0, 31) ^ fmix((o[0] ^ Math.imul(tag, 0x9e3779b1)) >>> 0)) >>> 0);
       h1 = fmix((Math.imul(h1, 37) + fmix((o[1] + Math.imul(tag, 0x85ebca6b)) >>> 0)) >>> 0);
     }

@@ -5,7 +5,7 @@
 // bios. Also the kernel's xenstore connection (XsConn over the xenstore
 // model) and what a domain's kernel registers at boot.
 
-import type { Channel } from "../sim/actor";
+import { daemonLoop } from "../sim/actor";
 import type { ActorSpec } from "../sim/execution";
 import type { Op, StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
@@ -66,12 +66,8 @@ export function xenKernelBoot(store: Store, k: XenKernel, domid: number, d: stri
 export function xenKernelActors(k: XenKernel, domid: number): ActorSpec[] {
   const d = k.domains[domid]!;
   const suffix = domid === 0 ? "" : `@${d}`;
-  const forever = (makeOp: () => Op<void>) => async (ch: Channel) => {
-    // Each round starts from nothing the last one left (Op.loopHead): how many ran is not state.
-    for (;;) await ch.call({ ...makeOp(), loopHead: true });
-  };
   const actors: ActorSpec[] = [
-    { name: `kernel:xenwatch${suffix}`, domain: d, daemon: true, body: forever(() => xsWatchStep(xenwatchQueue(d), (ctx, ev) => dispatch(ctx, k, domid, ev), "xenwatch")) },
+    { name: `kernel:xenwatch${suffix}`, domain: d, daemon: true, body: daemonLoop(() => xsWatchStep(xenwatchQueue(d), (ctx, ev) => dispatch(ctx, k, domid, ev), "xenwatch")) },
   ];
   if (isBackend(k, domid)) {
     // Linux runs one ring thread per ring (xen_blkif_schedule); here one per guest: two guests' batches
@@ -79,7 +75,7 @@ export function xenKernelActors(k: XenKernel, domid: number): ActorSpec[] {
     k.domains.forEach((_, f) => {
       if (f === 0 || f === domid) return;
       actors.push({
-        name: `kernel:blkback.${f}${suffix}`, domain: d, daemon: true, body: forever((): Op<void> => ({
+        name: `kernel:blkback.${f}${suffix}`, domain: d, daemon: true, body: daemonLoop((): Op<void> => ({
           call: "blkback ring",
           args: [],
           waitingFor: "a notified ring or bios in flight",

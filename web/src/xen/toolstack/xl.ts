@@ -203,7 +203,8 @@ function libxlDisk(front: number, devid: number): Op<{ be: string | undefined; s
 
 async function detach(env: XlEnv, front: number, devid: number): Promise<void> {
   const { be, script } = await env.call(libxlDisk(front, devid));
-  const p: DiskPaths = { ...paths(front, devid), be: be ?? paths(front, devid).be };
+  const p = paths(front, devid);
+  if (be !== undefined) p.be = be;
   if (await env.call(detachTransaction(p))) {
     await env.call(waitBackend(p.be, [XenbusState.Closed], front, true));
   }
