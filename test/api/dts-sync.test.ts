@@ -3,7 +3,7 @@
 // the types (sys.ts is typed by the .d.ts, and the module shape below); this
 // test checks the objects themselves.
 
-import { Machine } from "../../web/src/linux/machine";
+import { Machine } from "../../web/src/api/machine";
 import { resolveConfig } from "../../web/src/api/config";
 import { existsSync, readFileSync } from "node:fs";
 import ts from "typescript";

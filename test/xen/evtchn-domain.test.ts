@@ -5,7 +5,8 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { DataPlane } from "../../web/src/core/data-plane";
-import { domainAlive, domainCreate, domainDestroy, domainGet, domainShutdown, xenBoot } from "../../web/src/xen/domain";
+import { domainAlive, domainGet } from "../../web/src/xen/domain";
+import { domainCreate, domainDestroy, domainShutdown, xenBoot } from "../../web/src/xen/domctl";
 import {
   evtchnAllocUnbound, evtchnBindInterdomain, evtchnClose, evtchnDeliverable, evtchnMask, evtchnSend, evtchnStatus, evtchnTake,
   evtchnUnmask, evtchnUpcallStep,

@@ -8,12 +8,11 @@ import { SysError } from "../sim/op";
 import type { Invariant, Properties } from "../sim/properties";
 import type { Store } from "../sim/store";
 import { fileKey, isTextFile, type FileObject } from "../linux/files";
-import { Machine, type InitialFile } from "../linux/machine";
+import { Machine, type InitialFile } from "./machine";
 import { deviceViews } from "../linux/views";
 import { setCredentials } from "../linux/creds";
 import { stalePairViolation } from "../linux/pairs";
 import { xsPeek } from "../xen/xenstore";
-import { xenActors, xenDriversBoot } from "../xen/actors";
 import { isolationViolation, leakViolation } from "../xen/invariants";
 import { ringView } from "../xen/blkfront-raw";
 import { BUILTIN_INVARIANTS, ScenarioError, parseSize, scenarioProblems } from "./scenario";
@@ -132,14 +131,13 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
   const kernelActors = domains.filter((x) => actorDomains.has(x.name)).flatMap((x) => machine.kernelActors(x.name));
   // Xen's kernel threads (xenwatch, blkback's ring thread) and dom0's hotplug runner, when there are guests.
   // A hotplug script is a process of the runner (fds are per actor): it runs alone, and its exit closes them.
-  const xen = xenActors(machine, (ch, who) => makeProcess(ch, who, machine));
+  const xen = machine.xenActors((ch, who) => makeProcess(ch, who, machine));
   const unprivileged = Object.entries(def.actors).flatMap(([name, a]) =>
     typeof a !== "function" && a.privileged === false ? [{ domain: a.domain ?? "dom0", name }] : []);
   const spec: ExecutionSpec = {
     actors: [...kernelActors, ...xen, ...userActors],
     setup: (store) => {
       machine.boot(store);
-      xenDriversBoot(store, machine);
       for (const p of unprivileged) setCredentials(store, p.domain, p.name, { root: false });
     },
     onKill: (ctx) => machine.onKill(ctx),

@@ -7,13 +7,13 @@
 
 import type { Channel } from "../sim/actor";
 import { SysError, type Op, type Who } from "../sim/op";
-import type { Machine } from "../linux/machine";
+import type { Machine } from "./machine";
 import { syscalls } from "../linux/syscalls";
-import { dmsetupCreate, dmsetupInfo, dmsetupLoad, dmsetupLs, dmsetupRemove, dmsetupResume, dmsetupSuspend, dmsetupTable } from "../linux/tools/dmsetup";
-import { losetupAttach, losetupDetach, losetupList } from "../linux/tools/losetup";
+import { dmsetupCreate, dmsetupInfo, dmsetupLoad, dmsetupLs, dmsetupRemove, dmsetupResume, dmsetupSuspend, dmsetupTable } from "../userland/dmsetup";
+import { losetupAttach, losetupDetach, losetupList } from "../userland/losetup";
 import { xenstoreSyscalls } from "../xen/syscalls";
 import { xenstoreClient } from "./xenstore-client";
-import { diskFor, ringFor, xlFor } from "../xen/sys-api";
+import { diskFor, ringFor, xlFor } from "./sys-xen";
 import type { Sys } from "./types";
 
 /** What the scenario did that a result alone does not show; filled while it runs, read by the CLI and the UI. */

@@ -1,13 +1,12 @@
 // Opening and releasing a whole block device (block/bdev.c): the checks every
 // opener goes through, whether an fd, a dm table or blkback, the exclusive
 // claim, and the driver's open and release (loop's lo_open/lo_release, dm's
-// dm_blk_open/dm_blk_close). docs/linux-model.md §4.2-4.3.
+// dm_blk_open/dm_blk_close), reached through the kernel's table of block
+// drivers (linux/drivers.ts). docs/linux-model.md §4.2-4.3.
 
 import type { StepContext } from "../sim/op";
 import { readDisk, writeDisk } from "./block";
-import { dmDriverOpen, dmDriverRelease } from "./dm/driver";
 import { fail, type Kernel } from "./kernel";
-import { loopDriverOpen, loopDriverRelease } from "./loop/driver";
 import type { Gendisk } from "./objects";
 
 export interface BlkdevOpenOptions {
@@ -27,8 +26,7 @@ export function blkdevOpen(ctx: StepContext, k: Kernel, d: string, key: string, 
   if (opts.holder !== undefined && disk.claim !== null && disk.claim.holder !== opts.holder) {
     fail("EBUSY", `${disk.name} is held exclusively by ${disk.claim.holder}`);
   }
-  if (disk.driver === "loop") loopDriverOpen(ctx, k, d, disk);
-  else dmDriverOpen(ctx, k, d, disk);
+  k.blockDrivers[disk.driver].open(ctx, k, d, disk);
   const claim = opts.holder === undefined ? disk.claim : { holder: opts.holder, count: (disk.claim?.count ?? 0) + 1 };
   writeDisk(ctx.store, key, readDisk(ctx.store, key), { openers: disk.openers + 1, claim });
 }
@@ -39,8 +37,7 @@ export function blkdevClose(ctx: StepContext, k: Kernel, d: string, key: string,
   let claim = disk.claim;
   if (holder !== undefined && claim !== null && claim.holder === holder) claim = claim.count > 1 ? { holder, count: claim.count - 1 } : null;
   const after = writeDisk(ctx.store, key, disk, { openers: disk.openers - 1, claim });
-  if (after.driver === "loop") loopDriverRelease(ctx, k, d, key, after);
-  else dmDriverRelease(ctx, k, d, key, after);
+  k.blockDrivers[after.driver].release(ctx, k, d, key, after);
   // A disk that was deleted while open goes with its last opener (put_disk).
   const now = ctx.store.get<Gendisk>(key);
   if (now !== undefined && !now.live && now.openers === 0) ctx.store.delete(key);

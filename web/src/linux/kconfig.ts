@@ -3,7 +3,7 @@
 // so it is never stored: reading it must not enter footprints.
 // docs/linux-model.md §2 gives the source of each row.
 
-import type { Config, DmFlagPolicy, KernelId, ResolvedPatches } from "../api/types";
+import type { Config, DmFlagPolicy, KernelId, ResolvedPatches } from "blocklab";
 
 export interface KernelConfig {
   kernel: KernelId;

@@ -6,10 +6,33 @@
 import type { DataPlane } from "../core/data-plane";
 import { SysError, type StepContext } from "../sim/op";
 import type { KernelConfig } from "./kconfig";
+import type { DiskDriver, Gendisk } from "./objects";
 
 export interface Kernel {
   readonly cfg: KernelConfig;
   readonly dp: DataPlane | null;
+  /** Each block driver's open and release, by the driver a gendisk names (linux/drivers.ts): the kernel's disk->fops. */
+  readonly blockDrivers: Readonly<Record<DiskDriver, BlockDeviceOperations>>;
+  /**
+   * What the rest of the system releases when a process exits, after the
+   * kernel closed its fds: its xenstore connection (watches, transactions).
+   * Set by whoever composes the machine, so the kernel model needs to know
+   * nothing of Xen (linux/exit.ts calls it).
+   */
+  readonly onProcessExit?: (ctx: StepContext) => void;
+}
+
+/**
+ * A block driver's part of opening and releasing one of its disks
+ * (block_device_operations' open and release). bdev.ts calls them through
+ * the table, so the block layer imports no driver, as Linux calls
+ * disk->fops.
+ */
+export interface BlockDeviceOperations {
+  /** After the block layer's checks, before the opener is counted: may refuse with an errno. */
+  open(ctx: StepContext, k: Kernel, d: string, disk: Gendisk): void;
+  /** After the opener is gone (`disk` as it is now): a last close may detach or queue removal. */
+  release(ctx: StepContext, k: Kernel, d: string, key: string, disk: Gendisk): void;
 }
 
 /** A handler: one system call or one piece of kernel work, run inside a step. */

@@ -4,8 +4,8 @@
 // for a bad user pointer: EINVAL where C would say EFAULT).
 
 import type { Op } from "../sim/op";
-import { xsConnectionClosed } from "../xen/xenstore";
-import { lookupFd, openFds } from "./fdtable";
+import { processExit } from "./exit";
+import { lookupFd } from "./fdtable";
 import { vfsIoctl } from "./ioctl";
 import { dmIoctlReady } from "./dm/ioctl";
 import { stackSuspended } from "./io";
@@ -53,10 +53,7 @@ export function syscalls(k: Kernel, d: string, proc: string) {
     readlink: (path: unknown): Op<string> => op("readlink", [path], (ctx) => vfsReadlink(ctx, k, path)),
     exists: (path: unknown): Op<boolean> => op("exists", [path], (ctx) => vfsExists(ctx, k, path)),
     readdir: (path: unknown): Op<string[]> => op("readdir", [path], (ctx) => vfsReaddir(ctx, k, path)),
-    exit: (): Op<void> => op("exit", [], (ctx) => {
-      for (const fd of openFds(ctx.store, d, proc)) vfsClose(ctx, k, fd);
-      xsConnectionClosed(ctx, proc);
-    }),
+    exit: (): Op<void> => op("exit", [], (ctx) => processExit(ctx, k)),
     mknod: (path: unknown, node: { type: unknown; major: unknown; minor: unknown }): Op<void> =>
       op("mknod", [path, node], (ctx) => vfsMknod(ctx, k, path, node ?? {})),
   };

@@ -1,7 +1,7 @@
 // Read-only views of a kernel's state for checks, invariants and the UI.
 // They read with `store.peek`, never into a footprint: looking is not a step.
 
-import type { DeviceView } from "../api/types";
+import type { DeviceView } from "blocklab";
 import type { Store } from "../sim/store";
 import type { Gendisk, LoopDevice, MappedDevice } from "./objects";
 import { backingPath } from "./loop/device";

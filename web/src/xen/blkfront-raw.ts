@@ -27,7 +27,7 @@ import { evtchnSend, evtchnTake } from "./evtchn";
 import type { BlkbackRing } from "./blkback";
 import { domainKey, type XenDomain } from "./domain";
 import type { XenKernel } from "./xen-kernel";
-import type { RingRequest, RingResponse, RingView } from "../api/types";
+import type { RingRequest, RingResponse, RingView } from "blocklab";
 
 const DATA_PAGES = 44;
 const STATUS: Record<number, RingResponse["status"]> = { [BLKIF_RSP.OKAY]: "OKAY", [BLKIF_RSP.ERROR]: "ERROR", [BLKIF_RSP.EOPNOTSUPP]: "EOPNOTSUPP" };

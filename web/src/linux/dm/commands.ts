@@ -11,6 +11,7 @@ import { addDisk } from "../block";
 import { keys, type DmHashEntry, type Gendisk, type MappedDevice } from "../objects";
 import { allocDev, destroyDev, lockForDeletion, readMd, writeMd } from "./device";
 import { createWithFd, fdRequested, rfcCreateChecks } from "./fd";
+import type { DmCall } from "./call";
 import { CopiedBack, byteLength, cloneParam, type DmParam } from "./header";
 import { cellByName, cellByUuid, findCell, hashedNames, hashInsert, hashRemove, type Cell } from "./hash";
 import { devStatus, listDevices, listVersions, queriedTable, retrieveDeps, retrieveStatus } from "./status";
@@ -20,16 +21,6 @@ import { DM_DATA_OFFSET, DM_DISABLE_UEVENTS_FLAG, DM_FLAGS, DM_IOCTL_SIZE, DM_NA
 const F = DM_FLAGS;
 
 /** One dm ioctl in progress: the kernel's param, the caller's buffer size, and whether the caller opted into strict mode (strict-v5). */
-export interface DmCall {
-  ctx: StepContext;
-  k: Kernel;
-  d: string;
-  p: DmParam;
-  /** input_param_size: the caller's data_size (305 for NO_PARAMS commands). */
-  size: number;
-  strict: boolean;
-}
-
 type Handler = (c: DmCall) => void;
 
 export interface CommandRow {

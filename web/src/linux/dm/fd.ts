@@ -15,7 +15,7 @@
 import { blkdevOpen } from "../bdev";
 import { freeFd, installFd } from "../fdtable";
 import { fail } from "../kernel";
-import type { DmCall } from "./commands";
+import type { DmCall } from "./call";
 import { destroyDev, readMd, writeMd } from "./device";
 import { hashRemove } from "./hash";
 import { DM_FLAGS } from "./uapi";

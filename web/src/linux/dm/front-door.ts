@@ -21,7 +21,8 @@
 import type { StepContext } from "../../sim/op";
 import { SysError } from "../../sim/op";
 import { fail, type Kernel } from "../kernel";
-import { COMMANDS, runCommand, type DmCall } from "./commands";
+import type { DmCall } from "./call";
+import { COMMANDS, runCommand } from "./commands";
 import { CopiedBack, cloneParam, decodeParam, encodeResult, truncateBytes, type DmParam, type DmResult } from "./header";
 import { checkVersion, defaultSizes, hiddenBits, strictChecks } from "./strict";
 import { DM_DATA_OFFSET, DM_FLAGS, DM_IOCTL_SIZE, DM_NAME_LEN, DM_UUID_LEN, type DmCommand } from "./uapi";

@@ -7,7 +7,7 @@
 // are cut to what fits the array; validate_params later forces the last
 // byte to NUL, which is when an over-long name loses its 128th byte.
 
-import type { DmIoctlResult } from "../../api/types";
+import type { DmIoctlResult } from "blocklab";
 import { fail } from "../kernel";
 import {
   DEFAULT_DATA_SIZE, DM_DATA_OFFSET, DM_FLAGS, DM_NAME_LEN, DM_RESULT_START, DM_UUID_LEN, dmFlagBit, dmFlagNames,

@@ -11,7 +11,8 @@ import { xsErrno } from "./errors";
 import { nodeKey, type TreeAccess, type XsNode } from "./node";
 import { opDirectory, opGetPerms, opMkdir, opRead, opRm, opSetPerms, opWrite, removeTree } from "./ops";
 import { canonicalize, childPath, homeOf, isSpecial, SPECIAL_PATHS } from "./path";
-import { connKey, directAccess, dropTransactionsOf, inTransaction, txEnd, txKey, txStart, type ConnState, type XsTransaction } from "./transaction";
+import { connKey, type ConnState } from "./connection";
+import { directAccess, dropTransactionsOf, inTransaction, txEnd, txKey, txStart, type XsTransaction } from "./transaction";
 import { dropWatchesOf, fireWatches, hasEvent, registerWatch, takeEvent, unregisterWatch, watchKey, type WatchEvent } from "./watch";
 
 export type { XsNode } from "./node";
@@ -184,7 +185,6 @@ export function xsIsSpecial(path: string): boolean {
   return isSpecial(path);
 }
 
-export { kernelXs, type KernelXs } from "./kernel-conn";
 export { xsBoot, seedNode, domainNodes } from "./boot";
 
 /**

@@ -4,8 +4,7 @@
 // their first access, with their generation, and the commit checks them).
 //
 //   "xstx:<conn>:<id>"  { domid, base, nodes, dirty, events }
-//   "xsconn:<conn>"     { nextTx, open?, watches? }: transaction ids are per connection;
-//                       what the connection holds, for closing it (connection.ts)
+//   (transaction ids are per connection: "xsconn:<conn>", connection.ts)
 //
 // A transaction's first access to a node (a read, a failed read, a write,
 // a permission check on an ancestor) copies it, or its absence, into the
@@ -23,6 +22,7 @@ import type { StepContext } from "../../sim/op";
 import type { Store } from "../../sim/store";
 import { xsFail } from "./errors";
 import { nodeKey, type ChangeEvent, type TreeAccess, type XsNode } from "./node";
+import { connKey, type ConnState } from "./connection";
 import { fireWatches } from "./watch";
 
 /** A transaction as its client names it. */
@@ -41,16 +41,7 @@ interface TxState {
   events: ChangeEvent[];
 }
 
-export interface ConnState {
-  nextTx: number;
-  /** Transactions started and not ended. */
-  open?: number[];
-  /** Watches registered and not removed: [path, token]. */
-  watches?: [string, string][];
-}
-
 export const txKey = (tx: XsTransaction): string => `xstx:${tx.conn}:${tx.id}`;
-export const connKey = (conn: string): string => `xsconn:${conn}`;
 
 /** The global tree: changes land at once and fire watches at once. */
 export function directAccess(ctx: StepContext, domid: number): TreeAccess {

@@ -53,7 +53,7 @@ import type { StepContext } from "../../sim/op";
 import type { Store } from "../../sim/store";
 import { xsFail } from "./errors";
 import type { ChangeEvent } from "./node";
-import { connKey, type ConnState } from "./transaction";
+import { connKey, type ConnState } from "./connection";
 import { isAtOrBelow, selfAndAncestors } from "./path";
 import { permFor, PERM_READ } from "./perms";
 

@@ -19,16 +19,17 @@
 // it commits, so running them as separate steps would add no interleaving
 // (and none can conflict with a transaction that is a single step).
 
-import type { Op } from "../../sim/op";
-import type { Store } from "../../sim/store";
-import { fail } from "../../linux/kernel";
-import { nodeKey, type XsNode } from "../xenstore/node";
-import { xsDirectory, xsRm, xsSetPerms, xsTryRead, xsWrite } from "../xenstore";
-import { vdevToDevid, frontKey, type BlkfrontDevice } from "../blkfront";
-import { domidOf, isBackend, type XenKernel } from "../xen-kernel";
-import { devStateKey, XenbusState } from "../xenbus";
-import { awaitJob, queueJob, type HotplugFunction, type ScriptTable } from "./hotplug";
-import { domainAlive, domainDestroy, domainGet, domainRunning } from "../domain";
+import type { Op } from "../sim/op";
+import type { Store } from "../sim/store";
+import { fail } from "../linux/kernel";
+import { nodeKey, type XsNode } from "../xen/xenstore/node";
+import { xsDirectory, xsRm, xsSetPerms, xsTryRead, xsWrite } from "../xen/xenstore";
+import { vdevToDevid, frontKey, type BlkfrontDevice } from "../xen/blkfront";
+import { domidOf, isBackend, type XenKernel } from "../xen/xen-kernel";
+import { devStateKey, XenbusState } from "../xen/xenbus";
+import { awaitJob, queueJob, type HotplugFunction, type ScriptTable } from "./hotplug/runner";
+import { domainAlive, domainGet, domainRunning } from "../xen/domain";
+import { domainDestroy } from "../xen/domctl";
 
 export interface XlEnv {
   call<R>(op: Op<R>): Promise<R>;

@@ -1,24 +1,24 @@
 // `sys.xl`, `sys.disk` and `sys.ring` for one process: the toolstack
-// commands (several steps each, web/src/xen/toolstack/xl.ts), a guest's disk
+// commands (several steps each, web/src/userland/xl.ts), a guest's disk
 // calls (two steps each, web/src/xen/blkfront.ts) and its raw ring access
 // (one step each, web/src/xen/blkfront-raw.ts).
 
 import { SysError, type Op } from "../sim/op";
-import type { Sys } from "../api/types";
+import { xlBlockAttach, xlBlockDetach, xlCreate, xlDestroy, xlShutdown, type XlEnv } from "../userland/xl";
+import type { ScriptTable } from "../userland/hotplug/runner";
+import { diskOps } from "../xen/blkfront";
+import { ringOps } from "../xen/blkfront-raw";
+import type { XenKernel } from "../xen/xen-kernel";
+import type { Sys } from "./types";
 
 type Xl = Sys["xl"];
 type Disk = Sys["disk"];
 type Ring = Sys["ring"];
-import { diskOps } from "./blkfront";
-import { ringOps } from "./blkfront-raw";
-import { scriptTable } from "./actors";
-import { xlBlockAttach, xlBlockDetach, xlCreate, xlDestroy, xlShutdown, type XlEnv } from "./toolstack/xl";
-import type { XenKernel } from "./xen-kernel";
 
 type Call = <R>(op: Op<R>) => Promise<R>;
 
-export function xlFor(call: Call, actor: string, k: XenKernel): Xl {
-  const env: XlEnv = { call, k, scripts: scriptTable(k), actor, jobs: { n: 0 } };
+export function xlFor(call: Call, actor: string, k: XenKernel & { scripts: ScriptTable }): Xl {
+  const env: XlEnv = { call, k, scripts: k.scripts, actor, jobs: { n: 0 } };
   return {
     create: (domain) => xlCreate(env, domain),
     shutdown: (domain) => xlShutdown(env, domain),

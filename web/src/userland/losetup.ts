@@ -5,7 +5,7 @@
 // via LOOP_CTL_GET_FREE, then loopcxt_setup_device); its retry on EBUSY is
 // kept, its exact count and delays are not verified (docs/linux-model.md §11).
 
-import type { LoopAttachment, LoopListEntry, Sys } from "../../api/types";
+import type { LoopAttachment, LoopListEntry, Sys } from "blocklab";
 
 /** How many times attach goes back to LOOP_CTL_GET_FREE when the device it found was taken meanwhile. */
 const ATTACH_ATTEMPTS = 16;

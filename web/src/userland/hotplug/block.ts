@@ -13,7 +13,7 @@
 // Simplifications: the global "block" lock is not taken (dom0's hotplug
 // runner runs one script at a time); the sharing check is left out.
 
-import type { Sys } from "../../api/types";
+import type { Sys } from "blocklab";
 import { SysError } from "../../sim/op";
 
 const hex = (n: number): string => n.toString(16);

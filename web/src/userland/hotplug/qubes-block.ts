@@ -21,7 +21,7 @@
 // (dom0's hotplug runner runs one script at a time); the dm name check is
 // left out; the QUBES_EXPERIMENTAL_XENSTORE_UAPI gate is taken as set.
 
-import type { Sys } from "../../api/types";
+import type { Sys } from "blocklab";
 import { SysError } from "../../sim/op";
 
 const hex = (n: number): string => n.toString(16);

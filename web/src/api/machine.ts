@@ -1,26 +1,33 @@
-// One emulated machine: the kernel configuration of a run, one kernel per
-// domain (booted into the store), the data plane that holds image bytes,
-// and the kernel threads that run as actors. It is the runtime's
-// ExternalState: the data plane's arena is checkpointed and restored with
-// the store, so exploring back and forth also undoes what I/O wrote.
+// One emulated machine, the composition root of a run: the kernel
+// configuration, one kernel per domain (booted into the store), Xen (its
+// domains, xenstored, the drivers' boot), the data plane that holds image
+// bytes, the kernel threads and the toolstack's daemons that run as actors,
+// and the table of hotplug functions the scenario gave. It sits above the
+// models (linux knows nothing of Xen: what Xen releases when a process
+// exits is handed to the kernel as its onProcessExit hook). It is the
+// runtime's ExternalState: the data plane's arena is checkpointed and
+// restored with the store, so exploring back and forth also undoes what
+// I/O wrote.
 
-import type { Config } from "../api/types";
+import type { Config } from "./types";
 import { DataPlane } from "../core/data-plane";
-import { daemonLoop } from "../sim/actor";
+import { daemonLoop, type Channel } from "../sim/actor";
 import type { ActorSpec, ExternalState } from "../sim/execution";
-import type { StepContext } from "../sim/op";
+import type { StepContext, Who } from "../sim/op";
 import type { Store } from "../sim/store";
-import { dmDeferredStep } from "./dm/deferred";
-import { fileKey, IMAGE_IDS_KEY, type FileObject, type ImageFile, type ImageIds } from "./files";
-import { openFds } from "./fdtable";
-import { kernelConfig, LOOP_CTRL_MINOR, MAPPER_CTRL_MINOR, MISC_MAJOR, type KernelConfig } from "./kconfig";
-import { ModelBug, type Kernel } from "./kernel";
-import { loopAdd } from "./loop/device";
-import { keys, type DeviceNode } from "./objects";
-import { udevSettle, udevStep } from "./udev";
-import { vfsClose } from "./vfs";
-import { xenBoot } from "../xen/domain";
+import { dmDeferredStep } from "../linux/dm/deferred";
+import { fileKey, IMAGE_IDS_KEY, type FileObject, type ImageFile, type ImageIds } from "../linux/files";
+import { BLOCK_DRIVERS } from "../linux/drivers";
+import { processExit } from "../linux/exit";
+import { kernelConfig, LOOP_CTRL_MINOR, MAPPER_CTRL_MINOR, MISC_MAJOR, type KernelConfig } from "../linux/kconfig";
+import { ModelBug, type Kernel } from "../linux/kernel";
+import { loopAdd } from "../linux/loop/device";
+import { keys, type DeviceNode } from "../linux/objects";
+import { udevSettle, udevStep } from "../linux/udev";
+import { xenDriversBoot, xenKernelThreads, hasGuests } from "../xen/actors";
+import { xenBoot } from "../xen/domctl";
 import { xsConnectionClosed } from "../xen/xenstore";
+import { hotplugRunner, type ScriptProcess, type ScriptTable } from "../userland/hotplug/runner";
 
 export interface InitialFile {
   domain: string;
@@ -38,6 +45,14 @@ export class Machine implements Kernel, ExternalState {
 
   /** The domains that run blkback (Xen): dom0 and the driver domains. */
   readonly backends: ReadonlySet<number>;
+
+  readonly blockDrivers = BLOCK_DRIVERS;
+
+  /** The hotplug functions the scenario gave, by job id (xl registers them, the runners look them up). */
+  readonly scripts: ScriptTable = new Map();
+
+  /** A process's xenstore connection closes when it exits: its watches and open transactions go. */
+  readonly onProcessExit = (ctx: StepContext): void => xsConnectionClosed(ctx, ctx.who.name);
 
   constructor(config: Config, readonly domains: string[], readonly files: InitialFile[], driverDomains: readonly string[] = []) {
     this.cfg = kernelConfig(config);
@@ -93,15 +108,25 @@ export class Machine implements Kernel, ExternalState {
       store.set(fileKey(f.domain, f.path), obj);
     }
     if (nextImage > 0) store.set(IMAGE_IDS_KEY, { next: nextImage } satisfies ImageIds);
-    // Xen: the domains (dom0 = 0, guests 1, 2, ... in this.domains' order) and xenstored's tree.
+    // Xen: the domains (dom0 = 0, guests 1, 2, ... in this.domains' order), xenstored's tree, then what the drivers register.
     xenBoot(store, this.plane, this.domains.map((name, domid) => ({ name, domid })));
+    xenDriversBoot(store, this);
   }
 
-  /** What the kernel does when a process dies: its fds are closed, lowest first, as close(2) would. */
+  /** A killed process ends as one that exits: the kernel's do_exit. */
   onKill(ctx: StepContext): void {
-    for (const fd of openFds(ctx.store, ctx.who.domain, ctx.who.name)) vfsClose(ctx, this, fd);
-    // Its xenstore connection closes too: watches and open transactions go.
-    xsConnectionClosed(ctx, ctx.who.name);
+    processExit(ctx, this);
+  }
+
+  /**
+   * The Xen daemons, when there are guests: each domain's kernel threads,
+   * then the hotplug runners of dom0 and of each driver domain (`spawn`
+   * makes a script's process over its runner's channel).
+   */
+  xenActors(spawn: (ch: Channel, who: Who, name: string) => ScriptProcess): ActorSpec[] {
+    if (!hasGuests(this)) return [];
+    const runners = [...this.backends].sort((a, b) => a - b).map((b) => hotplugRunner(this.scripts, spawn, b, this.domains[b]!));
+    return [...xenKernelThreads(this), ...runners];
   }
 
   /** The kernel threads of a domain, as daemon actors: udev and dm's deferred-remove worker. */

@@ -5,8 +5,8 @@
 // of a create whose load or resume fails (libdm's _create_and_load_v4
 // removes the device), and the doubling of the buffer on DM_BUFFER_FULL_FLAG.
 
-import type { DmInfo, DmIoctlArg, DmIoctlResult, DmTarget, Sys } from "../../api/types";
-import { SysError } from "../../sim/op";
+import type { DmInfo, DmIoctlArg, DmIoctlResult, DmTarget, Sys } from "blocklab";
+import { SysError } from "../sim/op";
 
 const DM_SUSPEND_FLAG = 1 << 1;
 const DM_STATUS_TABLE_FLAG = 1 << 4;

@@ -24,7 +24,7 @@ import type { Channel } from "../../sim/actor";
 import type { ActorSpec } from "../../sim/execution";
 import { SysError, type Op, type Who } from "../../sim/op";
 import type { Store } from "../../sim/store";
-import type { Sys } from "../../api/types";
+import type { Sys } from "blocklab";
 import { blockScript } from "./block";
 import { qubesBlockScript } from "./qubes-block";
 
