@@ -1,6 +1,8 @@
 // Linux xen-blkback's xenbus side (drivers/block/xen-blkback/xenbus.c) as
 // handlers run by the backend domain's xenwatch thread, one watch delivery
-// per step. Reference: shared/reference/xen-model.md §6.2-6.4, §7.3.
+// per step. The protocol: docs/xen-protocol.md, "Attaching a disk",
+// "Detaching a disk", "Guest-initiated close" and "blkback's diskseq check
+// and `opened`".
 //
 //        toolstack writes backend dir, state 1
 //                      |  (bus watch on backend/vbd)
