@@ -1,8 +1,9 @@
 // The gallery: lessons as scenario files written exactly as users write
-// them, each with the text that explains what it shows. The CLI runs them
-// by id (`npx blocklab explore lost-update`); the UI will open them in the
-// editor. Only lessons the emulated kernel can already run are listed; the
-// races of the patch series join as the dm and Xen models land.
+// them, each with the text that explains what it shows and, for a race, the
+// configurations under which it shows and under which it is fixed. The CLI
+// lists them and runs them by id (`npx blocklab gallery`, `npx blocklab
+// explore lost-update`); the playground lists them in its header and opens
+// one in the editor at `#example/ID` (ui/gallery.ts loads its text on demand).
 
 import type { KernelId, PatchSelection } from "../api/types";
 
@@ -38,8 +39,9 @@ export const GALLERY: readonly GalleryEntry[] = [
       "Each toolstack reads the counter, adds one and writes it back: two steps with a gap between them. " +
       "Run once, in the default order, it looks correct (the counter ends at 2); explore it and Blocklab finds " +
       "the order in which both read 0 and one update is lost. The fix is to make the read-modify-write one " +
-      "step under a lock (an O_EXCL lock file, flock); open() with O_EXCL comes with the kernel's file " +
-      "descriptor model, and this lesson will gain a locked variant then.",
+      "step: under a lock (flock, an O_EXCL lock file), or as a transaction that fails when someone wrote in " +
+      "between and is then retried. Blocklab's files have no locks, so this lesson stops at the race; " +
+      "xenstore-forgery-fixed shows the transaction cure, on xenstore.",
     file: "lost-update.ts",
   },
   {
@@ -86,7 +88,8 @@ export const GALLERY: readonly GalleryEntry[] = [
       "after the loop device was re-bound to vault's image, and the backend serves vault's data to work. " +
       "Patch 4/7 (loop-release-diskseq) takes a new diskseq at every detach; linux-6.1.192 and linux-6.12 " +
       "take one at every attach and detach. Then the stale pair stops matching and the backend refuses. " +
-      "(The backend here is a userspace stand-in doing blkback's check; the Xen model will run the real one.)",
+      "(The backend here is a userspace stand-in doing blkback's check, so the lesson needs no Xen; loop-reuse-race " +
+      "runs the real blkback.)",
     file: "stale-diskseq.ts",
     before: { kernel: "linux-6.1", patches: "none" },
     after: [{ kernel: "linux-6.1", patches: ["loop-release-diskseq"] }, { kernel: "linux-6.1.192", patches: "none" }, { kernel: "linux-6.12", patches: "none" }],
