@@ -1,5 +1,5 @@
 // Headless Debian Chromium driven by playwright-core, with the flags that
-// keep it off the network this machine does not have (stack.md §5).
+// keep it off the network this machine does not have.
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';

@@ -1,4 +1,4 @@
-// shared/fidelity/prober.c, ported line for line to a scenario actor over
+// test/fixtures/golden/recorder/prober.c, ported line for line to a scenario actor over
 // Sys: the same calls in the same order, printing the same records (the
 // golden traces' shape), so that the conformance test can compare what the
 // emulated kernel answers with what real kernels answered. Comments name

@@ -1,7 +1,8 @@
 // The blkif codec and the data path.
 //  1. encodeRequest (abi.ts) lays every request out at the offsets of the
-//     spec, for both ABIs (xen-model.md §2.2 native; reference-checks.md §7
-//     packed x86_32), with every byte not named by a field left zero.
+//     spec, for both ABIs (docs/xen-protocol.md, "The x86_64 layout";
+//     reference-checks.md §7, packed x86_32), with every byte not named by a
+//     field left zero.
 //  2. blkback reads what the frontend wrote: random valid READ, WRITE,
 //     INDIRECT and DISCARD requests through the real ring are answered OKAY
 //     with id and operation echoed, and move exactly the bytes a pure-TS model

@@ -1,7 +1,8 @@
 // Shared helpers for the property tests: the blkif byte layouts written out
-// again from the specification (xen-model.md §2.2, reference-checks.md §7),
-// independent of web/src/core/abi.ts so that the codec can be checked
-// against them; u32/u64 arithmetic; and a guest's raw view of its own ring.
+// again from the specification (docs/xen-protocol.md, "The x86_64 layout";
+// reference-checks.md §7), independent of web/src/core/abi.ts so that the
+// codec can be checked against them; u32/u64 arithmetic; and a guest's raw
+// view of its own ring.
 
 import type { DataPlane } from "../../web/src/core/data-plane";
 import type { BlkifAbi } from "../../web/src/core/abi";
@@ -10,7 +11,7 @@ export const PAGE = 4096;
 export const SECTOR = 512;
 export const U64 = 1n << 64n;
 
-/** Field offsets from the spec: native x86_64 (§2.2) and packed x86_32 (reference-checks §7). */
+/** Field offsets from the spec: native x86_64 (docs/xen-protocol.md) and packed x86_32 (reference-checks.md §7). */
 export const SPEC: Record<BlkifAbi, {
   entry: number; id: number; sector: number; seg: number;
   discardNr: number; indirectHandle: number; indirectGrefs: number;

@@ -9,7 +9,8 @@
 //     when the last *writable* mapping goes, GTF_reading with the last pin,
 //     and unlock_out_clear when a first pin fails after _set_status;
 //   - Linux gnttab_end_foreign_access_ref_v1 (§11);
-//   - ring.h index arithmetic (xen-model.md §1.3–§1.4).
+//   - ring.h index arithmetic (docs/xen-protocol.md, "Index arithmetic and
+//     sanity checks").
 // The vbd maps through dm-linear and loop as in world.ts.
 
 import { GTF, PAGE, SECTOR, SPEC, U64, u32 } from "./harness";
@@ -24,7 +25,7 @@ export interface Handle { ref: number; ro: boolean; gfn: number }
 
 /**
  * One granting domain's v1 grant table as Xen keeps it, mapped by a single
- * mapping domain `mapper` (reference-checks.md §9, xen-model.md §3.1–§3.3).
+ * mapping domain `mapper` (reference-checks.md §9; docs/xen-protocol.md, "Grant tables").
  */
 export class GrantModel {
   readonly gt: Entry[] = [];

@@ -1,4 +1,5 @@
-// Ring index arithmetic across the 2^32 wrap (xen-model.md §1.3–§1.4):
+// Ring index arithmetic across the 2^32 wrap (docs/xen-protocol.md, "Index
+// arithmetic and sanity checks", "Push-and-check and the final check"):
 // free-running u32 indices, push-and-check (notify iff the peer's event lies
 // in (old, new]), the final check, and the overflow checks on both sides.
 // blkback starts from the rsp_prod it finds in the shared page, so a ring

@@ -3,7 +3,7 @@ import { DataPlane, encodeRequest, ringEntries, RING_HEADER_BYTES, LAYOUT, RING_
 import { DOM0, GUEST, IMAGE, RING_GFN, RING_REF, dataRef, fullPage, setup } from "../support/world";
 
 // xen/include/public/io/ring.h, blkif instance: layout, free-running
-// indices and the notification rules (xen-model.md §1).
+// indices and the notification rules (docs/xen-protocol.md, "The shared ring").
 
 const u32le = (v: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, v >>> 0, true); return b; };
 const readU32 = (b: Uint8Array, o: number) => new DataView(b.buffer, b.byteOffset).getUint32(o, true);

@@ -1,4 +1,4 @@
-// Event channels (§4: alloc-unbound, bind-interdomain, send coalescing on
+// Event channels (docs/xen-protocol.md, "Event channels": alloc-unbound, bind-interdomain, send coalescing on
 // the pending bit, mask, close, upcall as a guarded step) and domains
 // (boot, create, shutdown, destroy: special watches, xenstored's cleanup,
 // the data plane's domains).

@@ -1,6 +1,6 @@
 // Kernel configurations: the base kernels, the patch switches of the series
 // "Allow race-free block device handling", their two sub-settings and the
-// presets (shared/design/patches.md). A scenario names its own
+// presets (docs/patch-series.md). A scenario names its own
 // configuration; the CLI and the UI may override it; resolveConfig merges the
 // two into every switch's value, which is what a run reports and a shared
 // link carries.

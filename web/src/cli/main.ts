@@ -1,5 +1,5 @@
-// The command line: `blocklab run | explore | gallery` (scenario-api.md, "The
-// CLI"). It loads a scenario, resolves its configuration with the flags on
+// The command line: `blocklab run | explore | gallery` (docs/scenario-api.md,
+// "The CLI"). It loads a scenario, resolves its configuration with the flags on
 // top, asks the runtime for a verdict and prints it for people, or as the
 // results JSON with --json. Exit status: 0 pass, 1 violation, 2 error in the
 // scenario, 3 bad usage, 4 vacuous, 70 a bug in Blocklab itself.
@@ -35,7 +35,7 @@ const processIo = (): CliIo => ({
   cwd: process.cwd(),
 });
 
-/** The results document of scenario-api.md ("Results"), with a few fields more. */
+/** The results document of docs/scenario-api.md ("Results"). */
 export interface ResultsJson {
   verdict: VerifyResult["verdict"];
   config: Config | null;

@@ -1,10 +1,12 @@
 // The gallery: lessons as scenario files written exactly as users write
-// them, each with the text that explains what it shows. The CLI runs them
-// by id (`npx blocklab explore lost-update`); the UI will open them in the
-// editor. Only lessons the emulated kernel can already run are listed; the
-// races of the patch series join as the dm and Xen models land.
+// them, each with the text that explains what it shows and, for a race, the
+// configurations under which it shows and under which it is fixed. The CLI
+// lists them and runs them by id (`npx blocklab gallery`, `npx blocklab
+// explore lost-update`); the playground lists them in its header and opens
+// one in the editor at `#example/ID` (ui/gallery.ts loads its text on demand).
 
 import type { KernelId, PatchSelection } from "../api/types";
+import { TITLES } from "./titles";
 
 /** A configuration a lesson is shown under. */
 export interface LessonConfig {
@@ -16,6 +18,7 @@ export interface LessonConfig {
 
 export interface GalleryEntry {
   id: string;
+  /** The scenario file's own `title` (through titles.ts, generated from the files). */
   title: string;
   /** What the lesson teaches, for people: a few sentences. */
   lesson: string;
@@ -30,21 +33,25 @@ export interface GalleryEntry {
   after?: LessonConfig[];
 }
 
-export const GALLERY: readonly GalleryEntry[] = [
+/** An entry as written here: its title is the scenario file's, from titles.ts. */
+interface Lesson extends Omit<GalleryEntry, "title" | "file"> {
+  file: keyof typeof TITLES;
+}
+
+const LESSONS: readonly Lesson[] = [
   {
     id: "lost-update",
-    title: "Lost update: two toolstacks bump one counter file",
     lesson:
       "Each toolstack reads the counter, adds one and writes it back: two steps with a gap between them. " +
       "Run once, in the default order, it looks correct (the counter ends at 2); explore it and Blocklab finds " +
       "the order in which both read 0 and one update is lost. The fix is to make the read-modify-write one " +
-      "step under a lock (an O_EXCL lock file, flock); open() with O_EXCL comes with the kernel's file " +
-      "descriptor model, and this lesson will gain a locked variant then.",
+      "step: under a lock (flock, an O_EXCL lock file), or as a transaction that fails when someone wrote in " +
+      "between and is then retried. Blocklab's files have no locks, so this lesson stops at the race; " +
+      "xenstore-forgery-fixed shows the transaction cure, on xenstore.",
     file: "lost-update.ts",
   },
   {
     id: "check-then-act",
-    title: "Check then act: two toolstacks claim one disk slot",
     lesson:
       "Checking that a name is free and then using it is a race whenever someone else can take the name in " +
       "between: both toolstacks see the slot free, both claim it, and one acts as the owner of a slot that now " +
@@ -56,7 +63,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "losetup-find-free",
-    title: "losetup -f: two toolstacks pick the same free loop device",
     lesson:
       "LOOP_CTL_GET_FREE answers with a device that is free now, and reserves nothing: ask twice and you get the " +
       "same answer twice (the golden traces show it on real kernels). Two toolstacks attaching disks at the same " +
@@ -69,7 +75,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "losetup-find-free-retry",
-    title: "losetup -f with a retry: both toolstacks get a device",
     lesson:
       "The fix for losetup-find-free: when the device GET_FREE offered was bound by someone else first " +
       "(LOOP_CONFIGURE fails with EBUSY), ask again. Exploration proves every interleaving of the two toolstacks " +
@@ -78,7 +83,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "stale-diskseq",
-    title: "Stale diskseq: a (dev_t, diskseq) pair outlives a detach",
     lesson:
       "Patch 3/7 makes blkback check that the device it opened by number still has the diskseq userspace " +
       "published. That check is only as good as the diskseq: on linux-6.1 a loop device keeps its diskseq " +
@@ -86,14 +90,14 @@ export const GALLERY: readonly GalleryEntry[] = [
       "after the loop device was re-bound to vault's image, and the backend serves vault's data to work. " +
       "Patch 4/7 (loop-release-diskseq) takes a new diskseq at every detach; linux-6.1.192 and linux-6.12 " +
       "take one at every attach and detach. Then the stale pair stops matching and the backend refuses. " +
-      "(The backend here is a userspace stand-in doing blkback's check; the Xen model will run the real one.)",
+      "(The backend here is a userspace stand-in doing blkback's check, so the lesson needs no Xen; loop-reuse-race " +
+      "runs the real blkback.)",
     file: "stale-diskseq.ts",
     before: { kernel: "linux-6.1", patches: "none" },
     after: [{ kernel: "linux-6.1", patches: ["loop-release-diskseq"] }, { kernel: "linux-6.1.192", patches: "none" }, { kernel: "linux-6.12", patches: "none" }],
   },
   {
     id: "dm-name-reuse",
-    title: "dm name reuse: the name is re-created between create and open",
     lesson:
       "A device-mapper name is only a name. VM work's toolstack creates \"vm\" over work's disk, then looks the " +
       "name up and opens the device it gives, as most tools do; in between, vault's toolstack removes \"vm\" and " +
@@ -106,7 +110,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "dm-unknown-flags",
-    title: "dm unknown flags: rejecting them breaks old tools; opting in serves both",
     lesson:
       "The review debate on patch 2/7. Mainline dm has always ignored flag bits it does not know, so old tools that " +
       "pass a stray bit have always worked; the RFC rejects unknown bits with EINVAL and breaks them. The opposite " +
@@ -120,7 +123,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "vm-shutdown-leak-kernel",
-    title: "VM shutdown leak (kernel half): devices outlive a dead toolstack",
     lesson:
       "Nothing should outlive its VM. A toolstack that brings up a VM's disk (a loop device over the image, a dm " +
       "device over that) and dies before tearing it down leaves both behind: the explorer kills it at every step and " +
@@ -135,7 +137,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "xenstore-forgery",
-    title: "A guest forging backend keys, and the host's own race",
     lesson:
       "A hostile guest kernel writes its disk backend's `params` to point at another VM's image. It cannot: the " +
       "toolstack created the backend directory in dom0's tree, in one transaction, readable by the guest and writable " +
@@ -152,7 +153,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "xenstore-forgery-fixed",
-    title: "A backend that writes like xenbus_switch_state leaves no stale device",
     lesson:
       "The fix for xenstore-forgery: the backend's late write goes in a transaction that first reads the device's " +
       "state and writes nothing if the device is gone. Exploration proves that no interleaving leaves a stale device " +
@@ -162,7 +162,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "loop-reuse-race",
-    title: "Loop slot reused before blkback opens it",
     lesson:
       "A hotplug script publishes a loop device to blkback as a bare number (physical-device = 7:0); blkback opens " +
       "that number later, when its watch fires. Qubes' script opens the image once, binds a free loop device it holds " +
@@ -178,7 +177,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "opened-handoff",
-    title: "The opened hand-off: when may a hotplug script let go of its loop device?",
     lesson:
       "A hotplug script that binds a loop device for a VM would like it to go away by itself when the VM is done " +
       "(LO_FLAGS_AUTOCLEAR: cleared at its last close). Then its own close must not be the last one: it has to keep " +
@@ -194,7 +192,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "vm-shutdown-leak",
-    title: "VM shutdown leak (Xen half): a toolstack killed after the VM's death never runs remove",
     lesson:
       "Tearing down a VM's loop device is the job of the hotplug script's remove, which libxl runs after the domain " +
       "is destroyed. If the toolstack dies in between (the explorer kills it at each of its steps), nobody runs it: " +
@@ -209,7 +206,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "driver-domain",
-    title: "A driver domain serves the disk: the shutdown leak, in the storage domain",
     lesson:
       "The backend need not be dom0. With xl's backend=storage, the backend directory lives under storage's own " +
       "xenstore tree and belongs to it, storage's blkback opens the device in storage's kernel, and xl devd in storage " +
@@ -223,7 +219,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "block-find-then-bind",
-    title: "losetup -f, then losetup DEV FILE: the stock block script loses its loop device",
     lesson:
       "R1 of the series, allocate-then-attach. Xen's stock block script attaches an image in two commands: `losetup -f` " +
       "names a free loop device, and `losetup DEV FILE` binds it. Nothing reserves the device in between, and the " +
@@ -238,7 +233,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "block-find-then-bind-fixed",
-    title: "The same race with qubes-block: hold the device you bind, and ask again when you lose",
     lesson:
       "The fix for block-find-then-bind: Qubes' script holds the loop device it configures (O_EXCL, LOOP_CONFIGURE " +
       "on that fd), so either its bind or the user's is refused with EBUSY, and the loser asks LOOP_CTL_GET_FREE " +
@@ -248,7 +242,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "remove-by-name",
-    title: "losetup -d by name at remove: the stock block script destroys a re-used loop device",
     lesson:
       "R3 of the series, remove by name. The stock block script keeps the loop device it made bound until its " +
       "`remove`, which runs `losetup -d` on the name it kept in `node`. By then the name may be someone else's: work " +
@@ -264,7 +257,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "remove-by-name-qubes",
-    title: "Remove with a diskseq check: qubes-block refuses a re-used loop device",
     lesson:
       "The fix for remove-by-name: qubes-block's remove checks the loop device's diskseq before LOOP_CLR_FD. On " +
       "linux-6.1.192 attaching vault's image to loop0 takes a new diskseq, so the check fails (\"Loop device diskseq " +
@@ -275,7 +267,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "qubes-lifecycle",
-    title: "Qubes life cycle: VMs started, used and stopped at once, toolstacks that may die",
     lesson:
       "Three VMs started, used and destroyed at the same time, each by a toolstack that may die at any of its steps. " +
       "On linux-6.1 without the series qubes-block keeps each loop device bound for a `remove` that a dead toolstack " +
@@ -290,7 +281,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "ring-basics",
-    title: "The blkif ring: push-and-check and the notification hold-off",
     lesson:
       "The frontend and the backend share one page: requests go in at req_prod, answers come back in the same slots " +
       "at rsp_prod. Each side wakes the other through an event channel, but only when asked: a consumer going to " +
@@ -303,7 +293,6 @@ export const GALLERY: readonly GalleryEntry[] = [
   },
   {
     id: "hostile-frontend",
-    title: "A hostile frontend: error answers and a halted ring, never another domain's data",
     lesson:
       "A guest does not have to run blkfront: it can write anything into the shared ring and its own grant table. " +
       "blkback copies each request out of the shared page before it looks at it, then checks it: a read beyond the " +
@@ -315,6 +304,8 @@ export const GALLERY: readonly GalleryEntry[] = [
     file: "hostile-frontend.ts",
   },
 ];
+
+export const GALLERY: readonly GalleryEntry[] = LESSONS.map(({ id, ...rest }) => ({ id, title: TITLES[rest.file], ...rest }));
 
 export function galleryEntry(id: string): GalleryEntry | undefined {
   return GALLERY.find((e) => e.id === id);

@@ -1,7 +1,7 @@
 // A toolstack attaches VM work's image to a loop device and publishes the
 // device as a (major:minor, diskseq) pair: the promise that "this number,
 // with this diskseq, is work's disk". A backend (here a careful userspace
-// stand-in for blkback with patch 3/7's check, until the Xen model lands)
+// stand-in for blkback doing patch 3/7's check, so that no Xen is needed)
 // opens the number later and refuses it unless BLKGETDISKSEQ still answers
 // the published diskseq. Meanwhile work shuts down (its loop device is
 // detached) and vault's toolstack attaches vault's image, possibly to the

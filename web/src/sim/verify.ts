@@ -1,6 +1,6 @@
 // The front door of the runtime: run a scenario once (following a schedule
 // when one is given) or explore it, check its properties, and answer in the
-// shape the CLI prints and the UI shows (scenario-api.md, "Results").
+// shape the CLI prints and the UI shows (docs/scenario-api.md, "Results").
 
 import { DivergenceError, ScriptError, type ExecutionSpec } from "./execution";
 import { exploreExhaustive, type FoundViolation } from "./exhaustive";

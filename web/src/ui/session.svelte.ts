@@ -1,7 +1,7 @@
 // The page's one run state: the code, the configuration, what ran and what
 // it answered, the selected step. The worker protocol feeds it; components
 // read it and call its methods, and never talk to the worker themselves
-// (STYLE.md, "Svelte components").
+// (docs/ui.md).
 
 import { ConfigError, PRESETS, resolveConfig } from "../api/config";
 import { decodeShareLink, encodeShareLink, ShareLinkError } from "../api/share-link";
@@ -51,7 +51,6 @@ export const EXPLORE_SECONDS = 20;
 /** After the engine's own deadline, shortening a counterexample may take up to 5 s more; then the page kills the worker. */
 const EXPLORE_GRACE_SECONDS = 10;
 export const MAX_STEPS = 1000;
-/** The exhaustive explorer consults its clock once every this many states (exhaustive.ts); progress counts those calls. */
 
 const STARTER_ID = "lost-update";
 

@@ -1,6 +1,7 @@
 // The toolstack: `xl` commands with libxl's ordering (tools/libs/light/
-// libxl_disk.c, libxl_device.c). Reference: xen-model.md §6.2 step 1-4,
-// §6.3, §5.2 (who writes which key, with which permissions).
+// libxl_disk.c, libxl_device.c). The protocol: docs/xen-protocol.md,
+// "Attaching a disk" (steps 1-4), "Detaching a disk", "Who writes which
+// key" and "Permissions libxl sets".
 //
 //   block-attach: one transaction writes the frontend directory (owned by
 //     the guest, readable by the backend) and the backend directory (owned

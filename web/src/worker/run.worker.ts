@@ -8,7 +8,8 @@
 // before any message is handled; `post` is captured before lockDown removes
 // postMessage, so only this file can talk to the page; the message handler
 // is set synchronously (a module worker drops messages that arrive while its
-// top level is still running, stack.md §7).
+// top level is still running, as measured in Chromium with the wasm glue's
+// top-level await).
 
 import { liveCounts, type LiveCounts } from "../sim/live";
 import { buildScenario, type BuiltScenario } from "../api/build";

@@ -1,7 +1,8 @@
 // blkback's virtual block device (drivers/block/xen-blkback/xenbus.c
 // backend_changed and xen_vbd_create): what `physical-device` (and, with
 // patch 3/7, `diskseq`) say, the open of the disk by its number, and the
-// diskseq check. Reference: shared/reference/xen-model.md §6.2 step 5, §7.3.
+// diskseq check. The protocol: docs/xen-protocol.md, "Attaching a disk"
+// (step 5) and "blkback's diskseq check and `opened`".
 //
 //   physical-device   "<hex major>:<hex minor>"       mainline, v2 (`diskseqFormat: node`)
 //                     "<hex diskseq>@<hex maj>:<hex min>"   RFC v1 (`diskseqFormat: inline`)

@@ -1,6 +1,8 @@
 // Linux xen-blkback's xenbus side (drivers/block/xen-blkback/xenbus.c) as
 // handlers run by the backend domain's xenwatch thread, one watch delivery
-// per step. Reference: shared/reference/xen-model.md §6.2-6.4, §7.3.
+// per step. The protocol: docs/xen-protocol.md, "Attaching a disk",
+// "Detaching a disk", "Guest-initiated close" and "blkback's diskseq check
+// and `opened`".
 //
 //        toolstack writes backend dir, state 1
 //                      |  (bus watch on backend/vbd)
@@ -119,15 +121,11 @@ function writeRingState(store: Store, key: string, r: BlkbackRing, change: Parti
   return next;
 }
 
-// ---- dev->state (xenbus.ts): the driver's own idea of its state ----
-//
-// Linux's xenbus drivers compare against dev->state, which only
-// xenbus_switch_state changes, not against the `state` node: the toolstack
-// writes the backend's node itself (libxl's detach sets it to 5, to tell
-// the frontend), and blkback must not take that for its own state (a
-// frontend_changed(Connected) arriving after it would connect again and
-// write 4 over libxl's 5).
-
+// blkback's own state is dev->state (devState, switchDevState: xenbus.ts),
+// never the `state` node: the toolstack writes the backend's node itself
+// (libxl's detach sets it to 5, to tell the frontend), and a
+// frontend_changed(Connected) arriving after that must not connect again
+// and write 4 over libxl's 5.
 
 /**
  * The backend bus watch (xenbus_probe_backend's backend_changed →

@@ -1,8 +1,8 @@
 // The adversary API (`sys.ring`): what a guest kernel can do to the shared
 // blkif ring of one of its disks besides running blkfront's protocol, for
-// lessons about a hand-written or malicious frontend. Reference:
-// shared/reference/xen-model.md §1.3-1.4 (indices, push-and-check, the
-// backend's sanity check), §2.3 (validation), §3.3 (revocation in use).
+// lessons about a hand-written or malicious frontend. The protocol:
+// docs/xen-protocol.md, "Index arithmetic and sanity checks", "Push-and-check
+// and the final check", "What blkback refuses" and "Revoking a grant in use".
 //
 //   push         raw requests at req_prod_pvt, RING_PUSH_REQUESTS_AND_CHECK_NOTIFY,
 //                notify only if the backend asked (the hold-off)

@@ -1,7 +1,8 @@
 // Linux xen-blkfront (drivers/block/xen-blkfront.c) in a guest kernel: the
 // xenbus side run by the guest's xenwatch thread, and the request path of
-// `sys.disk.read/write`. Reference: shared/reference/xen-model.md §1-2,
-// §6.2 steps 6 and 9, §6.3-6.4.
+// `sys.disk.read/write`. The protocol: docs/xen-protocol.md, "The shared
+// ring", "blkif requests and responses", "Attaching a disk" (steps 6 and 9),
+// "Detaching a disk" and "Guest-initiated close".
 //
 //   probe (device dir appears, state 1): read virtual-device, watch the backend's state
 //   backend 2 (InitWait), we are 1:  talk_to_blkback: initialise the ring on a

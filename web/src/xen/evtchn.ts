@@ -1,5 +1,5 @@
 // Event channels (xen/include/public/event_channel.h [V numbers];
-// xen/common/event_channel.c [M semantics]; reference §4).
+// xen/common/event_channel.c [M semantics]; docs/xen-protocol.md, "Event channels").
 //
 //   "evtchn:<domid>:<port>"  { state, remoteDom, remotePort?, pending, masked }
 //   "evtchnd:<domid>"        { ports }: the ports in use (allocation takes the lowest free one, from 1)

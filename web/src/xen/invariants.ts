@@ -1,4 +1,4 @@
-// The built-in invariants that need Xen (shared/design/patches.md):
+// The built-in invariants that need Xen (docs/patch-series.md, "Built-in invariants"):
 //
 // - isolation: a guest only ever reads or writes data of images it was
 //   given. Every image file may name its `owner`; blkback's vbd records the

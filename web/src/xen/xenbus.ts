@@ -1,6 +1,6 @@
 // The xenbus state machine shared by every split driver
 // (xen/include/public/io/xenbus.h, drivers/xen/xenbus/xenbus_client.c).
-// Reference: shared/reference/xen-model.md §6.1.
+// The protocol: docs/xen-protocol.md, "Xenbus states".
 //
 //   0 Unknown        what a reader gets when the `state` node is missing
 //   1 Initialising   written by the toolstack at create

@@ -4,7 +4,9 @@
 // come back from Monaco's TypeScript worker as markers. The same worker
 // transpiles the user's TypeScript to CommonJS with a source map (noEmitOnError
 // off: output even when there are type errors) for the sandbox worker.
-// Imports follow stack.md §3 (Monaco 0.57: no deep esm/vs paths).
+// Monaco 0.57's package has an exports map: the old deep imports
+// (monaco-editor/esm/vs/...) no longer resolve, so these name its entry
+// points (editor, features, languages/...).
 
 import { isDark } from "../theme";
 import * as monaco from "monaco-editor/editor";

@@ -1,6 +1,7 @@
 // Xen's stock hotplug script `block` (tools/hotplug/Linux/block), as
 // library code on Sys: every call is a step, as every command of the shell
-// script is a process of its own. Reference: xen-model.md §7.1.
+// script is a process of its own. The protocol: docs/xen-protocol.md, "The
+// stock `block` hotplug script".
 //
 // add, for a file: check the backend is still in InitWait, `losetup -f`,
 // then `losetup [-r] DEV FILE` (R1: another process can take DEV in

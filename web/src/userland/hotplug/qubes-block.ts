@@ -1,6 +1,6 @@
 // Qubes' hotplug script `qubes-block` (qubes-linux-utils not-script.c,
 // installed as /etc/xen/scripts/qubes-block), as library code on Sys.
-// Reference: xen-model.md §7.4.
+// The protocol: docs/xen-protocol.md, "Qubes' `qubes-block`".
 //
 // add: if blkback wrote `opened` (patch 7/7) the loop device is made with
 // autoclear and handed over; open the image once and work on that fd;
