@@ -44,6 +44,9 @@ export const LIMITS = {
 
 const TARGET_CODE = { linear: TARGET_LINEAR, striped: TARGET_STRIPED, zero: TARGET_ZERO, error: TARGET_ERROR } as const;
 
+/** The page counts a ring may have, for messages: "1, 2, 4, 8 or 16". */
+const RING_PAGE_COUNTS = Array.from({ length: MAX_RING_PAGE_ORDER + 1 }, (_, order) => 2 ** order).join(", ").replace(/, (\d+)$/, " or $1");
+
 /** backendProcess packs the answered count above the flag bits, so a budget must fit what is left of a u32. */
 const MAX_BUDGET = 2 ** (32 - PROCESS_ANSWERED_SHIFT) - 1;
 
@@ -455,7 +458,7 @@ export class DataPlane {
   frontendInit(dom: number, gfns: number[], options: { abi?: BlkifAbi } = {}): number {
     this.liveDomain(dom);
     const order = Math.log2(gfns.length);
-    check(Number.isInteger(order) && order <= LIMITS.ringPageOrder, `a ring has 1, 2, 4, 8 or 16 pages, got ${gfns.length}`);
+    check(Number.isInteger(order) && order <= LIMITS.ringPageOrder, `a ring has ${RING_PAGE_COUNTS} pages, got ${gfns.length}`);
     const pages = this.raw.domainNrPages(dom);
     gfns.forEach((g) => check(Number.isInteger(g) && g >= 0 && g < pages, `gfn ${g} is outside domain ${dom}'s memory`));
     const r = this.raw.frontendInit(dom, this.put(new Uint8Array(new Uint32Array(gfns).buffer)), order, ABI_CODE[options.abi ?? "x86_64-abi"]);
@@ -539,7 +542,7 @@ export class DataPlane {
   backendConnect(backDom: number, frontDom: number, options: BackendOptions): ConnectResult {
     this.liveDomain(backDom);
     const order = Math.log2(options.grefs.length);
-    check(Number.isInteger(order) && order <= LIMITS.ringPageOrder, `a ring has 1, 2, 4, 8 or 16 pages, got ${options.grefs.length} grefs`);
+    check(Number.isInteger(order) && order <= LIMITS.ringPageOrder, `a ring has ${RING_PAGE_COUNTS} pages, got ${options.grefs.length} grefs`);
     options.grefs.forEach((g) => check(isU32(g), `bad gref ${g}`));
     this.deviceId(options.device);
     check(isSafeCount(options.sectors), `bad vbd size ${options.sectors}`);
