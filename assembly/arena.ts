@@ -20,9 +20,9 @@
 // Every write to a frame must be preceded by touch(f). Reads need nothing.
 
 import { rawAlloc } from "./memory";
+import { PAGE_SIZE, MAX_CHECKPOINTS, MIN_FRAMES, MAX_FRAMES } from "./abi";
 
-export const PAGE_SIZE: u32 = 4096;
-export const PAGE_SHIFT: u32 = 12;
+export const PAGE_SHIFT: u32 = 12; // log2(PAGE_SIZE)
 const CHUNK_SHIFT: u32 = 8; // 256 frames = 1 MiB per chunk
 const CHUNK_FRAMES: u32 = 1 << CHUNK_SHIFT;
 const CHUNK_BYTES: usize = <usize>CHUNK_FRAMES << PAGE_SHIFT;
@@ -32,8 +32,6 @@ export const SUPERBLOCK: u32 = 1;
 const SB_NEXT_FRAME = 0; // u32: lowest frame number never handed out since the last restore
 const SB_FREE_HEAD = 4; // u32: head of the free list, linked through each free frame's first word
 const SB_FRAMES_IN_USE = 8; // u32
-
-const MAX_CHECKPOINTS: u32 = 4096;
 
 // Untracked state: set up once by arenaInit.
 let maxFrames: u32 = 0;
@@ -55,7 +53,7 @@ let cpDepth: u32 = 0;
 
 /** Sets up an arena of at most `frames` frames. Returns false when memory is short. */
 export function arenaInit(frames: u32): bool {
-  if (frames < 16 || frames > 0x000F_0000) return false;
+  if (frames < MIN_FRAMES || frames > MAX_FRAMES) return false;
   maxFrames = frames;
   const chunks = (frames + CHUNK_FRAMES - 1) >> CHUNK_SHIFT;
   chunkDir = rawAlloc(<usize>chunks << 2, 16);

@@ -20,41 +20,31 @@
 // Linux's push per response, as the frontend cannot move rsp_event
 // meanwhile), one queue, no persistent grants.
 
-import { frameAddr, rd32, rd64, touch, wr32, wr64, allocFrames, PAGE_SIZE } from "./arena";
+import { frameAddr, rd32, rd64, touch, wr32, wr64, allocFrames } from "./arena";
 import { rawAlloc, copySmall } from "./memory";
 import { mapGrant, unmapGrant, mappedFrame, grantSegmentsForIO } from "./grant";
-import { deviceIO, resolveToImage, resolvedImage, resolvedOffset, IO_READ, IO_WRITE, IO_DISCARD, IO_OK } from "./blockmap";
+import { deviceIO, resolveToImage, resolvedImage, resolvedOffset } from "./blockmap";
 import { imageSize, imageTransferVec, imageWriteVecExtending } from "./image";
 import { domainIsLive } from "./domain";
+import { RingView, ringEntries, pushAndCheckNotify, finalCheckForRequests, requestProdOverflow, requestConsOverflow } from "./ring";
+import { entryBytes, reqIdOffset, reqSectorOffset, rwSegOffset, discardNrOffset, indirectGrefsOffset } from "./blkif";
 import {
-  RingView, ringEntries, pushAndCheckNotify, finalCheckForRequests,
-  requestProdOverflow, requestConsOverflow, MAX_RING_PAGE_ORDER,
-  RING_REQ_PROD, RING_RSP_PROD, RING_RSP_EVENT,
-} from "./ring";
-import {
+  PAGE_SIZE, MAX_RING_PAGE_ORDER, RING_REQ_PROD, RING_RSP_PROD, RING_RSP_EVENT,
   BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_OP_FLUSH_DISKCACHE,
   BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT,
   BLKIF_RSP_OKAY, BLKIF_RSP_ERROR, BLKIF_RSP_EOPNOTSUPP,
   BLKIF_MAX_SEGMENTS_PER_REQUEST, MAX_INDIRECT_SEGMENTS, SEGMENTS_PER_INDIRECT_FRAME,
-  SECTORS_PER_PAGE, SEGMENT_BYTES, ABI_X86_32,
-  entryBytes, reqIdOffset, reqSectorOffset, rwSegOffset, discardNrOffset, indirectGrefsOffset,
+  BLKIF_REQ_OPERATION, BLKIF_REQ_NR_SEGMENTS, BLKIF_INDIRECT_OP, BLKIF_INDIRECT_NR_SEGMENTS,
+  SECTORS_PER_PAGE, SEGMENT_BYTES, SEGMENT_FIRST_SECT, SEGMENT_LAST_SECT, ABI_X86_32,
   RESPONSE_ID, RESPONSE_OPERATION, RESPONSE_STATUS,
-} from "./blkif";
+  MAX_BACK_RINGS, BACK_FREE, BACK_CONNECTED, BACK_BOGUS, VBD_READ_ONLY, VBD_DISCARD,
+  BACK_ERR_MAP, BACK_ERR_BOGUS, BACK_ERR_ARGS, BACK_ERR_FULL,
+  MIN_LOGICAL_BLOCK_SIZE, MAX_LOGICAL_BLOCK_SIZE,
+  PROCESS_NOTIFY, PROCESS_MORE, PROCESS_BOGUS, PROCESS_ANSWERED_SHIFT,
+  IO_READ, IO_WRITE, IO_DISCARD, IO_OK,
+} from "./abi";
 
-export const MAX_BACK_RINGS: u32 = 64;
 const RECORD_BYTES: u32 = 128;
-
-export const BACK_FREE: u32 = 0;
-export const BACK_CONNECTED: u32 = 1;
-export const BACK_BOGUS: u32 = 2; // halted: the frontend overran the ring
-
-export const VBD_READ_ONLY: u32 = 1;
-export const VBD_DISCARD: u32 = 2; // the device supports discard (blkback advertised feature-discard)
-
-export const BACK_ERR_MAP: i32 = -1; // a ring grant could not be mapped: see backendLastMapStatus
-export const BACK_ERR_BOGUS: i32 = -2; // xen_blkif_map: req_prod - rsp_prod > ring size (-EIO)
-export const BACK_ERR_ARGS: i32 = -3;
-export const BACK_ERR_FULL: i32 = -4;
 
 // Back ring record.
 const B_STATE = 0;
@@ -73,13 +63,6 @@ const B_STAT_OK = 52;
 const B_STAT_ERROR = 56;
 const B_STAT_EOPNOTSUPP = 60;
 const B_HANDLES = 64; // u32 x 16: grant handles of the ring pages
-
-// Result of backendProcess: bit 0 notify the frontend, bit 1 more work
-// remains (the budget ran out), bit 2 the ring is halted as bogus;
-// bits 8 and up: requests answered in this call.
-export const PROCESS_NOTIFY: u32 = 1;
-export const PROCESS_MORE: u32 = 2;
-export const PROCESS_BOGUS: u32 = 4;
 
 let table: u32 = 0; // first of 2 consecutive frames
 let lastMapStatus: i32 = 0;
@@ -143,7 +126,7 @@ export function backendConnect(
   device: u32, flags: u32, sectors: u64, logicalBlockSize: u32,
 ): i32 {
   if (order > MAX_RING_PAGE_ORDER || abi > ABI_X86_32 || !domainIsLive(backDom)) return BACK_ERR_ARGS;
-  if (logicalBlockSize < 512 || logicalBlockSize > 4096 || (logicalBlockSize & (logicalBlockSize - 1)) != 0) return BACK_ERR_ARGS;
+  if (logicalBlockSize < MIN_LOGICAL_BLOCK_SIZE || logicalBlockSize > MAX_LOGICAL_BLOCK_SIZE || (logicalBlockSize & (logicalBlockSize - 1)) != 0) return BACK_ERR_ARGS;
   let r: u32 = 0;
   while (r < MAX_BACK_RINGS && get(r, B_STATE) != BACK_FREE) r++;
   if (r == MAX_BACK_RINGS) return BACK_ERR_FULL;
@@ -216,7 +199,7 @@ export function backendDisconnectAllOf(domid: u32): void {
   }
 }
 
-/** do_block_io_op over at most `budget` requests. Returns PROCESS_* bits | answered << 8. */
+/** do_block_io_op over at most `budget` requests. Returns PROCESS_* bits | answered << PROCESS_ANSWERED_SHIFT. */
 export function backendProcess(r: u32, budget: u32): u32 {
   const state = backendState(r);
   if (state == BACK_BOGUS) return PROCESS_BOGUS;
@@ -253,7 +236,7 @@ export function backendProcess(r: u32, budget: u32): u32 {
   set(r, B_STAT_ERROR, statError);
   set(r, B_STAT_EOPNOTSUPP, statEopnotsupp);
   if (answered > 0 && pushAndCheckNotify(view, RING_RSP_PROD, RING_RSP_EVENT, rspProdPvt)) result |= PROCESS_NOTIFY;
-  return result | (answered << 8);
+  return result | (answered << PROCESS_ANSWERED_SHIFT);
 }
 
 function respond(slot: u32, id: u64, op: u8, status: i16): void {
@@ -268,12 +251,12 @@ function respond(slot: u32, id: u64, op: u8, status: i16): void {
   } else {
     // The slot straddles two ring pages (x86_32 entries, multi-page rings).
     const tmp = reqBuf + 112; // scratch beyond the request copy
-    store<u64>(tmp, id);
-    store<u8>(tmp + 8, op);
-    store<i16>(tmp + 10, status);
-    view.copyIn(slot, RESPONSE_ID, tmp, 8);
-    view.copyIn(slot, RESPONSE_OPERATION, tmp + 8, 1);
-    view.copyIn(slot, RESPONSE_STATUS, tmp + 10, 2);
+    store<u64>(tmp + RESPONSE_ID, id);
+    store<u8>(tmp + RESPONSE_OPERATION, op);
+    store<i16>(tmp + RESPONSE_STATUS, status);
+    view.copyIn(slot, RESPONSE_ID, tmp + RESPONSE_ID, 8);
+    view.copyIn(slot, RESPONSE_OPERATION, tmp + RESPONSE_OPERATION, 1);
+    view.copyIn(slot, RESPONSE_STATUS, tmp + RESPONSE_STATUS, 2);
   }
   if (status == BLKIF_RSP_OKAY) statOk++;
   else if (status == BLKIF_RSP_ERROR) statError++;
@@ -282,12 +265,12 @@ function respond(slot: u32, id: u64, op: u8, status: i16): void {
 
 function handleRequest(slot: u32): void {
   const abi = vbdAbi;
-  const op = load<u8>(reqBuf);
+  const op = load<u8>(reqBuf + BLKIF_REQ_OPERATION);
   const id = load<u64>(reqBuf + reqIdOffset(abi));
   if (op == BLKIF_OP_DISCARD) {
     respond(slot, id, op, discard(abi));
   } else if (op <= BLKIF_OP_FLUSH_DISKCACHE || op == BLKIF_OP_INDIRECT) {
-    const reqOp = op == BLKIF_OP_INDIRECT ? load<u8>(reqBuf + 1) : op;
+    const reqOp = op == BLKIF_OP_INDIRECT ? load<u8>(reqBuf + BLKIF_INDIRECT_OP) : op;
     respond(slot, id, reqOp, readWrite(abi, op, reqOp));
   } else {
     respond(slot, id, op, BLKIF_RSP_EOPNOTSUPP); // dispatch_other_io, RESERVED_1 included
@@ -300,7 +283,7 @@ function readWrite(abi: u32, op: u8, reqOp: u8): i16 {
   if (indirect && reqOp != BLKIF_OP_READ && reqOp != BLKIF_OP_WRITE) return BLKIF_RSP_ERROR;
   const isRead = reqOp == BLKIF_OP_READ;
   const flush = reqOp == BLKIF_OP_WRITE_BARRIER || reqOp == BLKIF_OP_FLUSH_DISKCACHE;
-  const nseg: u32 = indirect ? <u32>load<u16>(reqBuf + 2) : <u32>load<u8>(reqBuf + 1);
+  const nseg: u32 = indirect ? <u32>load<u16>(reqBuf + BLKIF_INDIRECT_NR_SEGMENTS) : <u32>load<u8>(reqBuf + BLKIF_REQ_NR_SEGMENTS);
   if ((nseg == 0 && !flush) || nseg > (indirect ? MAX_INDIRECT_SEGMENTS : BLKIF_MAX_SEGMENTS_PER_REQUEST)) return BLKIF_RSP_ERROR;
   const backDom = vbdBackDom;
   const frontDom = vbdFrontDom;
@@ -320,8 +303,8 @@ function readWrite(abi: u32, op: u8, reqOp: u8): i16 {
   let nrSects: u64 = 0;
   for (let i: u32 = 0; i < nseg; i++) {
     const s = segBuf + i * SEGMENT_BYTES;
-    const first = <u32>load<u8>(s + 4);
-    const last = <u32>load<u8>(s + 5);
+    const first = <u32>load<u8>(s + SEGMENT_FIRST_SECT);
+    const last = <u32>load<u8>(s + SEGMENT_LAST_SECT);
     if (last >= SECTORS_PER_PAGE || last < first) return BLKIF_RSP_ERROR;
     const nsec = last - first + 1;
     if (((<u32>sector | nsec) & lbsMask) != 0) return BLKIF_RSP_ERROR;

@@ -5,21 +5,18 @@
 // A guest that misbehaves does not use these: it writes its own memory
 // directly (guestWrite), which is exactly what a hostile frontend can do.
 
-import { allocFrames, frameAddr, rd32, touch, wr32, PAGE_SIZE } from "./arena";
+import { allocFrames, frameAddr, rd32, touch, wr32 } from "./arena";
 import { guestFrame, domainIsLive } from "./domain";
 import { rawAlloc } from "./memory";
+import { RingView, ringEntries, pushAndCheckNotify, finalCheckForResponses, responseProdOverflow } from "./ring";
+import { entryBytes } from "./blkif";
 import {
-  RingView, ringEntries, pushAndCheckNotify, finalCheckForResponses, responseProdOverflow,
-  MAX_RING_PAGE_ORDER, RING_REQ_PROD, RING_REQ_EVENT, RING_RSP_PROD, RING_RSP_EVENT,
-} from "./ring";
-import { entryBytes, ABI_X86_32, RESPONSE_ID, RESPONSE_OPERATION, RESPONSE_STATUS } from "./blkif";
+  PAGE_SIZE, MAX_RING_PAGE_ORDER, RING_REQ_PROD, RING_REQ_EVENT, RING_RSP_PROD, RING_RSP_EVENT,
+  ABI_X86_32, RESPONSE_ID, RESPONSE_OPERATION, RESPONSE_STATUS, RESPONSE_OUT_BYTES,
+  MAX_FRONT_RINGS, FRONT_FREE, FRONT_LIVE, FRONT_BROKEN, FRONT_ERR_ARGS, FRONT_ERR_FULL,
+} from "./abi";
 
-export const MAX_FRONT_RINGS: u32 = 64;
 const RECORD_BYTES: u32 = 128;
-
-export const FRONT_FREE: u32 = 0;
-export const FRONT_LIVE: u32 = 1;
-export const FRONT_BROKEN: u32 = 2; // the backend overran the ring: the disk is in an error state
 
 const F_STATE = 0;
 const F_DOM = 4;
@@ -29,9 +26,6 @@ const F_ABI = 16;
 const F_REQ_PROD_PVT = 20;
 const F_RSP_CONS = 24;
 const F_GFNS = 64; // u32 x 16
-
-/** Each consumed response is handed out as 16 bytes: id u64, operation u8, pad, status i16. */
-export const RESPONSE_OUT_BYTES: u32 = 16;
 
 let table: u32 = 0;
 let view: RingView = new RingView();
@@ -65,15 +59,15 @@ function loadView(r: u32): void {
 
 /**
  * SHARED_RING_INIT + FRONT_RING_INIT on the guest pages `gfns` (2^order u32
- * at `gfns`). Returns the ring id, -1 for bad arguments, -2 when full.
+ * at `gfns`). Returns the ring id, FRONT_ERR_ARGS or FRONT_ERR_FULL.
  */
 export function frontendInit(dom: u32, gfns: usize, order: u32, abi: u32): i32 {
-  if (!domainIsLive(dom) || order > MAX_RING_PAGE_ORDER || abi > ABI_X86_32) return -1;
+  if (!domainIsLive(dom) || order > MAX_RING_PAGE_ORDER || abi > ABI_X86_32) return FRONT_ERR_ARGS;
   const pages: u32 = 1 << order;
-  for (let i: u32 = 0; i < pages; i++) if (guestFrame(dom, load<u32>(gfns + (i << 2))) == 0) return -1;
+  for (let i: u32 = 0; i < pages; i++) if (guestFrame(dom, load<u32>(gfns + (i << 2))) == 0) return FRONT_ERR_ARGS;
   let r: u32 = 0;
   while (r < MAX_FRONT_RINGS && get(r, F_STATE) != FRONT_FREE) r++;
-  if (r == MAX_FRONT_RINGS) return -2;
+  if (r == MAX_FRONT_RINGS) return FRONT_ERR_FULL;
   set(r, F_STATE, FRONT_LIVE);
   set(r, F_DOM, dom);
   set(r, F_ORDER, order);
@@ -156,12 +150,12 @@ export function frontendConsume(r: u32, dst: usize, max: u32): i32 {
   let n: u32 = 0;
   while (cons != rp && n < max) {
     // Read through a private copy so the backend cannot change it under us.
-    view.copyOutPart(cons, 0, slotBuf, 12); // id, operation, status: all a response carries
+    view.copyOutPart(cons, 0, slotBuf, RESPONSE_STATUS + sizeof<i16>()); // id, operation, status: all a response carries
     const out = dst + n * RESPONSE_OUT_BYTES;
     memory.fill(out, 0, RESPONSE_OUT_BYTES);
-    store<u64>(out, load<u64>(slotBuf + RESPONSE_ID));
-    store<u8>(out + 8, load<u8>(slotBuf + RESPONSE_OPERATION));
-    store<i16>(out + 10, load<i16>(slotBuf + RESPONSE_STATUS));
+    store<u64>(out + RESPONSE_ID, load<u64>(slotBuf + RESPONSE_ID));
+    store<u8>(out + RESPONSE_OPERATION, load<u8>(slotBuf + RESPONSE_OPERATION));
+    store<i16>(out + RESPONSE_STATUS, load<i16>(slotBuf + RESPONSE_STATUS));
     cons++;
     n++;
   }

@@ -16,6 +16,8 @@
 //   +0 u64 start   +8 u64 length   +16 u16 type   +18 u16 stripes
 //   +20 u32 device (linear) or first leg (striped)   +24 u64 offset (linear) or chunk sectors (striped)
 // Leg, 16 bytes: +0 u32 device   +8 u64 physical start sector.
+// JavaScript writes the targets and legs (deviceSetTable), so their offsets
+// are constants of abi.ts; the device record is this file's own.
 //
 // dm-stripe's formula (stripe_map_sector): with o the sector within the
 // target and c the chunk size, chunk = o / c, stripe = chunk % stripes,
@@ -23,31 +25,17 @@
 
 import { allocFrame, freeFrame, frameAddr, rd32, touch, wr32 } from "./arena";
 import { imageExists, imageRead, imageWriteExtending, imageDiscard, imageSize } from "./image";
+import {
+  MAX_DEVICES, DEV_READ_ONLY, MAX_TABLE_BYTES, TABLE_HEADER_BYTES,
+  TARGET_LINEAR, TARGET_STRIPED, TARGET_ZERO, TARGET_ERROR, TARGET_BYTES, LEG_BYTES,
+  TARGET_START, TARGET_LENGTH, TARGET_TYPE, TARGET_STRIPES, TARGET_DEVICE, TARGET_FIRST_LEG,
+  TARGET_OFFSET, TARGET_CHUNK_SECTORS, LEG_DEVICE, LEG_START,
+  IO_READ, IO_DISCARD, IO_OK, IO_ERROR, IO_READ_ONLY, IO_NO_SPACE,
+} from "./abi";
 
-export const MAX_DEVICES: u32 = 256;
 export const DEV_NONE: u32 = 0;
 export const DEV_IMAGE: u32 = 1;
 export const DEV_TABLE: u32 = 2;
-export const DEV_READ_ONLY: u32 = 1;
-
-export const TARGET_LINEAR: u16 = 1;
-export const TARGET_STRIPED: u16 = 2;
-export const TARGET_ZERO: u16 = 3;
-export const TARGET_ERROR: u16 = 4;
-export const TARGET_BYTES: u32 = 32;
-export const LEG_BYTES: u32 = 16;
-const TABLE_HEADER: u32 = 16;
-/** Targets plus legs per table: one frame's worth. Real dm has no such limit; scenarios need far fewer. */
-export const MAX_TABLE_BYTES: u32 = 4096 - TABLE_HEADER;
-
-export const IO_READ: u32 = 0;
-export const IO_WRITE: u32 = 1;
-export const IO_DISCARD: u32 = 2;
-
-export const IO_OK: i32 = 0;
-export const IO_ERROR: i32 = -5; // EIO: an error target, a missing device, beyond the end
-export const IO_READ_ONLY: i32 = -30; // EROFS
-export const IO_NO_SPACE: i32 = -28; // ENOSPC: the arena is full
 const MAX_STACK_DEPTH: u32 = 16;
 
 let deviceTable: u32 = 0; // first of two consecutive frames
@@ -100,30 +88,30 @@ export function deviceSetTable(dev: u32, src: usize, targets: u32, legs: u32, fl
   let next: u64 = 0;
   for (let i: u32 = 0; i < targets; i++) {
     const t = src + <usize>(i * TARGET_BYTES);
-    const len = load<u64>(t + 8);
-    if (load<u64>(t) != next || len == 0 || next + len < next) return -1;
+    const len = load<u64>(t + TARGET_LENGTH);
+    if (load<u64>(t + TARGET_START) != next || len == 0 || next + len < next) return -1;
     next += len;
-    const type = load<u16>(t + 16);
+    const type = load<u16>(t + TARGET_TYPE);
     if (type == TARGET_LINEAR) {
-      if (load<u32>(t + 20) >= MAX_DEVICES) return -1;
+      if (load<u32>(t + TARGET_DEVICE) >= MAX_DEVICES) return -1;
     } else if (type == TARGET_STRIPED) {
-      const stripes = <u32>load<u16>(t + 18);
-      const first = load<u32>(t + 20);
-      if (stripes == 0 || <u64>first + <u64>stripes > <u64>legs || load<u64>(t + 24) == 0) return -1;
+      const stripes = <u32>load<u16>(t + TARGET_STRIPES);
+      const first = load<u32>(t + TARGET_FIRST_LEG);
+      if (stripes == 0 || <u64>first + <u64>stripes > <u64>legs || load<u64>(t + TARGET_CHUNK_SECTORS) == 0) return -1;
     } else if (type != TARGET_ZERO && type != TARGET_ERROR) {
       return -1;
     }
   }
   const legBase = src + <usize>(targets * TARGET_BYTES);
   for (let i: u32 = 0; i < legs; i++) {
-    if (load<u32>(legBase + <usize>(i * LEG_BYTES)) >= MAX_DEVICES) return -1;
+    if (load<u32>(legBase + <usize>(i * LEG_BYTES) + LEG_DEVICE) >= MAX_DEVICES) return -1;
   }
   const table = allocFrame();
   if (table == 0) return -1;
   const ta = frameAddr(table);
   store<u32>(ta, targets);
   store<u32>(ta + 4, legs);
-  memory.copy(ta + TABLE_HEADER, src, <usize>(targets * TARGET_BYTES + legs * LEG_BYTES));
+  memory.copy(ta + TABLE_HEADER_BYTES, src, <usize>(targets * TARGET_BYTES + legs * LEG_BYTES));
   clearDevice(dev);
   const f = devFrame(dev);
   const a = frameAddr(f) + devOff(dev);
@@ -159,17 +147,17 @@ function io(dev: u32, sector: u64, nsect: u64, op: u32, buf: usize, depth: u32):
 
   const ta = frameAddr(rd32(devFrame(dev), devOff(dev) + 16));
   const targets = load<u32>(ta);
-  const legs = ta + TABLE_HEADER + <usize>(targets * TARGET_BYTES);
+  const legs = ta + TABLE_HEADER_BYTES + <usize>(targets * TARGET_BYTES);
   let i = findTarget(ta, targets, sector);
   while (nsect > 0) {
-    const t = ta + TABLE_HEADER + <usize>(i * TARGET_BYTES);
-    const start = load<u64>(t);
+    const t = ta + TABLE_HEADER_BYTES + <usize>(i * TARGET_BYTES);
+    const start = load<u64>(t + TARGET_START);
     const o = sector - start;
-    const piece = min<u64>(nsect, load<u64>(t + 8) - o);
-    const type = load<u16>(t + 16);
+    const piece = min<u64>(nsect, load<u64>(t + TARGET_LENGTH) - o);
+    const type = load<u16>(t + TARGET_TYPE);
     let rc: i32 = IO_OK;
     if (type == TARGET_LINEAR) {
-      rc = io(load<u32>(t + 20), load<u64>(t + 24) + o, piece, op, buf, depth + 1);
+      rc = io(load<u32>(t + TARGET_DEVICE), load<u64>(t + TARGET_OFFSET) + o, piece, op, buf, depth + 1);
     } else if (type == TARGET_STRIPED) {
       rc = stripedIO(t, legs, o, piece, op, buf, depth);
     } else if (type == TARGET_ZERO) {
@@ -185,17 +173,17 @@ function io(dev: u32, sector: u64, nsect: u64, op: u32, buf: usize, depth: u32):
 }
 
 function stripedIO(t: usize, legs: usize, o: u64, nsect: u64, op: u32, buf: usize, depth: u32): i32 {
-  const stripes = <u64>load<u16>(t + 18);
-  const firstLeg = load<u32>(t + 20);
-  const chunkSectors = load<u64>(t + 24);
+  const stripes = <u64>load<u16>(t + TARGET_STRIPES);
+  const firstLeg = load<u32>(t + TARGET_FIRST_LEG);
+  const chunkSectors = load<u64>(t + TARGET_CHUNK_SECTORS);
   while (nsect > 0) {
     const chunk = o / chunkSectors;
     const inChunk = o % chunkSectors;
     const stripe = <u32>(chunk % stripes);
     const piece = min<u64>(nsect, chunkSectors - inChunk);
     const leg = legs + <usize>((firstLeg + stripe) * LEG_BYTES);
-    const legSector = load<u64>(leg + 8) + (chunk / stripes) * chunkSectors + inChunk;
-    const rc = io(load<u32>(leg), legSector, piece, op, buf, depth + 1);
+    const legSector = load<u64>(leg + LEG_START) + (chunk / stripes) * chunkSectors + inChunk;
+    const rc = io(load<u32>(leg + LEG_DEVICE), legSector, piece, op, buf, depth + 1);
     if (rc != IO_OK) return rc;
     o += piece; nsect -= piece;
     if (op != IO_DISCARD) buf += <usize>(piece << 9);
@@ -209,7 +197,7 @@ function findTarget(ta: usize, targets: u32, sector: u64): u32 {
   let hi: u32 = targets - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (load<u64>(ta + TABLE_HEADER + <usize>(mid * TARGET_BYTES)) <= sector) lo = mid;
+    if (load<u64>(ta + TABLE_HEADER_BYTES + <usize>(mid * TARGET_BYTES) + TARGET_START) <= sector) lo = mid;
     else hi = mid - 1;
   }
   return lo;
@@ -241,12 +229,12 @@ export function resolveToImage(dev: u32, sector: u64, nsect: u64, op: u32): bool
       return true;
     }
     const ta = frameAddr(load<u32>(a + 16));
-    const t = ta + TABLE_HEADER + <usize>(findTarget(ta, load<u32>(ta), sector) * TARGET_BYTES);
-    if (load<u16>(t + 16) != TARGET_LINEAR) return false;
-    const o = sector - load<u64>(t);
-    if (nsect > load<u64>(t + 8) - o) return false;
-    dev = load<u32>(t + 20);
-    sector = load<u64>(t + 24) + o;
+    const t = ta + TABLE_HEADER_BYTES + <usize>(findTarget(ta, load<u32>(ta), sector) * TARGET_BYTES);
+    if (load<u16>(t + TARGET_TYPE) != TARGET_LINEAR) return false;
+    const o = sector - load<u64>(t + TARGET_START);
+    if (nsect > load<u64>(t + TARGET_LENGTH) - o) return false;
+    dev = load<u32>(t + TARGET_DEVICE);
+    sector = load<u64>(t + TARGET_OFFSET) + o;
   }
   return false;
 }

@@ -6,18 +6,14 @@
 // Simplification: guest frames are populated on first access rather than at
 // domain creation, so a guest's memory costs nothing until used.
 
-import { allocFrame, allocFrames, freeFrame, frameAddr, freshFramesLeft, rd32, touch, wr32, PAGE_SIZE } from "./arena";
+import { allocFrame, allocFrames, freeFrame, frameAddr, freshFramesLeft, rd32, touch, wr32 } from "./arena";
+import {
+  MAX_DOMAINS, MAX_GUEST_PAGES, MAX_GRANT_FRAMES, MAPTRACK_ENTRIES, DOM_FREE, DOM_LIVE,
+  DOM_ERR_ARGS, DOM_ERR_NO_FRAMES,
+} from "./abi";
 
-export const MAX_DOMAINS: u32 = 64; // domids 0..63: ample for a scenario
-export const MAX_GUEST_PAGES: u32 = 16384; // 64 MiB of guest memory per domain
-export const MAX_GRANT_FRAMES: u32 = 64; // Xen's default gnttab_max_frames
-export const MAPTRACK_ENTRIES: u32 = 4096;
 /** Xen's private active entry is 16 bytes, so 4 frames of them per 512-entry shared frame. */
 export const ACTIVE_FRAMES_PER_GRANT_FRAME: u32 = 4;
-
-export const DOM_FREE: u32 = 0;
-export const DOM_LIVE: u32 = 1;
-export const DOM_DYING: u32 = 2; // destroyed, but other domains still map its grants
 
 // Domain record, 64 bytes, in the domain table frame.
 const D_STATE = 0;
@@ -58,15 +54,15 @@ export const FIELD_MAPTRACK_FREE = D_MAPTRACK_FREE;
 export const FIELD_ACTIVE_PINS = D_ACTIVE_PINS;
 export const FIELD_MAPS_HELD = D_MAPS_HELD;
 
-/** 0 on success; -1 bad arguments or domid in use; -2 out of arena frames. */
+/** 0 on success, DOM_ERR_ARGS (bad arguments, domid in use) or DOM_ERR_NO_FRAMES. */
 export function domainCreate(domid: u32, nrPages: u32, grantFrames: u32): i32 {
-  if (domid >= MAX_DOMAINS || nrPages == 0 || nrPages > MAX_GUEST_PAGES) return -1;
-  if (grantFrames == 0 || grantFrames > MAX_GRANT_FRAMES) return -1;
-  if (domainState(domid) != DOM_FREE) return -1;
+  if (domid >= MAX_DOMAINS || nrPages == 0 || nrPages > MAX_GUEST_PAGES) return DOM_ERR_ARGS;
+  if (grantFrames == 0 || grantFrames > MAX_GRANT_FRAMES) return DOM_ERR_ARGS;
+  if (domainState(domid) != DOM_FREE) return DOM_ERR_ARGS;
   const p2mFrames = (nrPages + 1023) >> 10;
   const activeFrames = grantFrames * ACTIVE_FRAMES_PER_GRANT_FRAME;
   const maptrackFrames = (MAPTRACK_ENTRIES * 16) >> 12;
-  if (p2mFrames + grantFrames + activeFrames + maptrackFrames > freshFramesLeft()) return -2;
+  if (p2mFrames + grantFrames + activeFrames + maptrackFrames > freshFramesLeft()) return DOM_ERR_NO_FRAMES;
   const p2m = allocFrames(p2mFrames);
   const shared = p2m == 0 ? 0 : allocFrames(grantFrames);
   const active = shared == 0 ? 0 : allocFrames(activeFrames);
@@ -76,7 +72,7 @@ export function domainCreate(domid: u32, nrPages: u32, grantFrames: u32): i32 {
     if (p2m != 0) freeRun(p2m, p2mFrames);
     if (shared != 0) freeRun(shared, grantFrames);
     if (active != 0) freeRun(active, activeFrames);
-    return -2;
+    return DOM_ERR_NO_FRAMES;
   }
   // Chain the free handles: entry h keeps h + 2 (the next free handle, plus one) at offset 4.
   for (let h: u32 = 0; h < MAPTRACK_ENTRIES; h++) {
@@ -140,5 +136,3 @@ export function domainFree(domid: u32): void {
 }
 
 export function setDomainState(domid: u32, state: u32): void { wr32(domainTable, recOff(domid) + D_STATE, state); }
-
-export const GUEST_PAGE_SIZE: u32 = PAGE_SIZE;

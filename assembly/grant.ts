@@ -17,38 +17,23 @@
 // never tears down a live foreign mapping. A hostile guest may overwrite its
 // shared entry anyway; the mapping survives on the active entry.
 
-import { frameAddr, rd32, touch, wr32, PAGE_SIZE } from "./arena";
+import { frameAddr, rd32, touch, wr32 } from "./arena";
 import {
-  MAX_DOMAINS, MAPTRACK_ENTRIES, DOM_LIVE, DOM_DYING,
+  PAGE_SIZE, MAX_DOMAINS, MAPTRACK_ENTRIES, DOM_LIVE, DOM_DYING, DOMID_SELF,
+  GTF_permit_access, GTF_type_mask, GTF_readonly, GTF_reading, GTF_writing, GTF_sub_page,
+  GNTST_okay, GNTST_general_error, GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle,
+  GNTST_no_device_space, GNTST_permission_denied, GNTST_bad_page, GNTST_bad_copy_arg,
+  GRANT_ENTRY_BYTES, GRANT_ENTRY_DOMID, GRANT_ENTRY_FRAME, END_ACCESS_REVOKED,
+  SEGMENT_BYTES, SEGMENT_GREF, SEGMENT_FIRST_SECT, SEGMENT_LAST_SECT,
+} from "./abi";
+import {
   domainState, domainIsLive, domainGrantEntries, grantSharedFrame, grantActiveFrame, maptrackFrame,
   guestFrame, domainField, setDomainField, domainFree, setDomainState, domainNrPages, domainP2M,
   FIELD_MAPTRACK_FREE, FIELD_ACTIVE_PINS, FIELD_MAPS_HELD,
 } from "./domain";
 
-export const GTF_invalid: u16 = 0;
-export const GTF_permit_access: u16 = 1;
-export const GTF_accept_transfer: u16 = 2;
-export const GTF_transitive: u16 = 3;
-export const GTF_type_mask: u16 = 3;
-export const GTF_readonly: u16 = 1 << 2;
-export const GTF_reading: u16 = 1 << 3;
-export const GTF_writing: u16 = 1 << 4;
-export const GTF_sub_page: u16 = 1 << 8;
-
-export const GNTST_okay: i32 = 0;
-export const GNTST_general_error: i32 = -1;
-export const GNTST_bad_domain: i32 = -2;
-export const GNTST_bad_gntref: i32 = -3;
-export const GNTST_bad_handle: i32 = -4;
-export const GNTST_no_device_space: i32 = -7;
-export const GNTST_permission_denied: i32 = -8;
-export const GNTST_bad_page: i32 = -9;
-export const GNTST_bad_copy_arg: i32 = -10;
-
-const DOMID_SELF: u32 = 0x7FF0;
-
 // @ts-ignore: decorator
-@inline function sharedOff(ref: u32): u32 { return (ref & 511) << 3; }
+@inline function sharedOff(ref: u32): u32 { return (ref & 511) * GRANT_ENTRY_BYTES; }
 // @ts-ignore: decorator
 @inline function activeOff(ref: u32): u32 { return (ref & 255) << 4; }
 // @ts-ignore: decorator
@@ -73,8 +58,8 @@ export function grantAccess(dom: u32, ref: u32, grantee: u32, gfn: u32, readonly
   const f = grantSharedFrame(dom, ref);
   const a = frameAddr(f) + sharedOff(ref);
   touch(f);
-  store<u16>(a + 2, <u16>grantee);
-  store<u32>(a + 4, gfn);
+  store<u16>(a + GRANT_ENTRY_DOMID, <u16>grantee);
+  store<u32>(a + GRANT_ENTRY_FRAME, gfn);
   store<u16>(a, GTF_permit_access | (readonly ? GTF_readonly : 0));
   return 0;
 }
@@ -86,8 +71,8 @@ export function writeGrantEntry(dom: u32, ref: u32, flags: u32, domid: u32, gfn:
   const a = frameAddr(f) + sharedOff(ref);
   touch(f);
   store<u16>(a, <u16>flags);
-  store<u16>(a + 2, <u16>domid);
-  store<u32>(a + 4, gfn);
+  store<u16>(a + GRANT_ENTRY_DOMID, <u16>domid);
+  store<u32>(a + GRANT_ENTRY_FRAME, gfn);
   return 0;
 }
 
@@ -100,14 +85,14 @@ export function readGrantEntry(dom: u32, ref: u32, dst: usize): i32 {
 
 /**
  * gnttab_end_foreign_access_ref (v1): clear the entry unless Xen has it
- * mapped. 1 = revoked, 0 = still in use (nothing changed), -1 = bad ref.
+ * mapped. END_ACCESS_REVOKED, 0 = still in use (nothing changed), -1 = bad ref.
  */
 export function endForeignAccess(dom: u32, ref: u32): i32 {
   if (!validRef(dom, ref)) return -1;
   const flags = sharedFlags(dom, ref);
   if ((flags & (GTF_reading | GTF_writing)) != 0) return 0;
   setSharedFlags(dom, ref, 0);
-  return 1;
+  return END_ACCESS_REVOKED;
 }
 
 /** Pins currently held on an entry (Xen's active entry). */
@@ -139,13 +124,13 @@ export function mapGrant(mapper: u32, granter: u32, ref: u32, readonly: bool): i
     const flags = load<u16>(sa);
     if (pins == 0) {
       if ((flags & (GTF_type_mask | GTF_sub_page)) != GTF_permit_access) return GNTST_general_error;
-      if (<u32>load<u16>(sa + 2) != mapper) return GNTST_general_error;
+      if (<u32>load<u16>(sa + GRANT_ENTRY_DOMID) != mapper) return GNTST_general_error;
     }
     if (!readonly && (flags & GTF_readonly) != 0) return GNTST_general_error;
     touch(sf);
     store<u16>(sa, flags | GTF_reading | (readonly ? 0 : GTF_writing));
     if (pins == 0) {
-      frame = guestFrame(granter, load<u32>(sa + 4));
+      frame = guestFrame(granter, load<u32>(sa + GRANT_ENTRY_FRAME));
       if (frame == 0) {
         // Not a frame of the granter's memory: unlock_out_clear takes the bits back.
         store<u16>(sa, load<u16>(sa) & ~(GTF_reading | (readonly ? 0 : GTF_writing)));
@@ -194,8 +179,8 @@ export function grantSegmentsForIO(mapper: u32, granter: u32, segs: usize, nseg:
   const p2m = domainP2M(granter);
   let total: i64 = 0;
   for (let i: u32 = 0; i < nseg; i++) {
-    const seg = segs + (<usize>i << 3);
-    const ref = load<u32>(seg);
+    const seg = segs + <usize>(i * SEGMENT_BYTES);
+    const ref = load<u32>(seg + SEGMENT_GREF);
     if (ref >= entries) return -1;
     const sf = shared0 + (ref >> 9);
     const sa = frameAddr(sf) + sharedOff(ref);
@@ -205,7 +190,7 @@ export function grantSegmentsForIO(mapper: u32, granter: u32, segs: usize, nseg:
     let f: u32;
     if (pins == 0) {
       if ((flags & (GTF_type_mask | GTF_sub_page)) != GTF_permit_access) return -1;
-      if (<u32>load<u16>(sa + 2) != mapper) return -1;
+      if (<u32>load<u16>(sa + GRANT_ENTRY_DOMID) != mapper) return -1;
       if (!readonly && (flags & GTF_readonly) != 0) return -1;
       // Map then unmap (or a failed frame lookup, unlock_out_clear) leaves
       // GTF_reading, and for a writable map GTF_writing, cleared.
@@ -214,7 +199,7 @@ export function grantSegmentsForIO(mapper: u32, granter: u32, segs: usize, nseg:
         touch(sf);
         store<u16>(sa, flags & ~clear);
       }
-      const gfn = load<u32>(sa + 4);
+      const gfn = load<u32>(sa + GRANT_ENTRY_FRAME);
       if (gfn >= pages) return -1;
       f = rd32(p2m + (gfn >> 10), (gfn & 1023) << 2);
       if (f == 0) f = guestFrame(granter, gfn); // first touch of that page
@@ -233,8 +218,8 @@ export function grantSegmentsForIO(mapper: u32, granter: u32, segs: usize, nseg:
       f = load<u32>(aa + 8);
     }
     if (!readonly) touch(f);
-    const first = <u32>load<u8>(seg + 4);
-    const len = (<u32>load<u8>(seg + 5) - first + 1) << 9;
+    const first = <u32>load<u8>(seg + SEGMENT_FIRST_SECT);
+    const len = (<u32>load<u8>(seg + SEGMENT_LAST_SECT) - first + 1) << 9;
     store<u32>(iov + (<usize>i << 3), <u32>(frameAddr(f) + (first << 9)));
     store<u32>(iov + (<usize>i << 3) + 4, len);
     total += len;
@@ -323,9 +308,9 @@ function copySide(caller: u32, isRef: bool, dom: u32, refOrGfn: u32, dest: bool)
   const sa = frameAddr(grantSharedFrame(dom, refOrGfn)) + sharedOff(refOrGfn);
   const flags = load<u16>(sa);
   if ((flags & (GTF_type_mask | GTF_sub_page)) != GTF_permit_access) return GNTST_general_error;
-  if (<u32>load<u16>(sa + 2) != caller) return GNTST_general_error;
+  if (<u32>load<u16>(sa + GRANT_ENTRY_DOMID) != caller) return GNTST_general_error;
   if (dest && (flags & GTF_readonly) != 0) return GNTST_general_error;
-  const f = guestFrame(dom, load<u32>(sa + 4));
+  const f = guestFrame(dom, load<u32>(sa + GRANT_ENTRY_FRAME));
   return f == 0 ? GNTST_general_error : <i64>f;
 }
 

@@ -6,10 +6,8 @@
 // and reads as zeros, so an 8 GiB image costs one record until it is used.
 // Discarding whole blocks frees them (a hole punched in the file).
 
-import { allocFrame, freeFrame, frameAddr, rd32, touch, wr32, PAGE_SIZE, PAGE_SHIFT } from "./arena";
-
-export const MAX_IMAGES: u32 = 256;
-export const MAX_IMAGE_BYTES: u64 = <u64>1 << 42; // 4 TiB
+import { allocFrame, freeFrame, frameAddr, rd32, touch, wr32, PAGE_SHIFT } from "./arena";
+import { PAGE_SIZE, MAX_IMAGES, MAX_IMAGE_BYTES } from "./abi";
 
 // Image record, 16 bytes: +0 u64 size in bytes, +8 u32 radix root frame, +12 u32 data blocks in use.
 let imageTable: u32 = 0;

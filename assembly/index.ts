@@ -12,10 +12,14 @@ import * as blockmap from "./blockmap";
 import * as blkback from "./blkback";
 import * as blkfront from "./blkfront";
 import { crc32cInit, crc32c as crc } from "./crc32c";
-import { PAGE_SIZE } from "./arena";
+import {
+  PAGE_SIZE, STAGING_BYTES, DOM_LIVE, MAX_IMAGE_BYTES, MAPPED_ERR_UNMAPPED, MAPPED_ERR_READ_ONLY,
+  STAT_OKAY, STAT_ERROR,
+} from "./abi";
 
-/** Bytes JavaScript may use at stagingPtr() to pass data in and out. */
-export const STAGING_BYTES: u32 = 4 << 20;
+// The numbers of this interface (sizes, codes, flags, layouts) are in
+// abi.ts, from which the build gives TypeScript its copy.
+
 let staging: usize = 0;
 
 /** Sets the data plane up with room for `maxFrames` 4 KiB frames. Call once. */
@@ -49,7 +53,7 @@ export function arenaDigest(): u32 {
 // ---- domains and guest memory ----
 export function domainCreate(domid: u32, nrPages: u32, grantFrames: u32): i32 { return domain.domainCreate(domid, nrPages, grantFrames); }
 export function domainDestroy(domid: u32): i32 {
-  if (domain.domainState(domid) == domain.DOM_LIVE) {
+  if (domain.domainState(domid) == DOM_LIVE) {
     blkback.backendDisconnectAllOf(domid);
     blkfront.frontendFreeAllOf(domid);
   }
@@ -88,14 +92,14 @@ export function mapGrant(mapper: u32, granter: u32, ref: u32, readonly: bool): i
 export function unmapGrant(mapper: u32, handle: u32): i32 { return grant.unmapGrant(mapper, handle); }
 export function mappedRead(mapper: u32, handle: u32, offset: u32, dst: usize, len: u32): i32 {
   const f = grant.mappedFrame(mapper, handle);
-  if (f == 0 || offset + len > PAGE_SIZE || offset + len < offset) return -1;
+  if (f == 0 || offset + len > PAGE_SIZE || offset + len < offset) return MAPPED_ERR_UNMAPPED;
   memory.copy(dst, arena.frameAddr(f) + offset, len);
   return 0;
 }
 export function mappedWrite(mapper: u32, handle: u32, offset: u32, src: usize, len: u32): i32 {
   const f = grant.mappedFrame(mapper, handle);
-  if (f == 0 || offset + len > PAGE_SIZE || offset + len < offset) return -1;
-  if (grant.mappedReadonly(mapper, handle)) return -2;
+  if (f == 0 || offset + len > PAGE_SIZE || offset + len < offset) return MAPPED_ERR_UNMAPPED;
+  if (grant.mappedReadonly(mapper, handle)) return MAPPED_ERR_READ_ONLY;
   arena.touch(f);
   memory.copy(arena.frameAddr(f) + offset, src, len);
   return 0;
@@ -121,7 +125,7 @@ export function imageRead(img: u32, offset: f64, dst: usize, len: u32): i32 {
   return 0;
 }
 export function imageWrite(img: u32, offset: f64, src: usize, len: u32): i32 {
-  if (!image.imageExists(img) || offset + <f64>len > <f64>image.MAX_IMAGE_BYTES) return -1;
+  if (!image.imageExists(img) || offset + <f64>len > <f64>MAX_IMAGE_BYTES) return -1;
   return image.imageWriteExtending(img, <u64>offset, src, len) ? 0 : -2;
 }
 export function imageDiscard(img: u32, offset: f64, len: f64): i32 {
@@ -163,7 +167,7 @@ export function backendReqCons(r: u32): u32 { return blkback.backendField(r, blk
 export function backendRspProdPvt(r: u32): u32 { return blkback.backendField(r, blkback.FIELD_RSP_PROD_PVT); }
 export function backendEntries(r: u32): u32 { return blkback.backendField(r, blkback.FIELD_ENTRIES); }
 export function backendStat(r: u32, which: u32): u32 {
-  return blkback.backendField(r, which == 0 ? blkback.FIELD_STAT_OK : which == 1 ? blkback.FIELD_STAT_ERROR : blkback.FIELD_STAT_EOPNOTSUPP);
+  return blkback.backendField(r, which == STAT_OKAY ? blkback.FIELD_STAT_OK : which == STAT_ERROR ? blkback.FIELD_STAT_ERROR : blkback.FIELD_STAT_EOPNOTSUPP);
 }
 
 // ---- checksums and the reference copy ----

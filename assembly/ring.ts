@@ -22,15 +22,12 @@
 // (RING_REQUEST_PROD_OVERFLOW and the response-side equivalent), and every
 // slot is copied into private memory before it is looked at.
 
-import { frameAddr, touch, PAGE_SIZE } from "./arena";
+import { frameAddr, touch } from "./arena";
 import { copySmall } from "./memory";
+import {
+  PAGE_SIZE, RING_HEADER_BYTES, RING_REQ_PROD, RING_REQ_EVENT, RING_RSP_PROD, RING_RSP_EVENT, MAX_RING_PAGE_ORDER,
+} from "./abi";
 
-export const RING_HEADER_BYTES: u32 = 64;
-export const RING_REQ_PROD: u32 = 0;
-export const RING_REQ_EVENT: u32 = 4;
-export const RING_RSP_PROD: u32 = 8;
-export const RING_RSP_EVENT: u32 = 12;
-export const MAX_RING_PAGE_ORDER: u32 = 4; // XENBUS_MAX_RING_GRANT_ORDER: 16 pages
 export const MAX_RING_PAGES: u32 = 1 << MAX_RING_PAGE_ORDER;
 
 /** nr_ents = round_down_to_power_of_2((4096 << order - 64) / entry size). */

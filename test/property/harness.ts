@@ -1,8 +1,9 @@
-// Shared helpers for the property tests: the blkif byte layouts written out
-// again from the specification (docs/xen-protocol.md, "The x86_64 layout";
-// reference-checks.md §7), independent of web/src/core/abi.ts so that the
-// codec can be checked against them; u32/u64 arithmetic; and a guest's raw
-// view of its own ring.
+// Shared helpers for the property tests: the blkif byte layouts and the
+// other numbers of Xen's and Linux's headers, written out again from the
+// specification (docs/xen-protocol.md, "The x86_64 layout";
+// reference-checks.md §7, §8), independent of assembly/abi.ts and
+// web/src/core/abi.ts so that both can be checked against them; u32/u64
+// arithmetic; and a guest's raw view of its own ring.
 
 import type { DataPlane } from "../../web/src/core/data-plane";
 import type { BlkifAbi } from "../../web/src/core/abi";
@@ -24,6 +25,63 @@ export const ABIS: BlkifAbi[] = ["x86_64-abi", "x86_32-abi"];
 export const OP = { READ: 0, WRITE: 1, WRITE_BARRIER: 2, FLUSH_DISKCACHE: 3, RESERVED_1: 4, DISCARD: 5, INDIRECT: 6 } as const;
 export const RSP = { OKAY: 0, ERROR: -1, EOPNOTSUPP: -2 } as const;
 export const GTF = { permit_access: 1, type_mask: 3, readonly: 4, reading: 8, writing: 16, sub_page: 256 } as const;
+/** enum grant_status (grant_table.h; reference-checks.md §8). */
+export const GNTST = {
+  okay: 0, general_error: -1, bad_domain: -2, bad_gntref: -3, bad_handle: -4, bad_virt_addr: -5, bad_dev_addr: -6,
+  no_device_space: -7, permission_denied: -8, bad_page: -9, bad_copy_arg: -10, address_too_big: -11, eagain: -12, no_space: -13,
+} as const;
+
+/**
+ * The other numbers of the headers that the data plane's interface carries,
+ * under the names assembly/abi.ts gives them (the header's name beside each
+ * where it differs). abi.test.ts checks the build's copy of assembly/abi.ts
+ * against this table, and the tables above.
+ */
+export const HEADERS = {
+  PAGE_SIZE: 4096, // XEN_PAGE_SIZE
+  SECTOR_SIZE: 512,
+  SECTORS_PER_PAGE: 8, // XEN_PAGE_SIZE >> 9: last_sect's bound
+  // io/ring.h, struct blkif_sring
+  RING_HEADER_BYTES: 64, // offsetof(ring): four u32 indices and a 48-byte pvt union
+  RING_REQ_PROD: 0,
+  RING_REQ_EVENT: 4,
+  RING_RSP_PROD: 8,
+  RING_RSP_EVENT: 12,
+  MAX_RING_PAGE_ORDER: 4, // XENBUS_MAX_RING_GRANT_ORDER (Linux xenbus.h)
+  // io/blkif.h
+  BLKIF_MAX_SEGMENTS_PER_REQUEST: 11,
+  BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST: 8,
+  SEGMENTS_PER_INDIRECT_FRAME: 512, // XEN_PAGE_SIZE / sizeof(struct blkif_request_segment)
+  MAX_INDIRECT_SEGMENTS: 256, // Linux blkback common.h
+  BLKIF_DISCARD_SECURE: 1, // (1<<0)
+  BLKIF_REQ_OPERATION: 0,
+  BLKIF_REQ_NR_SEGMENTS: 1,
+  BLKIF_REQ_HANDLE: 2,
+  BLKIF_DISCARD_FLAG: 1,
+  BLKIF_INDIRECT_OP: 1,
+  BLKIF_INDIRECT_NR_SEGMENTS: 2,
+  SEGMENT_BYTES: 8, // struct blkif_request_segment: gref, first_sect, last_sect, padding
+  SEGMENT_GREF: 0,
+  SEGMENT_FIRST_SECT: 4,
+  SEGMENT_LAST_SECT: 5,
+  RESPONSE_ID: 0, // struct blkif_response
+  RESPONSE_OPERATION: 8,
+  RESPONSE_STATUS: 10,
+  // grant_table.h
+  GTF_invalid: 0,
+  GTF_accept_transfer: 2,
+  GTF_transitive: 3,
+  DOMID_SELF: 0x7ff0,
+  GRANT_ENTRY_BYTES: 8, // grant_entry_v1_t: flags u16, domid u16, frame u32
+  GRANT_ENTRY_FLAGS: 0,
+  GRANT_ENTRY_DOMID: 2,
+  GRANT_ENTRY_FRAME: 4,
+  MAX_GRANT_FRAMES: 64, // Xen's default gnttab_max_frames
+  // Linux errno, negated as the block layer returns them
+  IO_ERROR: -5, // EIO
+  IO_NO_SPACE: -28, // ENOSPC
+  IO_READ_ONLY: -30, // EROFS
+} as const;
 
 export const u32 = (x: number): number => x >>> 0;
 

@@ -10,30 +10,48 @@ import {
 } from "./abi";
 import { CoreOutOfMemoryError, CoreUsageError } from "./errors";
 import { instantiateCore, type CoreExports } from "./load";
+// The numbers of the WebAssembly interface, from assembly/abi.ts by way of the build.
+import {
+  MAX_DOMAINS, MAX_GUEST_PAGES, MAX_GRANT_FRAMES, MAPTRACK_ENTRIES, MAX_IMAGES, MAX_IMAGE_BYTES, MAX_DEVICES,
+  MAX_TABLE_BYTES, MAX_FRONT_RINGS, MAX_BACK_RINGS, MAX_RING_PAGE_ORDER, MAX_CHECKPOINTS, MIN_FRAMES, MAX_FRAMES,
+  STAGING_BYTES, RING_RSP_EVENT, RESPONSE_ID, RESPONSE_OPERATION, RESPONSE_STATUS, RESPONSE_OUT_BYTES,
+  GRANT_ENTRY_BYTES, GRANT_ENTRY_FLAGS, GRANT_ENTRY_DOMID, GRANT_ENTRY_FRAME,
+  DOM_FREE, DOM_LIVE, DOM_DYING, DOM_ERR_NO_FRAMES, END_ACCESS_REVOKED, MAPPED_ERR_UNMAPPED, MAPPED_ERR_READ_ONLY,
+  DEV_READ_ONLY, TARGET_LINEAR, TARGET_STRIPED, TARGET_ZERO, TARGET_ERROR, TARGET_BYTES, LEG_BYTES,
+  TARGET_START, TARGET_LENGTH, TARGET_TYPE, TARGET_STRIPES, TARGET_DEVICE, TARGET_FIRST_LEG, TARGET_OFFSET,
+  TARGET_CHUNK_SECTORS, LEG_DEVICE, LEG_START, IO_READ, IO_WRITE, IO_DISCARD, IO_OK,
+  FRONT_FREE, FRONT_BROKEN, FRONT_ERR_FULL, BACK_FREE, BACK_BOGUS, BACK_ERR_MAP, BACK_ERR_BOGUS, BACK_ERR_FULL,
+  VBD_READ_ONLY, VBD_DISCARD, MIN_LOGICAL_BLOCK_SIZE, MAX_LOGICAL_BLOCK_SIZE,
+  PROCESS_NOTIFY, PROCESS_MORE, PROCESS_BOGUS, PROCESS_ANSWERED_SHIFT, STAT_OKAY, STAT_ERROR, STAT_EOPNOTSUPP,
+} from "../../wasm/core-abi";
 
-/** Capacities compiled into the data plane (assembly/*.ts). */
+/** Capacities compiled into the data plane (assembly/abi.ts). */
 export const LIMITS = {
-  domains: 64,
-  guestPages: 16384,
-  grantFrames: 64,
-  maptrackHandles: 4096,
-  images: 256,
-  imageBytes: 2 ** 42,
-  devices: 256,
-  tableBytes: 4096 - 16,
-  frontendRings: 64,
-  backendRings: 64,
-  ringPageOrder: 4,
-  checkpoints: 4096,
-  maxFrames: 0xf0000,
+  domains: MAX_DOMAINS,
+  guestPages: MAX_GUEST_PAGES,
+  grantFrames: MAX_GRANT_FRAMES,
+  maptrackHandles: MAPTRACK_ENTRIES,
+  images: MAX_IMAGES,
+  imageBytes: MAX_IMAGE_BYTES,
+  devices: MAX_DEVICES,
+  tableBytes: MAX_TABLE_BYTES,
+  frontendRings: MAX_FRONT_RINGS,
+  backendRings: MAX_BACK_RINGS,
+  ringPageOrder: MAX_RING_PAGE_ORDER,
+  checkpoints: MAX_CHECKPOINTS,
+  maxFrames: MAX_FRAMES,
 } as const;
 
-const TARGET_BYTES = 32;
-const LEG_BYTES = 16;
-const TARGET_TYPE = { linear: 1, striped: 2, zero: 3, error: 4 } as const;
+const TARGET_CODE = { linear: TARGET_LINEAR, striped: TARGET_STRIPED, zero: TARGET_ZERO, error: TARGET_ERROR } as const;
+
+/** The page counts a ring may have, for messages: "1, 2, 4, 8 or 16". */
+const RING_PAGE_COUNTS = Array.from({ length: MAX_RING_PAGE_ORDER + 1 }, (_, order) => 2 ** order).join(", ").replace(/, (\d+)$/, " or $1");
+
+/** backendProcess packs the answered count above the flag bits, so a budget must fit what is left of a u32. */
+const MAX_BUDGET = 2 ** (32 - PROCESS_ANSWERED_SHIFT) - 1;
 
 export type DomainState = "free" | "live" | "dying";
-const DOMAIN_STATES: DomainState[] = ["free", "live", "dying"];
+const DOMAIN_STATES: Record<number, DomainState> = { [DOM_FREE]: "free", [DOM_LIVE]: "live", [DOM_DYING]: "dying" };
 
 /** A device-mapper target, in 512-byte sectors, as in a `dmsetup table` line. */
 export type Target =
@@ -100,7 +118,7 @@ export class DataPlane {
   /** Creates a fresh, independent data plane with room for `maxFrames` 4 KiB frames. */
   static async create(options: { maxFrames?: number; module?: WebAssembly.Module } = {}): Promise<DataPlane> {
     const maxFrames = options.maxFrames ?? 1 << 18; // 1 GiB of arena by default; memory is taken as used
-    check(Number.isInteger(maxFrames) && maxFrames >= 16 && maxFrames <= LIMITS.maxFrames, `maxFrames must be an integer in 16..${LIMITS.maxFrames}, got ${maxFrames}`);
+    check(Number.isInteger(maxFrames) && maxFrames >= MIN_FRAMES && maxFrames <= LIMITS.maxFrames, `maxFrames must be an integer in ${MIN_FRAMES}..${LIMITS.maxFrames}, got ${maxFrames}`);
     const x = await instantiateCore(options.module);
     if (!x.init(maxFrames)) throw new CoreOutOfMemoryError(`cannot set up a data plane of ${maxFrames} frames`);
     return new DataPlane(x);
@@ -111,7 +129,7 @@ export class DataPlane {
 
   private constructor(readonly raw: CoreExports) {
     this.staging = raw.stagingPtr();
-    this.stagingBytes = raw.STAGING_BYTES.value;
+    this.stagingBytes = STAGING_BYTES;
   }
 
   /** A view of linear memory (re-made per call: growing memory detaches old views). */
@@ -169,9 +187,9 @@ export class DataPlane {
     index("domid", domid, LIMITS.domains);
     check(Number.isInteger(pages) && pages >= 1 && pages <= LIMITS.guestPages, `pages must be in 1..${LIMITS.guestPages}, got ${pages}`);
     check(Number.isInteger(grantFrames) && grantFrames >= 1 && grantFrames <= LIMITS.grantFrames, `grantFrames must be in 1..${LIMITS.grantFrames}, got ${grantFrames}`);
-    check(this.raw.domainState(domid) === 0, `domain ${domid} already exists`);
+    check(this.raw.domainState(domid) === DOM_FREE, `domain ${domid} already exists`);
     const rc = this.raw.domainCreate(domid, pages, grantFrames);
-    if (rc === -2) throw new CoreOutOfMemoryError(`no arena frames left for domain ${domid}`);
+    if (rc === DOM_ERR_NO_FRAMES) throw new CoreOutOfMemoryError(`no arena frames left for domain ${domid}`);
     check(rc === 0, `cannot create domain ${domid}`);
   }
 
@@ -188,7 +206,7 @@ export class DataPlane {
 
   private liveDomain(domid: number, what = "domid"): void {
     index(what, domid, LIMITS.domains);
-    check(this.raw.domainState(domid) === 1, `domain ${domid} does not exist`);
+    check(this.raw.domainState(domid) === DOM_LIVE, `domain ${domid} does not exist`);
   }
   private pageRange(domid: number, gfn: number, offset: number, length: number): void {
     this.liveDomain(domid);
@@ -213,7 +231,7 @@ export class DataPlane {
 
   private grantRef(dom: number, ref: number): void {
     index("domid", dom, LIMITS.domains);
-    check(this.raw.domainState(dom) !== 0, `domain ${dom} does not exist`);
+    check(this.raw.domainState(dom) !== DOM_FREE, `domain ${dom} does not exist`);
     const n = this.raw.domainGrantEntries(dom);
     check(Number.isInteger(ref) && ref >= 0 && ref < n, `grant ref ${ref} is outside domain ${dom}'s table of ${n} entries`);
   }
@@ -234,13 +252,13 @@ export class DataPlane {
   readGrantEntry(dom: number, ref: number): GrantEntry {
     this.grantRef(dom, ref);
     this.raw.readGrantEntry(dom, ref, this.staging);
-    const v = new DataView(this.raw.memory.buffer, this.staging, 8);
-    return { flags: v.getUint16(0, true), domid: v.getUint16(2, true), frame: v.getUint32(4, true) };
+    const v = new DataView(this.raw.memory.buffer, this.staging, GRANT_ENTRY_BYTES);
+    return { flags: v.getUint16(GRANT_ENTRY_FLAGS, true), domid: v.getUint16(GRANT_ENTRY_DOMID, true), frame: v.getUint32(GRANT_ENTRY_FRAME, true) };
   }
   /** gnttab_end_foreign_access_ref: false (and no change) while the grantee has it mapped. */
   endForeignAccess(dom: number, ref: number): boolean {
     this.grantRef(dom, ref);
-    return this.raw.endForeignAccess(dom, ref) === 1;
+    return this.raw.endForeignAccess(dom, ref) === END_ACCESS_REVOKED;
   }
   grantPins(dom: number, ref: number): number {
     this.grantRef(dom, ref);
@@ -271,8 +289,8 @@ export class DataPlane {
     index("handle", handle, LIMITS.maptrackHandles);
     check(isU32(offset) && offset + bytes.length <= PAGE_SIZE, "offset + length must stay within the page");
     const rc = this.raw.mappedWrite(mapper, handle, offset, this.put(bytes), bytes.length);
-    check(rc !== -1, `handle ${handle} of domain ${mapper} is not mapped`);
-    check(rc !== -2, `handle ${handle} of domain ${mapper} is mapped read-only`);
+    check(rc !== MAPPED_ERR_UNMAPPED, `handle ${handle} of domain ${mapper} is not mapped`);
+    check(rc !== MAPPED_ERR_READ_ONLY, `handle ${handle} of domain ${mapper} is mapped read-only`);
   }
   /** GNTTABOP_copy of one segment. Each side is a grant ref of `dom` or a frame of the caller's own memory. */
   grantCopy(
@@ -359,7 +377,7 @@ export class DataPlane {
     this.image(options.image);
     const offset = options.offset ?? 0;
     check(isSafeCount(offset) && isSafeCount(options.sectors), "offset and sectors must be non-negative integers");
-    this.raw.deviceSetImage(dev, options.image, offset, options.sectors, options.readOnly ? 1 : 0);
+    this.raw.deviceSetImage(dev, options.image, offset, options.sectors, options.readOnly ? DEV_READ_ONLY : 0);
   }
 
   /** A device-mapper table. Targets must be sorted, contiguous from sector 0, and non-empty. */
@@ -379,31 +397,31 @@ export class DataPlane {
       check(Number.isSafeInteger(t.length) && t.length > 0, `target ${i} has length ${t.length}`);
       next += t.length;
       const o = i * TARGET_BYTES;
-      v.setBigUint64(o, BigInt(t.start), true);
-      v.setBigUint64(o + 8, BigInt(t.length), true);
-      v.setUint16(o + 16, TARGET_TYPE[t.type], true);
+      v.setBigUint64(o + TARGET_START, BigInt(t.start), true);
+      v.setBigUint64(o + TARGET_LENGTH, BigInt(t.length), true);
+      v.setUint16(o + TARGET_TYPE, TARGET_CODE[t.type], true);
       if (t.type === "linear") {
         this.deviceId(t.device);
         check(isSafeCount(t.offset), `target ${i}: bad offset ${t.offset}`);
-        v.setUint32(o + 20, t.device, true);
-        v.setBigUint64(o + 24, BigInt(t.offset), true);
+        v.setUint32(o + TARGET_DEVICE, t.device, true);
+        v.setBigUint64(o + TARGET_OFFSET, BigInt(t.offset), true);
       } else if (t.type === "striped") {
         check(t.legs.length > 0 && t.legs.length <= 0xffff, `target ${i}: a striped target needs 1..65535 stripes`);
         t.legs.forEach((l, j) => count(`target ${i} leg ${j} offset`, l.offset));
         check(Number.isSafeInteger(t.chunkSectors) && t.chunkSectors > 0, `target ${i}: chunk size must be positive`);
-        v.setUint16(o + 18, t.legs.length, true);
-        v.setUint32(o + 20, leg, true);
-        v.setBigUint64(o + 24, BigInt(t.chunkSectors), true);
+        v.setUint16(o + TARGET_STRIPES, t.legs.length, true);
+        v.setUint32(o + TARGET_FIRST_LEG, leg, true);
+        v.setBigUint64(o + TARGET_CHUNK_SECTORS, BigInt(t.chunkSectors), true);
         leg += t.legs.length;
       }
     });
     legs.forEach((l, j) => {
       this.deviceId(l.device);
       const o = targets.length * TARGET_BYTES + j * LEG_BYTES;
-      v.setUint32(o, l.device, true);
-      v.setBigUint64(o + 8, BigInt(l.offset), true);
+      v.setUint32(o + LEG_DEVICE, l.device, true);
+      v.setBigUint64(o + LEG_START, BigInt(l.offset), true);
     });
-    check(this.raw.deviceSetTable(dev, this.put(buf), targets.length, legs.length, options.readOnly ? 1 : 0) === 0, "the data plane refused the table");
+    check(this.raw.deviceSetTable(dev, this.put(buf), targets.length, legs.length, options.readOnly ? DEV_READ_ONLY : 0) === 0, "the data plane refused the table");
   }
 
   clearDevice(dev: number): void {
@@ -419,19 +437,19 @@ export class DataPlane {
   readDevice(dev: number, sector: number, count: number): Uint8Array | null {
     this.deviceId(dev);
     check(isSafeCount(sector) && isSafeCount(count) && count * SECTOR_SIZE <= this.stagingBytes, `read of ${count} sectors at ${sector}: bad range (at most ${this.stagingBytes / SECTOR_SIZE} sectors per call)`);
-    return this.raw.deviceIO(dev, sector, count, 0, this.staging) === 0 ? this.take(count * SECTOR_SIZE) : null;
+    return this.raw.deviceIO(dev, sector, count, IO_READ, this.staging) === IO_OK ? this.take(count * SECTOR_SIZE) : null;
   }
   /** Writes whole sectors; false on an I/O error (error target, beyond the end, read-only). */
   writeDevice(dev: number, sector: number, bytes: Uint8Array): boolean {
     this.deviceId(dev);
     check(bytes.length % SECTOR_SIZE === 0, `writes are whole ${SECTOR_SIZE}-byte sectors, got ${bytes.length} bytes`);
     check(isSafeCount(sector), `bad sector ${sector}`);
-    return this.raw.deviceIO(dev, sector, bytes.length / SECTOR_SIZE, 1, this.put(bytes)) === 0;
+    return this.raw.deviceIO(dev, sector, bytes.length / SECTOR_SIZE, IO_WRITE, this.put(bytes)) === IO_OK;
   }
   discardDevice(dev: number, sector: number, count: number): boolean {
     this.deviceId(dev);
     check(isSafeCount(sector) && isU32(count), `bad discard range ${sector}+${count}`);
-    return this.raw.deviceIO(dev, sector, count, 2, this.staging) === 0;
+    return this.raw.deviceIO(dev, sector, count, IO_DISCARD, this.staging) === IO_OK;
   }
 
   // ---- blkif rings: the frontend ----
@@ -440,17 +458,17 @@ export class DataPlane {
   frontendInit(dom: number, gfns: number[], options: { abi?: BlkifAbi } = {}): number {
     this.liveDomain(dom);
     const order = Math.log2(gfns.length);
-    check(Number.isInteger(order) && order <= LIMITS.ringPageOrder, `a ring has 1, 2, 4, 8 or 16 pages, got ${gfns.length}`);
+    check(Number.isInteger(order) && order <= LIMITS.ringPageOrder, `a ring has ${RING_PAGE_COUNTS} pages, got ${gfns.length}`);
     const pages = this.raw.domainNrPages(dom);
     gfns.forEach((g) => check(Number.isInteger(g) && g >= 0 && g < pages, `gfn ${g} is outside domain ${dom}'s memory`));
     const r = this.raw.frontendInit(dom, this.put(new Uint8Array(new Uint32Array(gfns).buffer)), order, ABI_CODE[options.abi ?? "x86_64-abi"]);
-    check(r !== -2, `at most ${LIMITS.frontendRings} frontend rings`);
+    check(r !== FRONT_ERR_FULL, `at most ${LIMITS.frontendRings} frontend rings`);
     if (r < 0) throw new CoreOutOfMemoryError("no arena frames left for the ring");
     return r;
   }
   private frontRing(r: number): void {
     index("frontend ring", r, LIMITS.frontendRings);
-    check(this.raw.frontendState(r) !== 0, `frontend ring ${r} does not exist`);
+    check(this.raw.frontendState(r) !== FRONT_FREE, `frontend ring ${r} does not exist`);
   }
   frontendFree(r: number): void {
     this.frontRing(r);
@@ -480,14 +498,15 @@ export class DataPlane {
   frontendConsume(r: number, max = 1 << 16): BlkifResponse[] | "broken" {
     this.frontRing(r);
     check(Number.isInteger(max) && max >= 1, `max must be a positive integer, got ${max}`);
-    const n = this.raw.frontendConsume(r, this.staging, Math.min(max, this.stagingBytes / 16));
+    const n = this.raw.frontendConsume(r, this.staging, Math.min(max, this.stagingBytes / RESPONSE_OUT_BYTES));
     if (n < 0) return "broken";
-    const bytes = this.memory(this.staging, n * 16);
+    const bytes = this.memory(this.staging, n * RESPONSE_OUT_BYTES);
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const out: BlkifResponse[] = [];
     for (let i = 0; i < n; i++) {
-      const status = v.getInt16(i * 16 + 10, true);
-      out.push({ id: v.getBigUint64(i * 16, true), operation: v.getUint8(i * 16 + 8), status, statusName: statusName(status) });
+      const o = i * RESPONSE_OUT_BYTES;
+      const status = v.getInt16(o + RESPONSE_STATUS, true);
+      out.push({ id: v.getBigUint64(o + RESPONSE_ID, true), operation: v.getUint8(o + RESPONSE_OPERATION), status, statusName: statusName(status) });
     }
     return out;
   }
@@ -502,12 +521,12 @@ export class DataPlane {
       req_prod_pvt: this.raw.frontendReqProdPvt(r),
       rsp_cons: this.raw.frontendRspCons(r),
       entries: this.raw.frontendEntries(r),
-      state: this.raw.frontendState(r) === 2 ? "broken" : "live",
+      state: this.raw.frontendState(r) === FRONT_BROKEN ? "broken" : "live",
     };
   }
   /** The four shared indices, read from the guest's first ring page. */
   ringHeader(dom: number, gfn: number): RingHeader {
-    const b = this.guestRead(dom, gfn, 0, 16);
+    const b = this.guestRead(dom, gfn, 0, RING_RSP_EVENT + 4);
     const v = new DataView(b.buffer);
     return {
       req_prod: v.getUint32(RING_OFFSETS.req_prod, true),
@@ -523,28 +542,29 @@ export class DataPlane {
   backendConnect(backDom: number, frontDom: number, options: BackendOptions): ConnectResult {
     this.liveDomain(backDom);
     const order = Math.log2(options.grefs.length);
-    check(Number.isInteger(order) && order <= LIMITS.ringPageOrder, `a ring has 1, 2, 4, 8 or 16 pages, got ${options.grefs.length} grefs`);
+    check(Number.isInteger(order) && order <= LIMITS.ringPageOrder, `a ring has ${RING_PAGE_COUNTS} pages, got ${options.grefs.length} grefs`);
     options.grefs.forEach((g) => check(isU32(g), `bad gref ${g}`));
     this.deviceId(options.device);
     check(isSafeCount(options.sectors), `bad vbd size ${options.sectors}`);
-    const lbs = options.logicalBlockSize ?? 512;
-    check([512, 1024, 2048, 4096].includes(lbs), `logical block size must be 512..4096 and a power of two, got ${lbs}`);
+    const lbs = options.logicalBlockSize ?? SECTOR_SIZE;
+    check(Number.isInteger(lbs) && lbs >= MIN_LOGICAL_BLOCK_SIZE && lbs <= MAX_LOGICAL_BLOCK_SIZE && (lbs & (lbs - 1)) === 0,
+      `logical block size must be ${MIN_LOGICAL_BLOCK_SIZE}..${MAX_LOGICAL_BLOCK_SIZE} and a power of two, got ${lbs}`);
     check(isU32(frontDom), `bad frontend domid ${frontDom}`);
-    const flags = (options.readOnly ? 1 : 0) | (options.discard ? 2 : 0);
+    const flags = (options.readOnly ? VBD_READ_ONLY : 0) | (options.discard ? VBD_DISCARD : 0);
     const r = this.raw.backendConnect(backDom, frontDom, this.put(new Uint8Array(new Uint32Array(options.grefs).buffer)), order,
       ABI_CODE[options.abi ?? "x86_64-abi"], options.device, flags, options.sectors, lbs);
     if (r >= 0) return { ok: true, ring: r };
-    if (r === -1) {
+    if (r === BACK_ERR_MAP) {
       const s = this.raw.backendLastMapStatus();
       return { ok: false, reason: "grant-map", status: s, name: gntstName(s) };
     }
-    if (r === -2) return { ok: false, reason: "bogus-ring" };
-    check(r !== -4, `at most ${LIMITS.backendRings} backend rings`);
+    if (r === BACK_ERR_BOGUS) return { ok: false, reason: "bogus-ring" };
+    check(r !== BACK_ERR_FULL, `at most ${LIMITS.backendRings} backend rings`);
     throw new CoreUsageError("backendConnect: bad arguments");
   }
   private backRing(r: number): void {
     index("backend ring", r, LIMITS.backendRings);
-    check(this.raw.backendState(r) !== 0, `backend ring ${r} is not connected`);
+    check(this.raw.backendState(r) !== BACK_FREE, `backend ring ${r} is not connected`);
   }
   backendDisconnect(r: number): void {
     this.backRing(r);
@@ -553,9 +573,9 @@ export class DataPlane {
   /** do_block_io_op over at most `budget` requests, in one call into WebAssembly. */
   backendProcess(r: number, budget = 1 << 20): ProcessResult {
     this.backRing(r);
-    check(isU32(budget) && budget > 0 && budget < 1 << 24, `budget must be in 1..2^24-1, got ${budget}`);
+    check(Number.isInteger(budget) && budget > 0 && budget <= MAX_BUDGET, `budget must be in 1..${MAX_BUDGET}, got ${budget}`);
     const v = this.raw.backendProcess(r, budget);
-    return { answered: v >>> 8, notify: (v & 1) !== 0, more: (v & 2) !== 0, bogus: (v & 4) !== 0 };
+    return { answered: v >>> PROCESS_ANSWERED_SHIFT, notify: (v & PROCESS_NOTIFY) !== 0, more: (v & PROCESS_MORE) !== 0, bogus: (v & PROCESS_BOGUS) !== 0 };
   }
   backendIndices(r: number): { req_cons: number; rsp_prod_pvt: number; entries: number; state: "connected" | "bogus" } {
     this.backRing(r);
@@ -563,12 +583,12 @@ export class DataPlane {
       req_cons: this.raw.backendReqCons(r),
       rsp_prod_pvt: this.raw.backendRspProdPvt(r),
       entries: this.raw.backendEntries(r),
-      state: this.raw.backendState(r) === 2 ? "bogus" : "connected",
+      state: this.raw.backendState(r) === BACK_BOGUS ? "bogus" : "connected",
     };
   }
   backendStats(r: number): { okay: number; error: number; eopnotsupp: number } {
     this.backRing(r);
-    return { okay: this.raw.backendStat(r, 0), error: this.raw.backendStat(r, 1), eopnotsupp: this.raw.backendStat(r, 2) };
+    return { okay: this.raw.backendStat(r, STAT_OKAY), error: this.raw.backendStat(r, STAT_ERROR), eopnotsupp: this.raw.backendStat(r, STAT_EOPNOTSUPP) };
   }
 
   // ---- checksums ----
