@@ -55,6 +55,7 @@ describe("formatValue", () => {
 
   it("uses the built-ins as they were when it loaded", () => {
     const before = formatValue({ a: [1, "x"], b: 2n, c: new Uint8Array(2) });
+    const { getter } = hostile();
     const saved = { stringify: JSON.stringify, keys: Object.keys, iter: Array.prototype[Symbol.iterator], call: Function.prototype.call, slice: String.prototype.slice, toString: Symbol.prototype.toString };
     const boom = () => { throw new Error("replaced"); };
     let after: string[];
@@ -65,8 +66,11 @@ describe("formatValue", () => {
       String.prototype.slice = boom;
       Symbol.prototype.toString = boom;
       Function.prototype.call = boom;
-      after = [formatValue({ a: [1, "x"], b: 2n, c: new Uint8Array(2) }), formatValue(Symbol("s"), 5)];
+      // Every descriptor would seem to have a value: a getter must still not be read as one.
+      Object.defineProperty(Object.prototype, "value", { value: "polluted", configurable: true });
+      after = [formatValue({ a: [1, "x"], b: 2n, c: new Uint8Array(2) }), formatValue(Symbol("s"), 5), formatValue(getter)];
     } finally {
+      delete (Object.prototype as { value?: unknown }).value;
       Function.prototype.call = saved.call;
       Object.assign(JSON, { stringify: saved.stringify });
       Object.keys = saved.keys;
@@ -74,7 +78,7 @@ describe("formatValue", () => {
       String.prototype.slice = saved.slice;
       Symbol.prototype.toString = saved.toString;
     }
-    expect(after).toEqual([before, "Symb…"]);
+    expect(after).toEqual([before, "Symb…", '{"ok":1,"bad":<getter>}']);
   });
 });
 

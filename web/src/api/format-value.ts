@@ -3,7 +3,8 @@
 // copy a trace keeps of what a script logs. One set of conventions for all:
 // JSON's text for data (strings quoted, {"k":v}, [1,2], keys whose value is
 // undefined left out), and a name for what JSON drops or cannot write: 12n,
-// <4 bytes>, <function f>, Symbol(x), TypeError: message, <cycle>, <getter>.
+// <4 bytes>, <function f>, Symbol(x), TypeError: message, <cycle>, <getter>,
+// <too deep>.
 //
 // It runs on whatever a script made, in the script's own realm (the sandbox
 // evaluates scenarios in the worker's global scope, the CLI imports them
@@ -19,7 +20,7 @@ import { SysError } from "../sim/op";
 const uncurry = <T, A extends unknown[], R>(f: (this: T, ...a: A) => R) => Function.prototype.call.bind(f) as unknown as (self: T, ...a: A) => R;
 
 const stringify = JSON.stringify;
-const { keys, getOwnPropertyDescriptor, getPrototypeOf, defineProperty } = Object;
+const { keys, getOwnPropertyDescriptor, getPrototypeOf, defineProperty, hasOwn } = Object;
 const isArray = Array.isArray;
 const isView = ArrayBuffer.isView;
 const isFiniteNumber = Number.isFinite;
@@ -61,16 +62,22 @@ const GETTER = Symbol("getter");
 function own(o: object, key: string): unknown {
   const d = getOwnPropertyDescriptor(o, key);
   if (d === undefined) return undefined;
-  return "value" in d ? d.value : GETTER;
+  return hasOwn(d, "value") ? d.value : GETTER;
 }
 
 /** A property's value along the prototype chain, data properties only (what an error's name and message are). */
 function inherited(o: object, key: string): unknown {
   for (let p: object | null = o; p !== null; p = getPrototypeOf(p) as object | null) {
     const d = getOwnPropertyDescriptor(p, key);
-    if (d !== undefined) return "value" in d ? d.value : undefined;
+    if (d !== undefined) return hasOwn(d, "value") ? d.value : undefined;
   }
   return undefined;
+}
+
+/** An array's length; a Proxy may claim anything, and comparing with a non-number would run its valueOf. */
+function length(a: object): number {
+  const n = own(a, "length");
+  return typeof n === "number" ? n : 0;
 }
 
 const isError = (v: object): boolean => isPrototypeOf(ERROR, v);
@@ -149,7 +156,7 @@ function write(v: unknown, out: Out, depth: number, up: Ancestors | undefined): 
   }
   const inner: Ancestors = { v: o, up };
   if (isArray(o)) {
-    const n = own(o, "length") as number;
+    const n = length(o);
     out.add("[");
     for (let i = 0; i < n && !out.full; i++) {
       if (i > 0) out.add(",");
@@ -260,7 +267,7 @@ function copy(v: unknown, depth: number, up: Ancestors | undefined): unknown {
     return x === GETTER ? "<getter>" : copy(x, depth + 1, inner);
   };
   if (isArray(v)) {
-    const n = own(v, "length") as number;
+    const n = length(v);
     const arr: unknown[] = [];
     for (let i = 0; i < n; i++) defineProperty(arr, i, field(read(`${i}`)));
     return arr;
