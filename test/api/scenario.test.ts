@@ -79,6 +79,12 @@ describe("scenario()", () => {
     expect(problems({ ...base, domains: { dom0: {} } })[0]).toMatch(/dom0 always exists/);
   });
 
+  it("names any value it quotes, even one JSON and String() cannot write", () => {
+    expect(problems({ ...base, files: { "/img": { size: Object.create(null) } } })).toEqual(['files["/img"]: bad size {}: use bytes or a string such as "8M"']);
+    expect(problems({ actors: { a: { domain: 5n, run: async () => {} } } })).toEqual(["actors.a.domain: unknown domain 5n (known: dom0)"]);
+    expect(problems({ ...base, patches: { "dm-fd": Object.create(null) } })[0]).toMatch(/^patch "dm-fd": \{\} is not a value/);
+  });
+
   it("rejects bad invariants: unknown built-ins, missing checks, taken names, misplaced fields", () => {
     expect(problems({ ...base, invariants: ["isolaton"] })[0]).toMatch(/unknown built-in invariant "isolaton"/);
     expect(problems({ ...base, invariants: [{ name: "x" }] })).toEqual(["invariants[0].check must be a function (world) => message | undefined"]);

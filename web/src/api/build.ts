@@ -19,21 +19,12 @@ import { BUILTIN_INVARIANTS, ScenarioError, parseSize, scenarioProblems } from "
 import { Diagnostics, makeProcess } from "./sys";
 import type { ActorDefinition, ActorFunction, BuiltinInvariant, Config, DomainDefinition, ScenarioDefinition, WorldCheck, WorldView } from "./types";
 
-/**
- * Built-in invariants that can be checked today. The others hold trivially
- * until block devices are emulated (nothing can leak or be stale before
- * there are devices), so they are accepted and reported as not checked.
- */
-export const CHECKED_BUILTINS: readonly BuiltinInvariant[] = ["progress", "isolation", "no-leak", "no-stale-open"];
-
 export interface BuiltScenario {
   spec: ExecutionSpec;
   props: Properties;
   config: Config;
   /** dom0 is 0; guests 1, 2, ... in the order the scenario lists them. */
   domains: { name: string; domid: number }[];
-  /** Built-in invariants the scenario asked for that are not checked yet. */
-  unchecked: BuiltinInvariant[];
   diagnostics: Diagnostics;
   /** The emulated machine the spec runs on (kernel configuration, data plane). */
   machine: Machine;
@@ -159,6 +150,5 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
     sometimes: (def.sometimes ?? []).map((s) => toInvariant(s, diagnostics, "sometimes")),
     deadlock: asked.includes("progress"),
   };
-  const unchecked = asked.filter((b) => !CHECKED_BUILTINS.includes(b));
-  return { spec, props, config, domains, unchecked, diagnostics, machine };
+  return { spec, props, config, domains, diagnostics, machine };
 }

@@ -5,6 +5,7 @@
 // two into every switch's value, which is what a run reports and a shared
 // link carries.
 
+import { formatValue } from "./format-value";
 import type { Config, DiskseqFormat, DmFlagPolicy, KernelId, PatchId, PatchSelection, PresetId, ResolvedPatches } from "./types";
 
 /** A configuration that cannot be resolved. `source` says whose it was: the scenario's, or the caller's overrides. */
@@ -165,7 +166,8 @@ export interface ConfigOverrides {
   patch?: [string, string | boolean][];
 }
 
-const quote = (s: unknown) => (typeof s === "string" ? JSON.stringify(s) : String(s));
+/** A setting as the scenario or the caller wrote it, for messages: it may be any value at all. */
+const quote = (s: unknown) => formatValue(s);
 
 /** The closest known name, when one is close enough to be a typo. */
 function suggest(word: string, known: readonly string[]): string {

@@ -3,6 +3,7 @@
 // error's stack points at the scenario file) rather than as a puzzling run.
 
 import { isKernelId, resolveConfig } from "./config";
+import { formatValue } from "./format-value";
 import type { BuiltinInvariant, ScenarioDefinition } from "./types";
 
 /** A malformed scenario definition; `problems` lists every one found. */
@@ -32,9 +33,9 @@ export function parseSize(size: unknown): number {
       const n = Number(m[1]) * SIZE_UNITS[m[2]!.toUpperCase()]!;
       if (Number.isSafeInteger(n)) return n;
     }
-    throw new Error(`bad size ${JSON.stringify(size)}: use bytes or a number with K, M or G, e.g. "8M"`);
+    throw new Error(`bad size ${formatValue(size)}: use bytes or a number with K, M or G, e.g. "8M"`);
   }
-  throw new Error(`bad size ${String(size)}: use bytes or a string such as "8M"`);
+  throw new Error(`bad size ${formatValue(size)}: use bytes or a string such as "8M"`);
 }
 
 const DOMAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -79,7 +80,7 @@ export function scenarioProblems(def: unknown): string[] {
   }
   const knownDomain = (where: string, d: unknown) => {
     if (d === undefined) return;
-    if (typeof d !== "string" || !domains.has(d)) problems.push(`${where}: unknown domain ${JSON.stringify(d)} (known: ${[...domains].join(", ")})`);
+    if (typeof d !== "string" || !domains.has(d)) problems.push(`${where}: unknown domain ${formatValue(d)} (known: ${[...domains].join(", ")})`);
   };
 
   if (def.files !== undefined) {

@@ -6,12 +6,13 @@
 // several such calls, so the races between their steps show.
 
 import type { Channel } from "../sim/actor";
-import { SysError, type Op, type Who } from "../sim/op";
+import type { Op, Who } from "../sim/op";
 import type { Machine } from "./machine";
 import { syscalls } from "../linux/syscalls";
 import { dmsetupCreate, dmsetupInfo, dmsetupLoad, dmsetupLs, dmsetupRemove, dmsetupResume, dmsetupSuspend, dmsetupTable } from "../userland/dmsetup";
 import { losetupAttach, losetupDetach, losetupList } from "../userland/losetup";
 import { xenstoreSyscalls } from "../xen/syscalls";
+import { traceValue } from "./format-value";
 import { xenstoreClient } from "./xenstore-client";
 import { diskFor, ringFor, xlFor } from "./sys-xen";
 import type { Sys } from "./types";
@@ -20,17 +21,6 @@ import type { Sys } from "./types";
 export class Diagnostics {
   /** The last error that ended an actor as a bug in the script, with its stack. */
   scriptError: { actor: string; error: unknown } | undefined;
-}
-
-/** A value as the trace shows it: JSON-like, functions and errors named. */
-export function traceArg(v: unknown, depth = 0): unknown {
-  if (typeof v === "function") return `<function ${v.name || "anonymous"}>`;
-  if (typeof v === "symbol") return v.toString();
-  if (v instanceof Error) return v instanceof SysError ? v.message : `${v.name}: ${v.message}`;
-  if (typeof v !== "object" || v === null || v instanceof Uint8Array) return v;
-  if (depth > 8) return "<too deep>";
-  if (Array.isArray(v)) return v.map((x) => traceArg(x, depth + 1));
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, traceArg(x, depth + 1)]));
 }
 
 /** A process: its Sys, and what the kernel does when it ends. */
@@ -102,7 +92,7 @@ export function makeProcess(ch: Channel, who: Who, machine: Machine): Process {
     disk: diskFor(call, d, machine),
     ring: ringFor(call, d, machine),
 
-    log: (...values) => call({ call: "log", args: values.map((v) => traceArg(v)), run: () => undefined }),
+    log: (...values) => call({ call: "log", args: values.map(traceValue), run: () => undefined }),
   };
   return { sys, exit: () => (mayHoldFds ? call(k.exit()) : Promise.resolve()) };
 }

@@ -3,32 +3,21 @@
 // commands. The JSON output is the results document itself; this is for
 // people at a terminal.
 
+import { callText, formatValue, logText } from "../api/format-value";
 import type { Trace, TraceStep } from "../sim/trace";
 
+/** Characters of one value in a trace line: the line stays readable at a terminal's width. */
 const MAX_VALUE = 60;
 const MAX_STEPS = 300;
-
-/** A short, JSON-like rendering of a value. */
-export function formatValue(v: unknown): string {
-  if (v instanceof Uint8Array) return `<${v.length} bytes>`;
-  if (typeof v === "bigint") return `${v}n`;
-  let s: string;
-  try {
-    s = JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x instanceof Uint8Array ? `<${x.length} bytes>` : x)) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > MAX_VALUE ? `${s.slice(0, MAX_VALUE - 1)}…` : s;
-}
 
 export function formatStep(s: TraceStep, actorWidth: number): string {
   const who = (s.domain === "dom0" ? s.actor : `${s.actor}@${s.domain}`).padEnd(actorWidth);
   const head = `  #${String(s.step).padEnd(4)}${who}  `;
-  if (s.call === "log") return `${head}log: ${s.args.map((a) => (typeof a === "string" ? a : formatValue(a))).join(" ")}`;
-  if (s.call === "<killed>") return `${head}killed (during ${String(s.args[0])})`;
-  const call = `${s.call}(${s.args.map(formatValue).join(", ")})`;
+  if (s.call === "log") return `${head}log: ${logText(s.args, MAX_VALUE)}`;
+  if (s.call === "<killed>") return `${head}killed (during ${logText(s.args.slice(0, 1))})`;
+  const call = callText(s.call, s.args, MAX_VALUE);
   if (s.errno !== undefined) return `${head}${call} → ${s.errno}${s.message ? ` (${s.message.replace(`${s.errno}: `, "")})` : ""}`;
-  return `${head}${call} → ${s.result === null || s.result === undefined ? "ok" : formatValue(s.result)}`;
+  return `${head}${call} → ${s.result === null || s.result === undefined ? "ok" : formatValue(s.result, MAX_VALUE)}`;
 }
 
 /** The trace, one step a line; the steps of the racing pair, when given, are marked. */

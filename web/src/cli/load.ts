@@ -1,4 +1,4 @@
-// Loading a scenario file in Node and pointing at the line that went wrong.
+// A scenario file as Node runs it, for the front door (api/load-scenario.ts).
 //
 // The CLI itself runs inside Vite's module runner (bin/blocklab.mjs), so a
 // dynamic import here is transpiled by the same runner, and the scenario's
@@ -9,22 +9,12 @@
 
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-
-export interface Location {
-  line: number;
-  column: number;
-}
-
-export interface LoadFailure {
-  message: string;
-  location?: Location;
-}
+import type { ScenarioCode, ScenarioProblem, SourcePosition } from "../api/load-scenario";
 
 const ANSI = /\u001b\[[0-9;]*m/g;
 
-/** The first stack frame inside `file`: its line and column (1-based). */
-export function locateInFile(error: unknown, file: string): Location | undefined {
-  const stack = error instanceof Error ? error.stack : undefined;
+/** The first frame of `stack` inside `file`: its line and column (1-based). */
+function locateInFile(stack: string | undefined, file: string): SourcePosition | undefined {
   if (!stack) return undefined;
   const abs = resolve(file);
   const url = pathToFileURL(abs).href;
@@ -35,23 +25,26 @@ export function locateInFile(error: unknown, file: string): Location | undefined
   return undefined;
 }
 
-/** What went wrong loading `file`, for `FILE:LINE:COL: message`. */
-export function describeLoadError(error: unknown, file: string): LoadFailure {
-  const e = error as { errors?: { message?: string; loc?: { line: number; column: number; file?: string } }[]; message?: string; code?: string };
-  // A transform (syntax) error: the first one, its first line, its location.
+/** A transform (syntax) error: its first error's first line, and where it is when that is in `file`. */
+function transformProblem(error: unknown, file: string): ScenarioProblem | undefined {
+  const e = error as { errors?: { message?: string; loc?: { line: number; column: number; file?: string } }[] } | null;
   const first = Array.isArray(e?.errors) ? e.errors.find((x) => x?.loc) ?? e.errors[0] : undefined;
-  if (first?.message) {
-    const text = first.message.replace(ANSI, "").split("\n")[0]!.trim();
-    const loc = first.loc && (first.loc.file === undefined || resolve(first.loc.file) === resolve(file)) ? { line: first.loc.line, column: first.loc.column + 1 } : undefined;
-    return { message: text.replace(/^\[[A-Z_]+\]\s*/, (tag) => `${tag.trim().slice(1, -1).toLowerCase().replace(/_/g, " ")}: `), location: loc };
-  }
-  // A ScenarioError's message says what it is; other errors keep their name (TypeError: ...).
-  const named = error instanceof Error && error.name !== "Error" && error.name !== "ScenarioError";
-  const message = error instanceof Error ? `${named ? `${error.name}: ` : ""}${error.message.replace(ANSI, "")}` : String(error);
-  return { message, location: locateInFile(error, file) };
+  if (typeof first?.message !== "string") return undefined;
+  const text = first.message.replace(ANSI, "").split("\n")[0]!.trim();
+  const inFile = first.loc && (first.loc.file === undefined || resolve(first.loc.file) === resolve(file));
+  return {
+    phase: "load",
+    // "[PARSE_ERROR] Expected ..." reads as "parse error: Expected ...".
+    message: text.replace(/^\[[A-Z_]+\]\s*/, (tag) => `${tag.trim().slice(1, -1).toLowerCase().replace(/_/g, " ")}: `),
+    ...(inFile ? { position: { line: first.loc!.line, column: first.loc!.column + 1 } } : {}),
+  };
 }
 
-/** Imports a scenario file through the module runner the CLI runs in. */
-export async function importScenarioFile(file: string): Promise<Record<string, unknown>> {
-  return (await import(/* @vite-ignore */ resolve(file))) as Record<string, unknown>;
+/** The scenario in `file`, imported through the module runner the CLI runs in. */
+export function scenarioFile(file: string): ScenarioCode {
+  return {
+    evaluate: async () => (await import(/* @vite-ignore */ resolve(file))) as Record<string, unknown>,
+    locate: (stack) => locateInFile(stack, file),
+    explain: (error) => transformProblem(error, file),
+  };
 }

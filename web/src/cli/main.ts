@@ -8,9 +8,9 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { format } from "node:util";
-import { buildScenario, type BuiltScenario } from "../api/build";
-import { ConfigError, checkOverrides, describeConfig, patchSelectionFromText, resolveConfig, type ConfigOverrides } from "../api/config";
-import { ScenarioError, scenarioProblems } from "../api/scenario";
+import { formatValue } from "../api/format-value";
+import { ConfigError, checkOverrides, describeConfig, patchSelectionFromText, type ConfigOverrides } from "../api/config";
+import { loadScenario, runProblem, type SourcePosition } from "../api/load-scenario";
 import { encodeShareLink } from "../api/share-link";
 import type { Config, ScenarioDefinition } from "../api/types";
 import { GALLERY, galleryEntry, type GalleryEntry } from "../scenarios";
@@ -19,7 +19,7 @@ import type { Trace } from "../sim/trace";
 import { verify, type Mode, type VerifyOptions, type VerifyResult } from "../sim/verify";
 import { parseArgs, USAGE, UsageError, type RunCommand } from "./args";
 import { formatTrace, shellQuote, wrap } from "./format";
-import { describeLoadError, importScenarioFile, locateInFile, type Location } from "./load";
+import { scenarioFile } from "./load";
 
 export const EXIT = { pass: 0, violation: 1, error: 2, usage: 3, vacuous: 4, internal: 70 } as const;
 
@@ -49,6 +49,7 @@ export interface ResultsJson {
   stoppedBy?: string;
   sometimes: VerifyResult["sometimes"];
   trace?: Trace;
+  /** Always empty since every built-in invariant is checked; kept so that the document keeps its shape. */
   notes: string[];
 }
 
@@ -81,7 +82,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       io.err(`blocklab: ${e.message}\n\n${USAGE}\n`);
       return EXIT.usage;
     }
-    io.err(`blocklab: internal error (a bug in Blocklab, not in your scenario): ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    io.err(`blocklab: internal error (a bug in Blocklab, not in your scenario): ${e instanceof Error ? e.stack ?? e.message : formatValue(e)}\n`);
     return EXIT.internal;
   }
 }
@@ -138,12 +139,12 @@ async function runScenario(cmd: RunCommand, io: CliIo): Promise<number> {
   const mode = modeOf(cmd);
   const code = readFileSync(file, "utf8");
 
-  const scenarioError = (message: string, location?: Location): number => {
-    const where = location ? `${shown}:${location.line}:${location.column}` : shown;
+  const scenarioError = (message: string, position?: SourcePosition): number => {
+    const where = position ? `${shown}:${position.line}:${position.column}` : shown;
     if (cmd.json) {
       const r: ResultsJson = {
         verdict: "error", config: null, mode, executions: 0, complete: false, violations: [],
-        error: { message, ...(location ?? {}) }, sometimes: [], notes: [],
+        error: { message, ...(position ?? {}) }, sometimes: [], notes: [],
       };
       io.out(`${json(r)}\n`);
     }
@@ -151,32 +152,16 @@ async function runScenario(cmd: RunCommand, io: CliIo): Promise<number> {
     return EXIT.error;
   };
 
-  let mod: Record<string, unknown>;
-  try {
-    mod = await importScenarioFile(file);
-  } catch (e) {
-    const f = describeLoadError(e, file);
-    return scenarioError(f.message, f.location);
+  const source = scenarioFile(file);
+  const loaded = await loadScenario(source, { overrides, schedule: cmd.schedule });
+  if (!loaded.ok) {
+    const p = loaded.problem;
+    // The flags' own mistakes (a configuration they make, a schedule for another scenario) are bad usage.
+    if (p.phase === "schedule") throw new UsageError(p.message);
+    if (p.inOverrides) throw new UsageError(p.message);
+    return scenarioError(p.message, p.position);
   }
-  const def = mod.default as ScenarioDefinition | undefined;
-  if (def === undefined) return scenarioError("no default export: end the file with `export default scenario({ ... })`");
-  const problems = scenarioProblems(def);
-  if (problems.length > 0) return scenarioError(new ScenarioError(problems).message);
-
-  let config: Config;
-  try {
-    config = resolveConfig(def.kernel, def.patches, overrides);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    if (e.source === "overrides") throw new UsageError(e.message);
-    return scenarioError(e.message);
-  }
-  const built = buildScenario(def, config);
-  if (cmd.schedule !== undefined) {
-    const n = built.spec.actors.length;
-    const bad = decodeSchedule(cmd.schedule).find((t) => t.actor >= n);
-    if (bad) throw new UsageError(`--schedule moves actor ${bad.actor}, but the scenario has ${n} actor${n === 1 ? "" : "s"} (0 to ${n - 1}): it was made for another scenario`);
-  }
+  const { def, config, built } = loaded;
 
   const opts: VerifyOptions = { mode, seed: cmd.seed, schedule: cmd.schedule, maxExecutions: cmd.maxExecutions, maxSeconds: cmd.maxSeconds };
   const result = await quietly(cmd.json, () => verify(built.spec, built.props, opts));
@@ -187,12 +172,10 @@ async function runScenario(cmd: RunCommand, io: CliIo): Promise<number> {
   for (const v of result.violations) {
     violations.push({ ...v, replay: replayOf(v.schedule), link: await encodeShareLink({ code, config, schedule: v.schedule }, cmd.baseUrl) });
   }
-  const notes = notesOf(built);
   let error: ResultsJson["error"];
   if (result.error) {
-    const se = built.diagnostics.scriptError;
-    const loc = se && (result.error.actor === undefined || se.actor === result.error.actor) ? locateInFile(se.error, file) : undefined;
-    error = { message: result.error.message, ...(loc ?? {}), ...(result.error.actor !== undefined ? { actor: result.error.actor } : {}), ...(result.error.step !== undefined ? { step: result.error.step } : {}) };
+    const p = runProblem(built, result.error, source);
+    error = { message: p.message, ...(p.position ?? {}), ...(p.actor !== undefined ? { actor: p.actor } : {}), ...(p.step !== undefined ? { step: p.step } : {}) };
   }
   const r: ResultsJson = {
     verdict: result.verdict, config, mode, executions: result.executions, complete: result.complete, violations,
@@ -202,7 +185,7 @@ async function runScenario(cmd: RunCommand, io: CliIo): Promise<number> {
     ...(result.stoppedBy !== undefined ? { stoppedBy: result.stoppedBy } : {}),
     sometimes: result.sometimes,
     ...(result.trace ? { trace: result.trace } : {}),
-    notes,
+    notes: [],
   };
 
   if (cmd.json) io.out(`${json(r)}\n`);
@@ -222,12 +205,6 @@ async function quietly<T>(on: boolean, f: () => Promise<T>): Promise<T> {
   } finally {
     Object.assign(console, saved);
   }
-}
-
-function notesOf(built: BuiltScenario): string[] {
-  const notes: string[] = [];
-  if (built.unchecked.length > 0) notes.push(`${built.unchecked.join(", ")}: not checked yet (accepted, but no check is implemented; a pass says nothing about it)`);
-  return notes;
 }
 
 /** JSON text; Uint8Arrays as arrays of bytes, bigints as "123n" (as trace.ts writes them). */
@@ -264,6 +241,5 @@ function humanText(r: ResultsJson, def: ScenarioDefinition, cmd: RunCommand, sho
     row("open", v.link);
   }
   if (r.violations.length === 0 && r.trace && r.verdict !== "error") out.push("", "trace", formatTrace(r.trace));
-  if (r.notes.length > 0) out.push("", ...r.notes.map((n) => `note: ${n}`));
   return `${out.join("\n")}\n`;
 }

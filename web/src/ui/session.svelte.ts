@@ -4,6 +4,7 @@
 // (docs/ui.md).
 
 import { ConfigError, PRESETS, resolveConfig } from "../api/config";
+import { logText } from "../api/format-value";
 import { decodeShareLink, encodeShareLink, ShareLinkError } from "../api/share-link";
 import type { Config } from "../api/types";
 import type { Trace } from "../sim/trace";
@@ -471,7 +472,7 @@ export class Session {
     this.world = r.world ?? null;
     this.selected = st.trace.steps.length;
     for (const s of st.trace.steps) {
-      if (s.call === "log") entries.push({ level: "log", text: `${s.actor}: ${s.args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}`, step: s.step });
+      if (s.call === "log") entries.push({ level: "log", text: `${s.actor}: ${logText(s.args)}`, step: s.step });
     }
     if (st.violation) entries.push({ level: "error", text: `violation of "${st.violation.invariant}": ${st.violation.message}` });
     if (st.divergence) entries.push({ level: "error", text: st.divergence });
@@ -528,7 +529,7 @@ export class Session {
     this.pendingStep = undefined;
     if (trace) {
       for (const s of trace.steps) {
-        if (s.call === "log") entries.push({ level: "log", text: `${s.actor}: ${s.args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}`, step: s.step });
+        if (s.call === "log") entries.push({ level: "log", text: `${s.actor}: ${logText(s.args)}`, step: s.step });
       }
     }
     if (r.error) {

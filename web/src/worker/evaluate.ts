@@ -8,8 +8,9 @@
 // in stack frames; the source map then gives the TypeScript position.
 
 import * as api from "../api/index";
+import { formatValue } from "../api/format-value";
+import type { ScenarioCode, SourcePosition } from "../api/load-scenario";
 import { SourceMap } from "./source-map";
-import type { SourcePosition } from "./protocol";
 
 export const SCRIPT_URL = "blocklab-scenario.js";
 const PREFIX = "(function (require, exports, module) {";
@@ -23,11 +24,11 @@ export class ImportError extends Error {
 
 function requireFor(name: string): unknown {
   if (name === "blocklab") return api;
-  throw new ImportError(`a scenario can import only "blocklab" (it imports ${JSON.stringify(name)})`);
+  throw new ImportError(`a scenario can import only "blocklab" (it imports ${formatValue(name)})`);
 }
 
 /** Runs the module's code and returns its exports. */
-export function evaluateModule(js: string): Record<string, unknown> {
+function evaluateModule(js: string): Record<string, unknown> {
   const body = js.replace(/\n\/\/# sourceMappingURL=.*\s*$/, "\n");
   // Indirect eval: global scope, no access to this module's variables.
   const factory = (0, eval)(`${PREFIX}${body}\n})\n//# sourceURL=${SCRIPT_URL}`) as (r: typeof requireFor, e: object, m: object) => void;
@@ -36,13 +37,8 @@ export function evaluateModule(js: string): Record<string, unknown> {
   return module.exports;
 }
 
-/** Where in the user's TypeScript an error was thrown: its first stack frame inside the script. */
-export function positionOf(error: unknown, sourceMap: SourceMap | undefined): SourcePosition | undefined {
-  return positionInStack(error instanceof Error ? error.stack : undefined, sourceMap);
-}
-
-/** The same, from a stack's text. */
-export function positionInStack(stack: string | undefined, sourceMap: SourceMap | undefined): SourcePosition | undefined {
+/** Where in the user's TypeScript a stack's first frame inside the script is. */
+function positionInStack(stack: string | undefined, sourceMap: SourceMap | undefined): SourcePosition | undefined {
   if (typeof stack !== "string") return undefined;
   const at = new RegExp(`${SCRIPT_URL.replace(/\./g, "\\.")}:(\\d+):(\\d+)`).exec(stack);
   if (!at) return undefined;
@@ -53,11 +49,17 @@ export function positionInStack(stack: string | undefined, sourceMap: SourceMap 
   return sourceMap.original(line, column) ?? undefined;
 }
 
-export function parseSourceMap(text: string | undefined): SourceMap | undefined {
+function parseSourceMap(text: string | undefined): SourceMap | undefined {
   if (!text) return undefined;
   try {
     return new SourceMap(text);
   } catch {
     return undefined;
   }
+}
+
+/** The transpiled scenario for the front door (api/load-scenario.ts): evaluated here, its stacks mapped through its source map. */
+export function sandboxCode(js: string, sourceMapText: string | undefined): ScenarioCode {
+  const map = parseSourceMap(sourceMapText);
+  return { evaluate: () => evaluateModule(js), locate: (stack) => positionInStack(stack, map) };
 }

@@ -1,23 +1,16 @@
-// Short texts for values in the views (a trace's arguments and results).
+// Short texts for the views: a trace's arguments and results, its kernel events.
 
+import { callText as callTextOf, formatValue } from "../api/format-value";
+
+/** Characters of one value in the views (the timeline, step mode, compare). */
 const MAX = 80;
 
 export function short(v: unknown): string {
-  let text: string;
-  if (typeof v === "string") text = JSON.stringify(v);
-  else if (v === undefined) text = "undefined";
-  else {
-    try {
-      text = JSON.stringify(v) ?? String(v);
-    } catch {
-      text = String(v);
-    }
-  }
-  return text.length > MAX ? `${text.slice(0, MAX - 1)}…` : text;
+  return formatValue(v, MAX);
 }
 
 export function callText(call: string, args: readonly unknown[]): string {
-  return `${call}(${args.map(short).join(", ")})`;
+  return callTextOf(call, args, MAX);
 }
 
 /** The kinds of kernel events, for their colour on the timeline. */

@@ -8,6 +8,7 @@
 import type { Config } from "../api/types";
 import type { ConfigOverrides } from "../api/config";
 import type { Mode } from "../sim/verify";
+import type { SourcePosition } from "../api/load-scenario";
 
 export interface JobBudgets {
   /** Steps per execution (verify's maxSteps). */
@@ -41,10 +42,7 @@ export interface Job {
 }
 
 /** A position in the user's TypeScript (1-based). */
-export interface SourcePosition {
-  line: number;
-  column: number;
-}
+export type { SourcePosition } from "../api/load-scenario";
 
 export interface ConsoleLine {
   level: "log" | "info" | "warn" | "error" | "debug";
@@ -88,7 +86,7 @@ export interface JobResult {
   tools?: import("./tools").ToolCall[];
   /** Compare's answer. */
   compare?: import("./compare").CompareResult;
-  /** Things the user should know about the run (for example invariants the scenario asked for that are not checked). */
+  /** Things the user should know about the run (for example that the views of the world could not be recorded). */
   notes: string[];
   /** Globals the sandbox removed before the script ran. */
   blocked: string[];

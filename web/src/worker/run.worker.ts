@@ -15,16 +15,17 @@ import { liveCounts, type LiveCounts } from "../sim/live";
 import { buildScenario, type BuiltScenario } from "../api/build";
 import { compileCore } from "../core/load";
 import { ConfigError, resolveConfig } from "../api/config";
-import { ScenarioError, scenarioProblems } from "../api/scenario";
+import { formatValue, logText, thrownText } from "../api/format-value";
+import { locateThrown, runProblem, type ScenarioCode } from "../api/load-scenario";
 import type { Config, ScenarioDefinition } from "../api/types";
 import { ScriptError } from "../sim/execution";
 import { replaySchedule, whyNotEnabled } from "../sim/replay";
-import { decodeSchedule, ScheduleSyntaxError } from "../sim/schedule";
+import { decodeSchedule } from "../sim/schedule";
 import { traceOf } from "../sim/trace";
 import { callText } from "./format";
 import { verify, type VerifyOptions } from "../sim/verify";
-import { evaluateModule, parseSourceMap, positionInStack, positionOf } from "./evaluate";
-import type { ConsoleLine, Job, JobError, JobResult, StepAlternative, StepState, WorkerMessage } from "./protocol";
+import { loadJob } from "./load-job";
+import type { ConsoleLine, Job, JobResult, StepAlternative, StepState, WorkerMessage } from "./protocol";
 import { lockDown } from "./sandbox";
 import { recordWorld } from "./world";
 import { firstDifference, replaySide, type CompareResult } from "./compare";
@@ -59,23 +60,13 @@ function flushConsole(): void {
   consoleBuffer = [];
 }
 
-function show(v: unknown): string {
-  if (typeof v === "string") return v;
-  if (v instanceof Error) return `${v.name}: ${v.message}`;
-  try {
-    return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : typeof x === "function" ? `<function ${x.name || "anonymous"}>` : x)) ?? String(v);
-  } catch {
-    return String(v);
-  }
-}
-
 function addConsole(level: ConsoleLine["level"], values: unknown[]): void {
   consoleCount++;
   if (consoleCount > MAX_CONSOLE_LINES) {
     if (consoleCount === MAX_CONSOLE_LINES + 1) consoleBuffer.push({ level: "warn", text: `(more than ${MAX_CONSOLE_LINES} console lines: the rest are dropped)` });
     return;
   }
-  consoleBuffer.push({ level, text: values.map(show).join(" ") });
+  consoleBuffer.push({ level, text: logText(values) });
   if (consoleBuffer.length >= 50) flushConsole();
 }
 
@@ -95,18 +86,6 @@ function jsonText(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x instanceof Uint8Array ? Array.from(x) : x));
 }
 
-function describe(e: unknown): string {
-  if (!(e instanceof Error)) return `uncaught ${show(e)}`;
-  const named = e.name !== "Error" && e.name !== "ScenarioError";
-  return `${named ? `${e.name}: ` : ""}${e.message}`;
-}
-
-function notesOf(built: BuiltScenario): string[] {
-  const notes: string[] = [];
-  if (built.unchecked.length > 0) notes.push(`${built.unchecked.join(", ")}: not checked yet (accepted, but no check is implemented; a pass says nothing about it)`);
-  return notes;
-}
-
 /** The world after each step of the trace on show, for the views (world.ts); a failure costs the views, never the result. */
 async function attachWorld(result: JobResult, built: BuiltScenario, trace: Trace, tools?: ToolTracker): Promise<void> {
   const t0 = performance.now();
@@ -119,7 +98,7 @@ async function attachWorld(result: JobResult, built: BuiltScenario, trace: Trace
     }
   } catch (e) {
     if (e instanceof ScriptError) return; // the script failed in the replay as in the run: the console says so already
-    result.notes.push(`the views of the world could not be recorded: ${describe(e)}`);
+    result.notes.push(`the views of the world could not be recorded: ${thrownText(e)}`);
   }
   result.worldMs = performance.now() - t0;
   if (result.world) result.world.recordMs = Math.round(result.worldMs);
@@ -129,7 +108,7 @@ async function attachWorld(result: JobResult, built: BuiltScenario, trace: Trace
  * Compare (compare.ts): the schedule given, else the counterexample an
  * exploration under A finds, else A's plain run; replayed under A and B.
  */
-async function compareJob(job: Job, def: ScenarioDefinition, builtA: BuiltScenario, map: ReturnType<typeof parseSourceMap>, result: JobResult, now: () => number, t0: number, live: LiveCounts): Promise<JobResult> {
+async function compareJob(job: Job, def: ScenarioDefinition, builtA: BuiltScenario, code: ScenarioCode, result: JobResult, now: () => number, t0: number, live: LiveCounts): Promise<JobResult> {
   const spec = job.compare;
   if (!spec) return { ...result, error: { phase: "internal", message: "a compare job without its configurations" }, elapsedMs: performance.now() - t0 };
   let configB: Config;
@@ -154,10 +133,9 @@ async function compareJob(job: Job, def: ScenarioDefinition, builtA: BuiltScenar
     result.compare = { schedule, source, sides: [a, b], ...(firstDiff !== undefined ? { firstDiff } : {}) };
   } catch (e) {
     if (!(e instanceof ScriptError)) throw e;
-    const position = positionOf(e.error, map);
+    const position = locateThrown(code, e.error);
     result.error = { phase: "run", message: e.message, actor: e.actor, ...(position ? { position } : {}) };
   }
-  result.notes = notesOf(builtA);
   result.elapsedMs = performance.now() - t0;
   return result;
 }
@@ -215,45 +193,20 @@ async function runJob(job: Job): Promise<JobResult> {
   const coreProblem = await coreReady;
   captureConsole();
   const blocked = lockDown(scope as unknown as typeof globalThis);
-  const map = parseSourceMap(job.sourceMap);
   const result: JobResult = { notes: [], blocked, elapsedMs: 0 };
   if (coreProblem) addConsole("warn", [coreProblem]);
-  const fail = (error: JobError): JobResult => ({ ...result, error, elapsedMs: performance.now() - t0 });
 
-  let mod: Record<string, unknown>;
-  try {
-    mod = evaluateModule(job.js);
-  } catch (e) {
-    return fail({ phase: "load", message: describe(e), position: positionOf(e, map) });
-  }
-  const def = mod.default as ScenarioDefinition | undefined;
-  if (def === undefined) return fail({ phase: "load", message: "no default export: end the file with `export default scenario({ ... })`" });
-  const problems = scenarioProblems(def);
-  if (problems.length > 0) return fail({ phase: "load", message: new ScenarioError(problems).message });
-  if (typeof def.title === "string") result.title = def.title;
-
-  let config: Config;
-  try {
-    config = resolveConfig(def.kernel, def.patches, job.overrides ?? {});
-  } catch (e) {
-    if (e instanceof ConfigError) return fail({ phase: "config", message: `${e.source === "scenario" ? "the scenario's configuration" : "the configuration panel"}: ${e.message}` });
-    throw e;
-  }
-  result.config = config;
   // Tool calls are watched (tools.ts) in the replays for the views and step mode, not in explorations.
   const tools = new ToolTracker();
-  const built = buildScenario(tools.wrapDef(def), config);
-  tools.wrapSpec(built.spec);
-  if (job.schedule !== undefined) {
-    try {
-      const n = built.spec.actors.length;
-      const bad = decodeSchedule(job.schedule).find((t) => t.actor >= n);
-      if (bad) return fail({ phase: "config", message: `the schedule moves actor ${bad.actor}, but the scenario has ${n} actor${n === 1 ? "" : "s"} (0 to ${n - 1}): it was made for another scenario` });
-    } catch (e) {
-      if (e instanceof ScheduleSyntaxError) return fail({ phase: "config", message: `schedule: ${e.message}` });
-      throw e;
-    }
+  const loaded = await loadJob(job, (def) => tools.wrapDef(def));
+  if (!loaded.ok) {
+    const { error, title, config } = loaded;
+    return { ...result, ...(title !== undefined ? { title } : {}), ...(config ? { config } : {}), error, elapsedMs: performance.now() - t0 };
   }
+  const { scenario: { def, config, built }, code } = loaded;
+  if (typeof def.title === "string") result.title = def.title;
+  result.config = config;
+  tools.wrapSpec(built.spec);
 
   if (job.mode === "step") {
     let path = job.schedule ? decodeSchedule(job.schedule) : [];
@@ -293,12 +246,11 @@ async function runJob(job: Job): Promise<JobResult> {
       }
       tools.recording = true;
       result.step = step;
-      result.notes = notesOf(built);
       await attachWorld(result, built, step.trace, tools);
     } catch (e) {
       if (!(e instanceof ScriptError)) throw e;
       const se = built.diagnostics.scriptError;
-      const position = positionOf(se?.error ?? e.error, map);
+      const position = locateThrown(code, se?.error ?? e.error);
       result.error = { phase: "run", message: e.message, actor: e.actor, ...(position ? { position } : {}) };
     }
     result.elapsedMs = performance.now() - t0;
@@ -318,7 +270,7 @@ async function runJob(job: Job): Promise<JobResult> {
     }
     return t;
   };
-  if (job.mode === "compare") return compareJob(job, def, built, map, result, now, t0, live);
+  if (job.mode === "compare") return compareJob(job, def, built, code, result, now, t0, live);
 
   const opts: VerifyOptions = {
     mode: job.mode as VerifyOptions["mode"],
@@ -332,14 +284,10 @@ async function runJob(job: Job): Promise<JobResult> {
   };
   const r = await verify(built.spec, built.props, opts);
   result.verify = r;
-  result.notes = notesOf(built);
   const shown = r.trace ?? r.violations[0]?.trace;
   if (shown) await attachWorld(result, built, shown, tools);
   if (r.error) {
-    const se = built.diagnostics.scriptError;
-    const thrown = se && (r.error.actor === undefined || se.actor === r.error.actor) ? se.error : undefined;
-    const position = positionOf(thrown, map) ?? positionInStack(r.error.stack, map);
-    result.error = { phase: "run", message: r.error.message, ...(position ? { position } : {}), ...(r.error.actor !== undefined ? { actor: r.error.actor } : {}), ...(r.error.step !== undefined ? { step: r.error.step } : {}) };
+    result.error = { phase: "run", ...runProblem(built, r.error, code) };
   }
   result.elapsedMs = performance.now() - t0;
   return result;
@@ -349,14 +297,14 @@ scope.onmessage = (e: MessageEvent<Job>) => {
   scope.onmessage = null; // one job per worker
   const job = e.data;
   void runJob(job)
-    .catch((err: unknown): JobResult => ({ notes: [], blocked: [], elapsedMs: 0, error: { phase: "internal", message: `a bug in Blocklab, not in your scenario: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}` } }))
+    .catch((err: unknown): JobResult => ({ notes: [], blocked: [], elapsedMs: 0, error: { phase: "internal", message: `a bug in Blocklab, not in your scenario: ${err instanceof Error ? (err.stack ?? err.message) : formatValue(err)}` } }))
     .then((result) => {
       flushConsole();
       let text: string;
       try {
         text = jsonText(result);
       } catch (err) {
-        text = jsonText({ notes: [], blocked: [], elapsedMs: 0, error: { phase: "internal", message: `the result could not be sent: ${describe(err)}` } });
+        text = jsonText({ notes: [], blocked: [], elapsedMs: 0, error: { phase: "internal", message: `the result could not be sent: ${thrownText(err)}` } });
       }
       post({ type: "done", result: text });
     });
