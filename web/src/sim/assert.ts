@@ -10,7 +10,11 @@ export class InternalError extends Error {
   }
 }
 
-/** Throws an InternalError unless `ok`; the message is built only then. */
+/**
+ * Throws an InternalError unless `ok`; the message is built only then. Hot
+ * paths test and throw inline instead: the message's closure would be
+ * allocated at every call.
+ */
 export function internal(ok: boolean, message: () => string): asserts ok {
   if (!ok) throw new InternalError(message());
 }

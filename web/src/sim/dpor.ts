@@ -22,7 +22,7 @@
 // Happens-before is kept as vector clocks on the path: per step, per actor,
 // 1 + the index of that actor's last step that happens before it (0: none).
 
-import { internal } from "./assert";
+import { InternalError, internal } from "./assert";
 import type { Probe, Transition } from "./execution";
 import { dependent, type Bits, type FootprintEncoder } from "./footprint-bits";
 import type { Summary } from "./summaries";
@@ -77,7 +77,7 @@ export class Races {
 
   addBacktrack(f: Frame, q: number): void {
     if ((f.backtrack >>> q) & 1) return;
-    internal(((f.enabled >>> q) & 1) === 1, () => `actor ${q} added to the backtrack set of a state where it cannot move`);
+    if (!((f.enabled >>> q) & 1)) throw new InternalError(`actor ${q} added to the backtrack set of a state where it cannot move`);
     f.backtrack |= 1 << q;
     f.order.push(q);
     this.added++;
@@ -160,7 +160,7 @@ export class Races {
         if (((f.backtrack | f.sleep) >>> p) & 1) covered = true;
       }
       // v's first step on the path has no predecessor in v, nor has e' when v is e' alone.
-      internal(initials.length > 0, () => `the race of step ${i} with actor ${p}'s next step: v has no initial`);
+      if (initials.length === 0) throw new InternalError(`the race of step ${i} with actor ${p}'s next step: v has no initial`);
     } else if (initials.length === 0) {
       // v is made of steps below the cached state only: any of their actors may start it.
       let any = false;

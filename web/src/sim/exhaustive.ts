@@ -32,7 +32,7 @@
 // checks always, costlier ones with `debug`, which property tests turn on.
 // None of them changes what is explored.
 
-import { internal } from "./assert";
+import { InternalError, internal } from "./assert";
 import { Races, type Frame } from "./dpor";
 import { Execution, type ExecCheckpoint, type ExecutionSpec, type Probe, type Transition } from "./execution";
 import { FootprintEncoder, covers, mergeBits, type Bits } from "./footprint-bits";
@@ -227,7 +227,7 @@ class Search {
         res.transitions++;
         const fp = this.enc.toBits(rec.footprint);
         races.push(t, fp);
-        internal(races.path.length === stack.length, () => `${races.path.length} steps on the path for ${stack.length} states on the stack`);
+        if (races.path.length !== stack.length) throw new InternalError(`${races.path.length} steps on the path for ${stack.length} states on the stack`);
         node.fp = fp;
         const violation = this.checkStep();
         // A state where an invariant fails is not explored further: the step

@@ -3,7 +3,7 @@
 // (linear probing, at most half full), so a state costs no allocation but
 // its value: searches visit millions.
 
-import { internal } from "./assert";
+import { InternalError, internal } from "./assert";
 
 export class StateTable<V> {
   private k0 = new Uint32Array(1024);
@@ -52,7 +52,7 @@ export class StateTable<V> {
   add(a: number, b: number, v: V, tag: number): void {
     if ((this.values.length + 1) * 2 > this.slot.length) this.grow();
     const i = this.find(a, b);
-    internal(this.slot[i] === 0, () => `state ${(a >>> 0).toString(16)}:${(b >>> 0).toString(16)} added to the visited table twice`);
+    if (this.slot[i] !== 0) throw new InternalError(`state ${(a >>> 0).toString(16)}:${(b >>> 0).toString(16)} added to the visited table twice`);
     this.values.push(v);
     if (this.values.length > this.tags.length) {
       const t = new Int32Array(this.tags.length * 2);
