@@ -162,7 +162,8 @@ export class Races {
       // v's first step on the path has no predecessor in v, nor has e' when v is e' alone.
       if (initials.length === 0) throw new InternalError(`the race of step ${i} with actor ${p}'s next step: v has no initial`);
     } else if (initials.length === 0) {
-      // v is made of steps below the cached state only: any of their actors may start it.
+      // v is made of steps below the cached state only: any of their actors
+      // may start it; when none can move here, every actor that can (as above).
       let any = false;
       for (let q = 0; q < this.nActors; q++) if (below![q] && (f.enabled >>> q) & 1) { this.addBacktrack(f, q); any = true; }
       if (!any) this.addEveryEnabled(f);

@@ -273,6 +273,7 @@ class Search {
     if (this.por) this.races.detectRaces(probes, parentProbes, newest, this.enc);
     let enabled = 0;
     for (let p = 0; p < this.nActors; p++) if (probes[p] !== undefined && exec.isEnabled(p)) enabled |= 1 << p;
+    // Nothing explored below: an end state, or the step bound (the first bound met is the one reported).
     if (enabled === 0 || depth >= this.maxSteps) {
       if (enabled === 0) this.endOfExecution(key, summary, probes);
       else {
