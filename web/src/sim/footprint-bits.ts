@@ -14,9 +14,9 @@ import type { Probe } from "./execution";
 import type { Footprint } from "./store";
 
 /** What a step does to an object: read it, write it, or write a collection ("kind:*": create or delete a member). */
-export const READ = 0;
-export const WRITE = 1;
-export const COLLECTION_WRITE = 2;
+const READ = 0;
+const WRITE = 1;
+const COLLECTION_WRITE = 2;
 type Access = typeof READ | typeof WRITE | typeof COLLECTION_WRITE;
 
 /**
@@ -35,7 +35,7 @@ export class Bits {
   hi: { r: number[]; w: number[]; c: number[] } | null = null;
 }
 
-export function setBit(b: Bits, access: Access, id: number): void {
+function setBit(b: Bits, access: Access, id: number): void {
   if (id < 32) {
     const m = 1 << id;
     if (access === READ) b.r0 |= m;
@@ -66,7 +66,7 @@ export function dependent(a: Bits, b: Bits): boolean {
   return false;
 }
 
-export function orInto(into: Bits, b: Bits): void {
+function orInto(into: Bits, b: Bits): void {
   into.all ||= b.all;
   into.r0 |= b.r0;
   into.w0 |= b.w0;
@@ -81,7 +81,7 @@ export function orInto(into: Bits, b: Bits): void {
   or(h.c, b.hi.c);
 }
 
-export function copyBits(b: Bits): Bits {
+function copyBits(b: Bits): Bits {
   const c = new Bits();
   orInto(c, b);
   return c;
