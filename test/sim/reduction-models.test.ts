@@ -44,3 +44,18 @@ describe("the reductions on the models: the same end states as state caching alo
     }, 120_000);
   }
 });
+
+describe("the explorer's own checks (ExhaustiveOptions.debug) on the models: they hold, and change nothing", () => {
+  for (const [id, kernel, patches] of [CASES[0]!, CASES[1]!, CASES[3]!]) {
+    it(`${id}${kernel ? ` (${kernel}, ${patches})` : ""}`, async () => {
+      const b = await lesson(id, kernel, patches);
+      const opts = { collectEndStates: true, stopAtFirst: false, maxSeconds: 60 };
+      const plain = await exploreExhaustive(b.spec, b.props, opts);
+      const checked = await exploreExhaustive(b.spec, b.props, { ...opts, debug: true });
+      expect(plain.complete).toBe(true);
+      const counts = (r: typeof plain) => [r.states, r.transitions, r.executions, r.violations.map((v) => v.invariant)];
+      expect(counts(checked)).toEqual(counts(plain));
+      expect([...checked.endStates].sort()).toEqual([...plain.endStates].sort());
+    }, 120_000);
+  }
+});

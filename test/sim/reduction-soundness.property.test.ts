@@ -14,6 +14,11 @@ import { props, toyScenario, type ToySys } from "../support/toy";
 // caching alone: a state key fixes everything below the state, so caching
 // drops nothing (up to 64-bit collisions); without it, crashing actors make
 // the reference too slow for a property test.
+//
+// Every search here runs with `debug`: the explorer also checks its own
+// bookkeeping (clocks, skipped race detections, the visited table, backtrack
+// sets) and throws an InternalError where it is wrong, which fails the
+// property before an answer is even compared.
 
 type Instr =
   | { op: "incr"; v: string }
@@ -72,7 +77,7 @@ async function compare(c: { programs: Instr[][]; crashing: number; invariants: I
     c.programs.map((_, i) => ({ mayCrash: ((c.crashing >> i) & 1) === 1 })),
   );
   const p = props(c.invariants, sometimes);
-  const opts = { collectEndStates: true, stopAtFirst: false } as const;
+  const opts = { collectEndStates: true, stopAtFirst: false, debug: true } as const;
   const reference = await exploreExhaustive(spec(), p, { ...opts, por: false, sleepSets: false, caching: true, maxStates: 30_000 });
   fc.pre(reference.complete);
   const reduced = await exploreExhaustive(spec(), p, { ...opts, maxStates: 200_000, ...reduction });
@@ -150,7 +155,7 @@ describe("loop heads are sound: a daemon at its loop head counted once, whatever
       }),
       async (c) => {
         const p = props(c.invariants, sometimes);
-        const opts = { collectEndStates: true, stopAtFirst: false } as const;
+        const opts = { collectEndStates: true, stopAtFirst: false, debug: true } as const;
         const reference = await exploreExhaustive(daemonSpec(c.programs, c.crashing), p, { ...opts, por: false, sleepSets: false, loopHeads: false, maxStates: 30_000 });
         fc.pre(reference.complete);
         const reduced = await exploreExhaustive(daemonSpec(c.programs, c.crashing), p, { ...opts, maxStates: 200_000 });
@@ -165,7 +170,7 @@ describe("loop heads are sound: a daemon at its loop head counted once, whatever
 
 describe("the counterexamples behind the fixes, found by the property above and kept as regressions", () => {
   const endStates = async (spec: () => ReturnType<typeof toyScenario>, inv: Invariant[], reduction: ExhaustiveOptions) =>
-    exploreExhaustive(spec(), props(inv), { collectEndStates: true, stopAtFirst: false, ...reduction });
+    exploreExhaustive(spec(), props(inv), { collectEndStates: true, stopAtFirst: false, debug: true, ...reduction });
 
   it("a race reversed by an actor asleep at that state: the reversal must start with an initial of the reversed sequence", async () => {
     // The end state that needs p2: read b, write b, then p0 (which reads 1) and

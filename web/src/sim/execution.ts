@@ -241,16 +241,7 @@ export class Execution {
       const points: StepRecord["choicePoints"] = [];
       const events: KernelEvent[] = [];
       const given = t.choices ?? [];
-      const ctx: StepContext = {
-        store: this.store,
-        who: a.who,
-        choose: (name, options) => {
-          const value = points.length < given.length ? given[points.length]! : 0;
-          points.push({ name, options, value: value >= 0 && value < options ? value : 0 });
-          return points[points.length - 1]!.value;
-        },
-        emit: (e) => { events.push(e); },
-      };
+      const ctx = this.context(a, given, points, events);
       let outcome: Outcome | undefined;
       try {
         if (t.kill) {
@@ -321,17 +312,7 @@ export class Execution {
     const fp = emptyFootprint();
     const choicePoints: StepRecord["choicePoints"] = [];
     const events: KernelEvent[] = [];
-    const given = t.choices ?? [];
-    const ctx: StepContext = {
-      store: this.store,
-      who: a.who,
-      choose: (name, options) => {
-        const value = choicePoints.length < given.length ? given[choicePoints.length]! : choose ? choose(name, options) : 0;
-        choicePoints.push({ name, options, value: value >= 0 && value < options ? value : 0 });
-        return choicePoints[choicePoints.length - 1]!.value;
-      },
-      emit: (e) => { events.push(e); },
-    };
+    const ctx = this.context(a, t.choices ?? [], choicePoints, events, choose);
     const prev = this.store.recording;
     this.store.recording = fp;
     let outcome: Outcome;
@@ -354,15 +335,7 @@ export class Execution {
     } finally {
       this.store.recording = prev;
     }
-    const rec: StepRecord = { step: this.steps.length, actor: t.actor, call, args, outcome, footprint: fp, choicePoints, events };
-    this.steps.push(rec);
-    if (t.kill) a.kill();
-    else {
-      const delivered = a.advance(outcome);
-      if (delivered) return delivered.then(() => { this.checkScript(a); return rec; });
-    }
-    this.checkScript(a);
-    return rec;
+    return this.finishStep(a, t, { step: this.steps.length, actor: t.actor, call, args, outcome, footprint: fp, choicePoints, events });
   }
 
   /**
@@ -376,15 +349,38 @@ export class Execution {
     const a = this.actors[t.actor]!;
     const op = a.pending!;
     this.store.apply(redo.writes);
-    const rec: StepRecord = {
+    return this.finishStep(a, t, {
       step: this.steps.length, actor: t.actor,
       call: t.kill ? "<killed>" : op.call, args: t.kill ? [op.call] : op.args,
       outcome: redo.outcome, footprint, choicePoints: redo.choicePoints.map((c) => ({ ...c })), events: [...redo.events],
+    });
+  }
+
+  /**
+   * The context a step's code runs with. A choice point takes the value
+   * given for it, else what `choose` draws, else 0; a value out of range
+   * (a schedule made for another version of the model) takes 0 too, so that
+   * the record says what was taken.
+   */
+  private context(a: ActorRuntime, given: readonly number[], points: StepRecord["choicePoints"], events: KernelEvent[], choose?: (name: string, options: number) => number): StepContext {
+    return {
+      store: this.store,
+      who: a.who,
+      choose: (name, options) => {
+        const value = points.length < given.length ? given[points.length]! : choose ? choose(name, options) : 0;
+        points.push({ name, options, value: value >= 0 && value < options ? value : 0 });
+        return points[points.length - 1]!.value;
+      },
+      emit: (e) => { events.push(e); },
     };
+  }
+
+  /** A step taken (run or replayed): recorded, and its outcome delivered to the actor (or the actor killed). */
+  private finishStep(a: ActorRuntime, t: Transition, rec: StepRecord): StepRecord | Promise<StepRecord> {
     this.steps.push(rec);
     if (t.kill) a.kill();
     else {
-      const delivered = a.advance(redo.outcome);
+      const delivered = a.advance(rec.outcome);
       if (delivered) return delivered.then(() => { this.checkScript(a); return rec; });
     }
     this.checkScript(a);
