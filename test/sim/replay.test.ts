@@ -67,7 +67,7 @@ describe("replaying a schedule", () => {
     const r2 = await replaySchedule(edited, p, found.path, { expect: expectedCalls(original.exec.steps) });
     expect(r2.divergence).toEqual({
       step: first,
-      message: `step ${first + 1} of the schedule: the schedule expected a to call read("n"), but the script now calls write("m",5)`,
+      message: `step ${first + 1} of the schedule: the schedule expected a to call read("n"), but the script now calls write("m", 5)`,
     });
     expect(r2.exec.steps).toHaveLength(first);
 

@@ -5,7 +5,7 @@
 // two into every switch's value, which is what a run reports and a shared
 // link carries.
 
-import { formatValue } from "./format-value";
+import { formatValue } from "../sim/format-value";
 import type { Config, DiskseqFormat, DmFlagPolicy, KernelId, PatchId, PatchSelection, PresetId, ResolvedPatches } from "./types";
 
 /** A configuration that cannot be resolved. `source` says whose it was: the scenario's, or the caller's overrides. */

@@ -7,7 +7,7 @@
 
 import { buildScenario, type BuiltScenario } from "./build";
 import { ConfigError, resolveConfig, type ConfigOverrides } from "./config";
-import { thrownText } from "./format-value";
+import { thrownText } from "../sim/format-value";
 import { ScenarioError, scenarioProblems } from "./scenario";
 import type { Config, ScenarioDefinition } from "./types";
 import { decodeSchedule, ScheduleSyntaxError } from "../sim/schedule";

@@ -3,7 +3,7 @@
 // error's stack points at the scenario file) rather than as a puzzling run.
 
 import { isKernelId, resolveConfig } from "./config";
-import { formatValue } from "./format-value";
+import { formatValue } from "../sim/format-value";
 import type { BuiltinInvariant, ScenarioDefinition } from "./types";
 
 /** A malformed scenario definition; `problems` lists every one found. */

@@ -12,7 +12,7 @@ import { syscalls } from "../linux/syscalls";
 import { dmsetupCreate, dmsetupInfo, dmsetupLoad, dmsetupLs, dmsetupRemove, dmsetupResume, dmsetupSuspend, dmsetupTable } from "../userland/dmsetup";
 import { losetupAttach, losetupDetach, losetupList } from "../userland/losetup";
 import { xenstoreSyscalls } from "../xen/syscalls";
-import { traceValue } from "./format-value";
+import { traceValue } from "../sim/format-value";
 import { xenstoreClient } from "./xenstore-client";
 import { diskFor, ringFor, xlFor } from "./sys-xen";
 import type { Sys } from "./types";

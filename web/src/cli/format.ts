@@ -3,7 +3,7 @@
 // commands. The JSON output is the results document itself; this is for
 // people at a terminal.
 
-import { callText, formatValue, logText } from "../api/format-value";
+import { callText, formatValue, logText } from "../sim/format-value";
 import type { Trace, TraceStep } from "../sim/trace";
 
 /** Characters of one value in a trace line: the line stays readable at a terminal's width. */

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { format } from "node:util";
-import { formatValue } from "../api/format-value";
+import { formatValue } from "../sim/format-value";
 import { ConfigError, checkOverrides, describeConfig, patchSelectionFromText, type ConfigOverrides } from "../api/config";
 import { loadScenario, runProblem, type SourcePosition } from "../api/load-scenario";
 import { encodeShareLink } from "../api/share-link";

@@ -4,6 +4,7 @@
 // to record it, and how to go back to an earlier state: restore the store
 // from a checkpoint and bring moved actors back by replaying their logs.
 
+import { formatValue } from "./format-value";
 import { ActorRuntime, DivergenceError, type ActorStatus, type Channel, type Outcome } from "./actor";
 import { fmix, hex64, type Hash64 } from "./hash";
 import { SysError, type KernelEvent, type Op, type StepContext, type Who } from "./op";
@@ -115,7 +116,7 @@ export interface ExecCheckpoint {
 /** An actor's code threw something that is not a SysError: a bug in the script, which ends the run. */
 export class ScriptError extends Error {
   constructor(readonly actor: string, readonly error: unknown) {
-    super(`${actor}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+    super(`${actor}: ${error instanceof Error ? `${error.name}: ${error.message}` : formatValue(error)}`);
     this.name = "ScriptError";
   }
 }

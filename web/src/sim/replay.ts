@@ -19,6 +19,7 @@
 // A bug in the script (ScriptError) or in a model is not an outcome: it is
 // thrown to the caller, as by Execution.step.
 
+import { callText, formatValue } from "./format-value";
 import { canonical } from "./hash";
 import { DivergenceError, Execution, type ExecutionSpec, type StepRecord, type Transition } from "./execution";
 import type { FoundViolation } from "./exhaustive";
@@ -86,11 +87,6 @@ export function describeTransition(exec: Execution, t: Transition): string {
   return `${n.kill ? `killing ${name}` : name}${n.choices ? ` with choice values ${n.choices.join(".")}` : ""}`;
 }
 
-function callText(call: string, args: readonly unknown[]): string {
-  const a = canonical(args);
-  return `${call}(${a.startsWith("[") && a.endsWith("]") ? a.slice(1, -1) : a})`;
-}
-
 /** Why actor `i` cannot take a step now, for people. */
 export function whyNotEnabled(exec: Execution, i: number): string {
   const a = exec.actors[i];
@@ -100,7 +96,7 @@ export function whyNotEnabled(exec: Execution, i: number): string {
     case "done": return `${name} has finished`;
     case "killed": return `${name} was killed`;
     case "diverged": return `${name} diverged from its log`;
-    case "failed": return `${name} failed: ${a.error instanceof Error ? a.error.message : String(a.error)}`;
+    case "failed": return `${name} failed: ${a.error instanceof Error ? a.error.message : formatValue(a.error)}`;
     case "parked":
       if (!a.pending) return `${name} is not waiting at a call`;
       return `${name} is blocked in ${callText(a.pending.call, a.pending.args)}${a.pending.waitingFor ? ` ${a.pending.waitingFor}` : ""}`;
@@ -120,7 +116,7 @@ function mismatch(exec: Execution, t: Transition, want: { call: string; args?: r
   const foundArgs = t.kill ? [op.call] : op.args;
   if (want && (want.call !== found || (want.args !== undefined && canonical(want.args) !== canonical(foundArgs)))) {
     const show = (call: string, args: readonly unknown[] | undefined) => (args === undefined ? call : callText(call, args));
-    const expected = want.call === "<killed>" ? `to be killed${want.args?.length ? ` in ${String(want.args[0])}` : ""}` : `to call ${show(want.call, want.args)}`;
+    const expected = want.call === "<killed>" ? `to be killed${want.args?.length ? ` in ${formatValue(want.args[0])}` : ""}` : `to call ${show(want.call, want.args)}`;
     const got = t.kill ? `is killed in ${op.call}` : `calls ${show(op.call, want.args === undefined ? undefined : op.args)}`;
     return `the schedule expected ${a.who.name} ${expected}, but the script now ${got}`;
   }

@@ -4,7 +4,7 @@
 // (docs/ui.md).
 
 import { ConfigError, PRESETS, resolveConfig } from "../api/config";
-import { logText } from "../api/format-value";
+import { logText } from "../sim/format-value";
 import { decodeShareLink, encodeShareLink, ShareLinkError } from "../api/share-link";
 import type { Config } from "../api/types";
 import type { Trace } from "../sim/trace";

@@ -8,7 +8,7 @@
 // in stack frames; the source map then gives the TypeScript position.
 
 import * as api from "../api/index";
-import { formatValue } from "../api/format-value";
+import { formatValue } from "../sim/format-value";
 import type { ScenarioCode, SourcePosition } from "../api/load-scenario";
 import { SourceMap } from "./source-map";
 

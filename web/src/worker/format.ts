@@ -1,6 +1,6 @@
 // Short texts for the views: a trace's arguments and results, its kernel events.
 
-import { callText as callTextOf, formatValue } from "../api/format-value";
+import { callText as callTextOf, formatValue } from "../sim/format-value";
 
 /** Characters of one value in the views (the timeline, step mode, compare). */
 const MAX = 80;

@@ -15,7 +15,7 @@ import { liveCounts, type LiveCounts } from "../sim/live";
 import { buildScenario, type BuiltScenario } from "../api/build";
 import { compileCore } from "../core/load";
 import { ConfigError, resolveConfig } from "../api/config";
-import { formatValue, logText, thrownText } from "../api/format-value";
+import { formatValue, logText, thrownText } from "../sim/format-value";
 import { locateThrown, runProblem, type ScenarioCode } from "../api/load-scenario";
 import type { Config, ScenarioDefinition } from "../api/types";
 import { ScriptError } from "../sim/execution";

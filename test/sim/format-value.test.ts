@@ -3,7 +3,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { callText, formatValue, logText, thrownText, traceValue } from "../../web/src/api/format-value";
+import { callText, formatValue, logText, thrownText, traceValue } from "../../web/src/sim/format-value";
 import { ScenarioError } from "../../web/src/api/scenario";
 import { SysError } from "../../web/src/sim/op";
 

@@ -14,7 +14,7 @@
 // built-ins as they were when this module loaded: a script that replaced
 // JSON.stringify or Object.keys changes nothing here.
 
-import { SysError } from "../sim/op";
+import { SysError } from "./op";
 
 /** `f` as a plain function of (this, ...args), immune to a later change of Function.prototype.call. */
 const uncurry = <T, A extends unknown[], R>(f: (this: T, ...a: A) => R) => Function.prototype.call.bind(f) as unknown as (self: T, ...a: A) => R;
