@@ -19,7 +19,7 @@ import { programStack } from "../linux/io";
 import { LOOP_MAJOR } from "../linux/kconfig";
 import type { Kernel } from "../linux/kernel";
 import { loopAdd } from "../linux/loop/device";
-import { keys } from "../linux/objects";
+import { DISK, LOOP } from "../linux/objects";
 
 export const ENOENT = 2;
 export const EFAULT = 14;
@@ -158,7 +158,7 @@ export type VbdResult = { ok: true; vbd: Vbd } | { ok: false; err: number; messa
  */
 export function vbdCreate(ctx: StepContext, k: Kernel, d: string, dev: { major: number; minor: number; diskseq: number }, readOnly: boolean, checkDiskseq: boolean): VbdResult {
   let key = diskByDevt(ctx.store, d, dev.major, dev.minor);
-  if (key === undefined && dev.major === LOOP_MAJOR && dev.minor < k.cfg.maxLoop && !ctx.store.has(keys.loop(d, dev.minor))) {
+  if (key === undefined && dev.major === LOOP_MAJOR && dev.minor < k.cfg.maxLoop && !LOOP.has(ctx.store, LOOP.key(d, dev.minor))) {
     loopAdd(ctx, d, dev.minor);
     key = diskByDevt(ctx.store, d, dev.major, dev.minor);
   }
@@ -194,6 +194,6 @@ export function stackImages(ctx: StepContext, k: Kernel, key: string): string[] 
 
 /** xen_vbd_free: blkdev_put, the moment an autoclear loop device detaches. */
 export function vbdFree(ctx: StepContext, k: Kernel, d: string, vbd: Vbd): void {
-  if (ctx.store.get(vbd.disk) === undefined) return;
+  if (DISK.get(ctx.store, vbd.disk) === undefined) return;
   blkdevClose(ctx, k, d, vbd.disk);
 }

@@ -29,15 +29,16 @@
 // ring page, no persistent grants.
 
 import type { StepContext } from "../sim/op";
+import { declareKind } from "../sim/object-kind";
 import type { Store } from "../sim/store";
 import type { BlkifAbi } from "../core/abi";
 import { bumpImageGens } from "./images";
-import { EMPTY_RING, readRing, ringKey, writeRing } from "./blkif-ring";
+import { BLKIF_RING, EMPTY_RING } from "./blkif-ring";
 import { parsePhysicalDevice, vbdCreate, vbdFree, type Vbd } from "./blkback-vbd";
 import { programStack } from "../linux/io";
 import { blkbackMode, type XenKernel } from "./xen-kernel";
-import { devFatal, devState, devStateKey, readState, switchDevState, XenbusState } from "./xenbus";
-import { evtchnBindInterdomain, evtchnClose, evtchnDeliverable, evtchnSend, evtchnTake, portKey } from "./evtchn";
+import { devFatal, devState, readState, switchDevState, XBDEV, XenbusState } from "./xenbus";
+import { evtchnBindInterdomain, evtchnClose, evtchnDeliverable, evtchnSend, evtchnTake, EVTCHN_PORT } from "./evtchn";
 import type { XsConn } from "./xs-conn";
 
 /**
@@ -77,17 +78,12 @@ export const MAX_RING_PAGE_ORDER = 0;
 export const VDISK_READONLY = 4;
 const ABIS: readonly string[] = ["x86_64-abi", "x86_32-abi"];
 
-export function blkbackKey(backDomid: number, frontDomid: number, devid: number): string {
-  return `blkback:${backDomid}:${frontDomid}:${devid}`;
-}
+export const BLKBACK = declareKind<BlkbackDevice, [backDomid: number, frontDomid: number, devid: number]>("blkback", (backDomid, frontDomid, devid) => `${backDomid}:${frontDomid}:${devid}`);
+export const BLKRING = declareKind<BlkbackRing, [backDomid: number, frontDomid: number, devid: number]>("blkring", (backDomid, frontDomid, devid) => `${backDomid}:${frontDomid}:${devid}`);
 
-export function blkringKey(backDomid: number, frontDomid: number, devid: number): string {
-  return `blkring:${backDomid}:${frontDomid}:${devid}`;
-}
-
-/** The ring object of a device key, and back. */
-const ringOf = (key: string): string => `blkring:${key.slice("blkback:".length)}`;
-const deviceOf = (rkey: string): string => `blkback:${rkey.slice("blkring:".length)}`;
+/** The ring object of a device key, and back: the same tail. */
+export const ringOf = (key: string): string => BLKRING.withTail(BLKBACK.tail(key));
+const deviceOf = (rkey: string): string => BLKBACK.withTail(BLKRING.tail(rkey));
 
 /** "/local/domain/<B>/backend/vbd/<F>/<devid>" → its parts, or undefined. */
 export function parseBackendPath(path: string): { back: number; front: number; devid: number; nodename: string } | undefined {
@@ -102,22 +98,6 @@ export const TOKEN = {
   otherend: (nodename: string) => `blkback:fe:${nodename}`,
 };
 
-function readBe(store: Store, key: string): BlkbackDevice | undefined {
-  return store.get<BlkbackDevice>(key);
-}
-function writeBe(store: Store, key: string, be: BlkbackDevice, change: Partial<BlkbackDevice>): BlkbackDevice {
-  const next = { ...be, ...change };
-  store.set(key, next);
-  return next;
-}
-function readRingState(store: Store, key: string): BlkbackRing | undefined {
-  return store.get<BlkbackRing>(ringOf(key));
-}
-function writeRingState(store: Store, key: string, r: BlkbackRing, change: Partial<BlkbackRing>): BlkbackRing {
-  const next = { ...r, ...change };
-  store.set(ringOf(key), next);
-  return next;
-}
 
 // ---- dev->state (xenbus.ts): the driver's own idea of its state ----
 //
@@ -142,15 +122,15 @@ export function blkbackBusChanged(ctx: StepContext, k: XenKernel, xs: XsConn, _p
   const root = `/local/domain/${xs.domid}/backend/vbd`;
   const present = new Set<string>();
   for (const f of xs.ls(root) ?? []) for (const devid of xs.ls(`${root}/${f}`) ?? []) present.add(`${root}/${f}/${devid}`);
-  for (const key of ctx.store.list("blkback", String(xs.domid))) {
-    const be = readBe(ctx.store, key)!;
+  for (const key of BLKBACK.list(ctx.store, String(xs.domid))) {
+    const be = BLKBACK.get(ctx.store, key)!;
     if (!present.has(be.nodename) && !be.removed) blkbackRemove(ctx, k, xs, key, be);
   }
   for (const nodename of present) {
     const p = parseBackendPath(nodename);
     if (!p) continue;
-    const key = blkbackKey(p.back, p.front, p.devid);
-    if (ctx.store.has(key)) continue;
+    const key = BLKBACK.key(p.back, p.front, p.devid);
+    if (BLKBACK.has(ctx.store, key)) continue;
     // xenbus_probe_node probes only a device the toolstack left in Initialising.
     if (readState(xs, p.nodename) !== XenbusState.Initialising) continue;
     blkbackProbe(ctx, k, xs, key, p.nodename, p.front, p.devid);
@@ -166,7 +146,7 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
     return;
   }
   const be: BlkbackDevice = { nodename, frontend, frontendId, devid, vbd: null, served: [], removed: false };
-  ctx.store.set(key, be);
+  BLKBACK.set(ctx.store, key, be);
   // xenbus_dev_probe's watch_otherend: the backend bus gives it frontend_will_handle (XSA-349),
   // so a guest flooding its state node queues one event at a time.
   xs.watch(`${frontend}/state`, TOKEN.otherend(nodename), { dropWhilePending: true });
@@ -187,8 +167,8 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
 export function blkbackBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn, nodename: string): void {
   const p = parseBackendPath(nodename);
   if (!p) return;
-  const key = blkbackKey(p.back, p.front, p.devid);
-  const be = readBe(ctx.store, key);
+  const key = BLKBACK.key(p.back, p.front, p.devid);
+  const be = BLKBACK.get(ctx.store, key);
   if (!be || be.removed) return;
   const mode = blkbackMode(k);
   const pd = parsePhysicalDevice(mode.diskseq, xs.read(`${nodename}/physical-device`), mode.diskseq === "node" ? xs.read(`${nodename}/diskseq`) : undefined);
@@ -217,7 +197,7 @@ export function blkbackBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn
     devFatal(ctx.store, xs, nodename, 13, "writing opened");
     return;
   }
-  const now = writeBe(ctx.store, key, be, { vbd: r.vbd });
+  const now = BLKBACK.update(ctx.store, key, be, { vbd: r.vbd });
   ctx.emit({ kind: "blkback", domain: d, message: `${nodename}: opened ${r.vbd.major.toString(16)}:${r.vbd.minor.toString(16)} (diskseq ${r.vbd.openedDiskseq})` });
   tryConnect(ctx, k, xs, key, now);
 }
@@ -226,8 +206,8 @@ export function blkbackBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn
 export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsConn, nodename: string): void {
   const p = parseBackendPath(nodename);
   if (!p) return;
-  const key = blkbackKey(p.back, p.front, p.devid);
-  const be = readBe(ctx.store, key);
+  const key = BLKBACK.key(p.back, p.front, p.devid);
+  const be = BLKBACK.get(ctx.store, key);
   if (!be || be.removed) return;
   const fstate = readState(xs, be.frontend);
   const mine = devState(ctx.store, nodename);
@@ -244,7 +224,7 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
       }
       const ring = connectRing(ctx, k, xs, be);
       if (!ring) return;
-      ctx.store.set(ringOf(key), { nodename, ring, dpRing: null, inflight: 0, more: false, bogus: false } satisfies BlkbackRing);
+      BLKRING.set(ctx.store, ringOf(key), { nodename, ring, dpRing: null, inflight: 0, more: false, bogus: false });
       tryConnect(ctx, k, xs, key, be);
       return;
     }
@@ -313,7 +293,7 @@ function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevi
 /** connect(): when both the ring is bound and the device is open, in either order. */
 function tryConnect(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be: BlkbackDevice): void {
   if (!be.vbd) return;
-  const rs = readRingState(ctx.store, key);
+  const rs = BLKRING.get(ctx.store, ringOf(key));
   if (!rs || rs.dpRing !== null) return;
   if (devState(ctx.store, be.nodename) === XenbusState.Connected) return;
   const dp = k.dp!;
@@ -322,9 +302,9 @@ function tryConnect(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be:
     devFatal(ctx.store, xs, be.nodename, 12, `mapping ring-ref ${rs.ring.refs[0]} port ${rs.ring.port}`);
     return;
   }
-  const rk = ringKey(be.frontendId, be.devid);
-  if (!readRing(ctx.store, rk)) ctx.store.set(rk, EMPTY_RING);
-  writeRingState(ctx.store, key, rs, { dpRing: r.ring });
+  const rk = BLKIF_RING.key(be.frontendId, be.devid);
+  if (!BLKIF_RING.get(ctx.store, rk)) BLKIF_RING.set(ctx.store, rk, EMPTY_RING);
+  BLKRING.update(ctx.store, ringOf(key), rs, { dpRing: r.ring });
   const n = be.nodename;
   // One transaction in Linux: here one step.
   xs.write(`${n}/feature-flush-cache`, "1");
@@ -341,19 +321,19 @@ function tryConnect(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be:
 
 /** xen_blkif_disconnect: EBUSY (and the ring kept) while bios are in flight; otherwise the ring is unmapped. */
 function disconnect(ctx: StepContext, k: XenKernel, key: string): "EBUSY" | undefined {
-  const rs = readRingState(ctx.store, key);
+  const rs = BLKRING.get(ctx.store, ringOf(key));
   if (!rs) return undefined;
   if (rs.inflight > 0) return "EBUSY";
   if (rs.dpRing !== null) k.dp!.backendDisconnect(rs.dpRing);
   unbindPort(ctx, key, rs);
-  ctx.store.delete(ringOf(key));
+  BLKRING.delete(ctx.store, ringOf(key));
   return undefined;
 }
 
 /** xen_blkif_disconnect's unbind_from_irqhandler: the frontend's end returns to unbound. */
 function unbindPort(ctx: StepContext, key: string, rs: BlkbackRing): void {
   const back = backDomid(key);
-  if (ctx.store.has(portKey(back, rs.ring.localPort))) evtchnClose(ctx, back, rs.ring.localPort);
+  if (EVTCHN_PORT.has(ctx.store, EVTCHN_PORT.key(back, rs.ring.localPort))) evtchnClose(ctx, back, rs.ring.localPort);
 }
 
 /**
@@ -364,7 +344,7 @@ function blkbackRemove(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, 
   xs.unwatch(`${be.nodename}/physical-device`, TOKEN.physicalDevice(be.nodename));
   xs.unwatch(`${be.frontend}/state`, TOKEN.otherend(be.nodename));
   if (disconnect(ctx, k, key) === "EBUSY") {
-    writeBe(ctx.store, key, be, { removed: true });
+    BLKBACK.update(ctx.store, key, be, { removed: true });
     return;
   }
   finalPut(ctx, k, key, be);
@@ -374,8 +354,8 @@ function blkbackRemove(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, 
 function finalPut(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice): void {
   const d = k.domains[backDomid(key)]!;
   if (be.vbd) vbdFree(ctx, k, d, be.vbd);
-  ctx.store.delete(key);
-  ctx.store.delete(devStateKey(be.nodename));
+  BLKBACK.delete(ctx.store, key);
+  XBDEV.delete(ctx.store, XBDEV.key(be.nodename));
   ctx.emit({ kind: "blkback", domain: d, message: `${be.nodename}: removed` });
 }
 
@@ -384,17 +364,17 @@ function finalPut(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice
 /** Work the ring thread of frontend domain `frontDomid` can do now: a notified ring of that guest to serve, or bios to complete (ring keys). */
 export function ringWork(store: Store, backDomid: number, frontDomid: number): string[] {
   const out: string[] = [];
-  for (const rkey of store.list("blkring", String(backDomid))) {
-    if (!rkey.startsWith(`blkring:${backDomid}:${frontDomid}:`)) continue;
-    const rs = store.get<BlkbackRing>(rkey)!;
+  for (const rkey of BLKRING.list(store, String(backDomid))) {
+    const [, front, devid] = BLKRING.tail(rkey).split(":").map(Number);
+    if (front !== frontDomid) continue;
+    const rs = BLKRING.get(store, rkey)!;
     if (rs.inflight > 0) {
       out.push(rkey);
       continue;
     }
     if (rs.dpRing === null || rs.bogus) continue;
     // A ring whose frontend already freed it (its mirror gone) has nothing to serve.
-    const [, , front, devid] = rkey.split(":");
-    if (!readRing(store, ringKey(Number(front), Number(devid)))) continue;
+    if (!BLKIF_RING.get(store, BLKIF_RING.key(front!, devid!))) continue;
     if (rs.more || evtchnDeliverable(store, backDomid, rs.ring.localPort)) out.push(rkey);
   }
   return out;
@@ -410,10 +390,10 @@ export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number, fron
   if (work.length === 0) return;
   const rkey = work.length === 1 ? work[0]! : work[ctx.choose("blkback.ring", work.length)]!;
   const key = deviceOf(rkey);
-  const be = readBe(ctx.store, key)!;
-  const rs = ctx.store.get<BlkbackRing>(rkey)!;
-  const rk = ringKey(be.frontendId, be.devid);
-  const ring = readRing(ctx.store, rk)!;
+  const be = BLKBACK.get(ctx.store, key)!;
+  const rs = BLKRING.get(ctx.store, rkey)!;
+  const rk = BLKIF_RING.key(be.frontendId, be.devid);
+  const ring = BLKIF_RING.get(ctx.store, rk)!;
   if (rs.inflight > 0) {
     complete(ctx, k, key, be, rs, rk);
     return;
@@ -430,36 +410,36 @@ export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number, fron
   }
   const r = dp.backendProcess(rs.dpRing!);
   const stats = dp.backendStats(rs.dpRing!);
-  writeRing(ctx.store, rk, ring, { notifyBack: r.more, answered: ring.answered + r.answered, writes: 0, completionNotify: r.notify, failed: stats.error + stats.eopnotsupp });
+  BLKIF_RING.update(ctx.store, rk, ring, { notifyBack: r.more, answered: ring.answered + r.answered, writes: 0, completionNotify: r.notify, failed: stats.error + stats.eopnotsupp });
   const served = [...new Set([...be.served, ...images])].sort();
-  if (served.length !== be.served.length) writeBe(ctx.store, key, be, { served });
+  if (served.length !== be.served.length) BLKBACK.update(ctx.store, key, be, { served });
   const change: Partial<BlkbackRing> = { inflight: r.answered, more: r.more };
   if (r.bogus) {
     change.bogus = true;
     ctx.emit({ kind: "blkback", domain: k.domains[backDomid], message: `${be.nodename}: frontend provided bogus ring requests; ring halted` });
   }
   if (ring.writes > 0 && r.answered > 0) bumpImageGens(ctx.store, images);
-  writeRingState(ctx.store, key, rs, change);
+  BLKRING.update(ctx.store, ringOf(key), rs, change);
 }
 
 /** The batch's bios end: responses are published, the frontend notified, and a removal deferred by them finishes. */
 function complete(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice, rs: BlkbackRing, rk: string): void {
-  const ring = readRing(ctx.store, rk);
+  const ring = BLKIF_RING.get(ctx.store, rk);
   // make_response's RING_PUSH_RESPONSES_AND_CHECK_NOTIFY said so: notify_remote_via_irq. A guest that died with
   // bios in flight took its view of the ring with it: the responses land in a page nobody reads.
   if (ring) {
-    if (ring.completionNotify && ctx.store.has(portKey(backDomid(key), rs.ring.localPort))) evtchnSend(ctx, backDomid(key), rs.ring.localPort);
-    writeRing(ctx.store, rk, ring, { notifyFront: ring.notifyFront || ring.completionNotify, completionNotify: false });
+    if (ring.completionNotify && EVTCHN_PORT.has(ctx.store, EVTCHN_PORT.key(backDomid(key), rs.ring.localPort))) evtchnSend(ctx, backDomid(key), rs.ring.localPort);
+    BLKIF_RING.update(ctx.store, rk, ring, { notifyFront: ring.notifyFront || ring.completionNotify, completionNotify: false });
   }
-  writeRingState(ctx.store, key, rs, { inflight: 0 });
+  BLKRING.update(ctx.store, ringOf(key), rs, { inflight: 0 });
   if (be.removed) {
     if (rs.dpRing !== null) k.dp!.backendDisconnect(rs.dpRing);
     unbindPort(ctx, key, rs);
-    ctx.store.delete(ringOf(key));
+    BLKRING.delete(ctx.store, ringOf(key));
     finalPut(ctx, k, key, be);
   }
 }
 
 function backDomid(key: string): number {
-  return Number(key.split(":")[1]);
+  return Number(BLKBACK.scopeOf(key));
 }

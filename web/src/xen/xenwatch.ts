@@ -11,7 +11,7 @@ import type { Op, StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
 import { xsWatchStep, type WatchEvent } from "./xenstore";
 import { kernelXs } from "./xenstore/kernel-conn";
-import { watchKey, type WatchRecord } from "./xenstore/watch";
+import { XS_WATCH } from "./xenstore/watch";
 import { blkbackBackendChanged, blkbackBusChanged, blkbackFrontendChanged, ringStep, ringWork, TOKEN as BACK } from "./blkback";
 import { blkfrontBackendChanged, blkfrontBusChanged, guestShutdownRequested, TOKEN as FRONT } from "./blkfront";
 import { isBackend, type XenKernel } from "./xen-kernel";
@@ -52,13 +52,13 @@ export function xenKernelBoot(store: Store, k: XenKernel, domid: number, d: stri
     ...(domid !== 0 ? [[`/local/domain/${domid}/device/vbd`, FRONT.bus], [`/local/domain/${domid}/control/shutdown`, FRONT.shutdown]] as [string, string][] : []),
   ];
   for (const [path, token] of watches) {
-    const key = watchKey(path);
-    const list = store.get<WatchRecord[]>(key) ?? [];
+    const key = XS_WATCH.key(path);
+    const list = XS_WATCH.get(store, key) ?? [];
     // Linux sets no will_handle on the bus watches (be_watch, fe_watch) and delivers every event;
     // here they coalesce while one is pending, a reduction of the model (not Linux's filter): the
     // handler rescans every device of the bus, so one delivery does what the dropped ones would
     // (docs/xen-model.md, "A bus-watch delivery rescans"; delivering each costs >10× the states).
-    store.set(key, [...list, { conn: kernelConn(d), domid, token, queue: xenwatchQueue(d), prefix: 0, dropWhilePending: true } satisfies WatchRecord]);
+    XS_WATCH.set(store, key, [...list, { conn: kernelConn(d), domid, token, queue: xenwatchQueue(d), prefix: 0, dropWhilePending: true }]);
   }
 }
 
