@@ -37,9 +37,11 @@ export interface StalePair {
   then: PairReading;
 }
 
+/** A pair's tail: the domain, the disk's number and its diskseq now. */
+const pairTail = (d: string, g: Gendisk): string => `${d}:${g.major}:${g.minor}:${g.diskseq}`;
 /** `diskseqpair:<d>:<major>:<minor>:<diskseq>`: what the pair named when it was first read. */
-const DISKSEQ_PAIR = declareKind<PairReading, [d: string, g: Gendisk]>("diskseqpair", (d, g) => `${d}:${g.major}:${g.minor}:${g.diskseq}`);
-const STALE_PAIR = declareKind<StalePair, [d: string, g: Gendisk]>("stalepair", (d, g) => `${d}:${g.major}:${g.minor}:${g.diskseq}`);
+const DISKSEQ_PAIR = declareKind<PairReading, Parameters<typeof pairTail>>("diskseqpair", pairTail);
+const STALE_PAIR = declareKind<StalePair, Parameters<typeof pairTail>>("stalepair", pairTail);
 
 function backingName(file: string): string {
   return FILE.is(file) ? filePath(file) : file;

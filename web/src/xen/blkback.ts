@@ -39,6 +39,7 @@ import { programStack } from "../linux/io";
 import { blkbackMode, type XenKernel } from "./xen-kernel";
 import { devFatal, devState, readState, switchDevState, XBDEV, XenbusState } from "./xenbus";
 import { evtchnBindInterdomain, evtchnClose, evtchnDeliverable, evtchnSend, evtchnTake, EVTCHN_PORT } from "./evtchn";
+import { deviceToken } from "./watch-tokens";
 import type { XsConn } from "./xs-conn";
 
 /**
@@ -78,8 +79,10 @@ export const MAX_RING_PAGE_ORDER = 0;
 export const VDISK_READONLY = 4;
 const ABIS: readonly string[] = ["x86_64-abi", "x86_32-abi"];
 
-export const BLKBACK = declareKind<BlkbackDevice, [backDomid: number, frontDomid: number, devid: number]>("blkback", (backDomid, frontDomid, devid) => `${backDomid}:${frontDomid}:${devid}`);
-export const BLKRING = declareKind<BlkbackRing, [backDomid: number, frontDomid: number, devid: number]>("blkring", (backDomid, frontDomid, devid) => `${backDomid}:${frontDomid}:${devid}`);
+/** The tail of both objects of a device. */
+const deviceTail = (backDomid: number, frontDomid: number, devid: number): string => `${backDomid}:${frontDomid}:${devid}`;
+export const BLKBACK = declareKind<BlkbackDevice, Parameters<typeof deviceTail>>("blkback", deviceTail);
+export const BLKRING = declareKind<BlkbackRing, Parameters<typeof deviceTail>>("blkring", deviceTail);
 
 /** The ring object of a device key, and back: the same tail. */
 export const ringOf = (key: string): string => BLKRING.withTail(BLKBACK.tail(key));
@@ -91,13 +94,6 @@ export function parseBackendPath(path: string): { back: number; front: number; d
   if (!m) return undefined;
   return { back: Number(m[1]), front: Number(m[2]), devid: Number(m[3]), nodename: `/local/domain/${m[1]}/backend/vbd/${m[2]}/${m[3]}` };
 }
-
-export const TOKEN = {
-  bus: "blkback:bus",
-  physicalDevice: (nodename: string) => `blkback:pd:${nodename}`,
-  otherend: (nodename: string) => `blkback:fe:${nodename}`,
-};
-
 
 // ---- dev->state (xenbus.ts): the driver's own idea of its state ----
 //
@@ -149,11 +145,11 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
   BLKBACK.set(ctx.store, key, be);
   // xenbus_dev_probe's watch_otherend: the backend bus gives it frontend_will_handle (XSA-349),
   // so a guest flooding its state node queues one event at a time.
-  xs.watch(`${frontend}/state`, TOKEN.otherend(nodename), { dropWhilePending: true });
+  xs.watch(`${frontend}/state`, deviceToken("blkbackOtherend", nodename), { dropWhilePending: true });
   xs.write(`${nodename}/feature-max-indirect-segments`, "256");
   xs.write(`${nodename}/multi-queue-max-queues`, "1");
   // xenbus_watch_pathfmt(dev, &be->backend_watch, NULL, backend_changed, ...): no will_handle, every event.
-  xs.watch(`${nodename}/physical-device`, TOKEN.physicalDevice(nodename));
+  xs.watch(`${nodename}/physical-device`, deviceToken("blkbackPhysicalDevice", nodename));
   xs.write(`${nodename}/max-ring-page-order`, String(MAX_RING_PAGE_ORDER));
   if (blkbackMode(k).opened && xs.write(`${nodename}/opened`, "0") !== undefined) {
     devFatal(ctx.store, xs, nodename, 13, "writing opened");
@@ -341,8 +337,8 @@ function unbindPort(ctx: StepContext, key: string, rs: BlkbackRing): void {
  * reference closes the block device, deferred while bios are in flight.
  */
 function blkbackRemove(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be: BlkbackDevice): void {
-  xs.unwatch(`${be.nodename}/physical-device`, TOKEN.physicalDevice(be.nodename));
-  xs.unwatch(`${be.frontend}/state`, TOKEN.otherend(be.nodename));
+  xs.unwatch(`${be.nodename}/physical-device`, deviceToken("blkbackPhysicalDevice", be.nodename));
+  xs.unwatch(`${be.frontend}/state`, deviceToken("blkbackOtherend", be.nodename));
   if (disconnect(ctx, k, key) === "EBUSY") {
     BLKBACK.update(ctx.store, key, be, { removed: true });
     return;

@@ -31,13 +31,8 @@ import { evtchnAllocUnbound, evtchnClose, evtchnSend, evtchnTake, EVTCHN_PORT } 
 import { VDISK_READONLY } from "./blkback";
 import type { XenKernel } from "./xen-kernel";
 import { devState, readState, switchDevState, XBDEV, XenbusState } from "./xenbus";
+import { deviceToken } from "./watch-tokens";
 import type { XsConn } from "./xs-conn";
-
-export const TOKEN = {
-  bus: "blkfront:bus",
-  shutdown: "control:shutdown",
-  backend: (nodename: string) => `blkfront:be:${nodename}`,
-};
 
 /** Guest memory per device: the ring page and 4 × 11 data pages, from this gfn on. */
 const PAGES_PER_DEVICE = 48;
@@ -135,7 +130,7 @@ export function blkfrontBusChanged(ctx: StepContext, k: XenKernel, xs: XsConn, _
     while (used.has(slot)) slot++;
     const dev: BlkfrontDevice = { nodename: p.nodename, backend, backendId, devid: p.devid, slot, phase: "probed", ring: null, port: 0, sectors: 0, readOnly: false, broken: false, inflight: null };
     BLKFRONT.set(ctx.store, key, dev);
-    xs.watch(`${backend}/state`, TOKEN.backend(p.nodename));
+    xs.watch(`${backend}/state`, deviceToken("blkfrontBackend", p.nodename));
   }
 }
 
@@ -207,7 +202,7 @@ function blkfrontConnect(ctx: StepContext, xs: XsConn, key: string, fe: Blkfront
 
 /** blkfront_remove: the device directory went: the ring and its grant are freed. */
 function blkfrontRemove(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, fe: BlkfrontDevice): void {
-  xs.unwatch(`${fe.backend}/state`, TOKEN.backend(fe.nodename));
+  xs.unwatch(`${fe.backend}/state`, deviceToken("blkfrontBackend", fe.nodename));
   freeRing(ctx, k, xs.domid, fe);
   BLKFRONT.delete(ctx.store, key);
   XBDEV.delete(ctx.store, XBDEV.key(fe.nodename));
