@@ -3,7 +3,7 @@
 // layer's checks, read and write through the data plane, stat, readdir,
 // mknod, readlink. docs/linux-model.md §4.2-4.4.
 
-import type { StepContext } from "../sim/op";
+import { errnoOf, type StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
 import { diskByDevt } from "./block";
 import { blkdevClose, blkdevOpen } from "./bdev";
@@ -116,7 +116,7 @@ export function vfsOpen(ctx: StepContext, k: Kernel, rawPath: unknown, flags: Op
     if (got.kind === "link") throw new ModelBug("resolve returned a link while following");
     r = got;
   } catch (e) {
-    if (!(flags.create && (e as { errno?: string }).errno === "ENOENT")) throw e;
+    if (!(flags.create && errnoOf(e) === "ENOENT")) throw e;
     const path = normalizePath(rawPath);
     const made = createImage(ctx, k, d, path);
     r = { kind: "file", path, key: made.key, file: made.file };
@@ -314,7 +314,7 @@ export function vfsExists(ctx: StepContext, k: Kernel, path: unknown): boolean {
     resolve(ctx.store, k, ctx.who.domain, path);
     return true;
   } catch (e) {
-    if ((e as { errno?: string }).errno !== undefined) return false;
+    if (errnoOf(e) !== undefined) return false;
     throw e;
   }
 }

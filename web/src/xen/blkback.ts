@@ -28,13 +28,14 @@
 // the data plane's backend ring is bound to its device; one queue, one
 // ring page, no persistent grants.
 
-import type { StepContext } from "../sim/op";
+import { errnoOf, type StepContext } from "../sim/op";
 import { declareKind } from "../sim/object-kind";
 import type { Store } from "../sim/store";
 import type { BlkifAbi } from "../core/abi";
 import { bumpImageGens } from "./images";
 import { BLKIF_RING, EMPTY_RING } from "./blkif-ring";
 import { parsePhysicalDevice, vbdCreate, vbdFree, type Vbd } from "./blkback-vbd";
+import { ERRNO } from "../linux/errno";
 import { programStack } from "../linux/io";
 import { blkbackMode, type XenKernel } from "./xen-kernel";
 import { devFatal, devState, readState, switchDevState, XBDEV, XenbusState } from "./xenbus";
@@ -138,7 +139,7 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
   const frontend = xs.read(`${nodename}/frontend`);
   const frontendId = Number(xs.read(`${nodename}/frontend-id`) ?? NaN);
   if (frontend === undefined || !Number.isInteger(frontendId)) {
-    devFatal(ctx.store, xs, nodename, 2, "reading other end details");
+    devFatal(ctx.store, xs, nodename, ERRNO.ENOENT, "reading other end details");
     return;
   }
   const be: BlkbackDevice = { nodename, frontend, frontendId, devid, vbd: null, served: [], removed: false };
@@ -152,7 +153,7 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
   xs.watch(`${nodename}/physical-device`, deviceToken("blkbackPhysicalDevice", nodename));
   xs.write(`${nodename}/max-ring-page-order`, String(MAX_RING_PAGE_ORDER));
   if (blkbackMode(k).opened && xs.write(`${nodename}/opened`, "0") !== undefined) {
-    devFatal(ctx.store, xs, nodename, 13, "writing opened");
+    devFatal(ctx.store, xs, nodename, ERRNO.EACCES, "writing opened");
     return;
   }
   switchDevState(ctx.store, xs, nodename, XenbusState.InitWait);
@@ -190,7 +191,7 @@ export function blkbackBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn
   }
   if (mode.opened && xs.write(`${nodename}/opened`, "1") !== undefined) {
     vbdFree(ctx, k, d, r.vbd);
-    devFatal(ctx.store, xs, nodename, 13, "writing opened");
+    devFatal(ctx.store, xs, nodename, ERRNO.EACCES, "writing opened");
     return;
   }
   const now = BLKBACK.update(ctx.store, key, be, { vbd: r.vbd });
@@ -215,7 +216,7 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
     case XenbusState.Connected: {
       if (mine === XenbusState.Connected) return;
       if (disconnect(ctx, k, key) === "EBUSY") {
-        devFatal(ctx.store, xs, nodename, 16, "pending I/O");
+        devFatal(ctx.store, xs, nodename, ERRNO.EBUSY, "pending I/O");
         return;
       }
       const ring = connectRing(ctx, k, xs, be);
@@ -238,7 +239,7 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
       blkbackRemove(ctx, k, xs, key, be);
       return;
     default:
-      devFatal(ctx.store, xs, nodename, 22, `saw state ${fstate} at frontend`);
+      devFatal(ctx.store, xs, nodename, ERRNO.EINVAL, `saw state ${fstate} at frontend`);
   }
 }
 
@@ -247,24 +248,24 @@ function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevi
   const fe = be.frontend;
   const protocol = xs.read(`${fe}/protocol`) ?? "x86_32-abi";
   if (!ABIS.includes(protocol)) {
-    devFatal(ctx.store, xs, be.nodename, 38, `unknown fe protocol ${protocol}`);
+    devFatal(ctx.store, xs, be.nodename, ERRNO.ENOSYS, `unknown fe protocol ${protocol}`);
     return undefined;
   }
   const order = Number(xs.read(`${fe}/ring-page-order`) ?? "0");
   if (!Number.isInteger(order) || order > MAX_RING_PAGE_ORDER) {
-    devFatal(ctx.store, xs, be.nodename, 22, `${fe}/request %d ring page order exceed max:${MAX_RING_PAGE_ORDER}`);
+    devFatal(ctx.store, xs, be.nodename, ERRNO.EINVAL, `${fe}/request %d ring page order exceed max:${MAX_RING_PAGE_ORDER}`);
     return undefined;
   }
   const ref = Number(xs.read(`${fe}/ring-ref`) ?? NaN);
   const port = Number(xs.read(`${fe}/event-channel`) ?? NaN);
   if (!Number.isInteger(ref) || !Number.isInteger(port)) {
-    devFatal(ctx.store, xs, be.nodename, 2, `reading ${fe}/ring-ref and event-channel`);
+    devFatal(ctx.store, xs, be.nodename, ERRNO.ENOENT, `reading ${fe}/ring-ref and event-channel`);
     return undefined;
   }
   const dp = k.dp!;
   const m = dp.mapGrant(xs.domid, be.frontendId, ref);
   if (!m.ok) {
-    devFatal(ctx.store, xs, be.nodename, 12, `mapping ring-ref ${ref} port ${port}`);
+    devFatal(ctx.store, xs, be.nodename, ERRNO.ENOMEM, `mapping ring-ref ${ref} port ${port}`);
     return undefined;
   }
   dp.unmapGrant(xs.domid, m.handle);
@@ -273,8 +274,8 @@ function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevi
   try {
     localPort = evtchnBindInterdomain(ctx, xs.domid, be.frontendId, port);
   } catch (e) {
-    if ((e as { errno?: string }).errno === undefined) throw e;
-    devFatal(ctx.store, xs, be.nodename, 22, `mapping ring-ref ${ref} port ${port}`);
+    if (errnoOf(e) === undefined) throw e;
+    devFatal(ctx.store, xs, be.nodename, ERRNO.EINVAL, `mapping ring-ref ${ref} port ${port}`);
     return undefined;
   }
   // The new port starts pending (Xen's conservative choice): its upcall sets waiting_reqs, and
@@ -295,7 +296,7 @@ function tryConnect(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be:
   const dp = k.dp!;
   const r = dp.backendConnect(xs.domid, be.frontendId, { grefs: rs.ring.refs, abi: rs.ring.abi, device: 0, sectors: be.vbd.sectors, readOnly: be.vbd.readOnly });
   if (!r.ok) {
-    devFatal(ctx.store, xs, be.nodename, 12, `mapping ring-ref ${rs.ring.refs[0]} port ${rs.ring.port}`);
+    devFatal(ctx.store, xs, be.nodename, ERRNO.ENOMEM, `mapping ring-ref ${rs.ring.refs[0]} port ${rs.ring.port}`);
     return;
   }
   const rk = BLKIF_RING.key(be.frontendId, be.devid);
@@ -400,7 +401,7 @@ export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number, fron
   try {
     images = programStack(ctx, k, be.vbd!.disk).images;
   } catch (e) {
-    if ((e as { errno?: string }).errno === undefined) throw e;
+    if (errnoOf(e) === undefined) throw e;
     // The stack fails every bio (a deleted disk, an unbound loop device): each request is answered BLKIF_RSP_ERROR.
     dp.setTableDevice(0, [{ start: 0, length: Math.max(1, be.vbd!.sectors), type: "error" }]);
   }

@@ -8,6 +8,7 @@
 import type { DataPlane } from "../core/data-plane";
 import { SysError, type StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
+import type { Errno } from "../linux/errno";
 import { domainGet, XEN_DOMAIN } from "./domain";
 import { evtchnCloseAll } from "./evtchn";
 import { domainNodes, xsBoot, xsDomainGone, xsFireSpecial, xsMkdir, xsSetPerms, xsWrite } from "./xenstore";
@@ -21,7 +22,7 @@ export function xenBoot(store: Store, dp: DataPlane | null, domains: readonly { 
   xsBoot(store, domains);
 }
 
-function fail(errno: string, message: string): never {
+function fail(errno: Errno, message: string): never {
   throw new SysError(errno, message);
 }
 

@@ -23,6 +23,7 @@ import type { Op, StepContext } from "../sim/op";
 import { SysError } from "../sim/op";
 import { declareKind } from "../sim/object-kind";
 import type { Store } from "../sim/store";
+import type { Errno } from "../linux/errno";
 import { domainAlive } from "./domain";
 
 /** EVTCHNSTAT_*: closed 0, unbound 1, interdomain 2 (pirq, virq and ipi are not modelled). */
@@ -47,7 +48,7 @@ export const EVTCHN_PORTS = 4096;
 export const EVTCHN_PORT = declareKind<EvtchnPort, [domid: number, port: number]>("evtchn", (domid, port) => `${domid}:${port}`);
 const EVTCHN_USED = declareKind<PortsInUse, [domid: number]>("evtchnd", (domid) => String(domid));
 
-function fail(errno: string, message: string): never {
+function fail(errno: Errno, message: string): never {
   throw new SysError(errno, message);
 }
 

@@ -12,7 +12,7 @@
 // or a loop device's claim keeps dm out (EBUSY). Once the dm disk is
 // registered, each lower disk lists it in sysfs holders/.
 
-import type { StepContext } from "../../sim/op";
+import { errnoOf, type StepContext } from "../../sim/op";
 import type { Store } from "../../sim/store";
 import { diskByDevt, readDisk } from "../block";
 import { blkdevClose, blkdevOpen } from "../bdev";
@@ -82,7 +82,7 @@ function devtFromPath(ctx: StepContext, k: Kernel, path: string): { major: numbe
   try {
     st = vfsStat(ctx, k, path);
   } catch (e) {
-    if (!exact && (e as { errno?: string }).errno !== undefined) fail("ENODEV", `${path}: no such block device`);
+    if (!exact && errnoOf(e) !== undefined) fail("ENODEV", `${path}: no such block device`);
     throw e;
   }
   if (st.type !== "block") fail(exact ? "ENOTBLK" : "ENODEV", `${path} is not a block device`);
