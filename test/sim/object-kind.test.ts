@@ -8,7 +8,14 @@ interface Widget {
 }
 
 // Names no model declares: the registry is per module instance, one per test file.
-const WIDGET = declareKind<Widget, [d: string, n: number]>("widget", (d, n) => `${d}:w${n}`);
+const WIDGET = declareKind<Widget, [d: string, n: number]>(
+  "widget",
+  (d, n) => `${d}:w${n}`,
+  (tail) => {
+    const [d, w] = tail.split(":");
+    return [d!, Number(w!.slice(1))];
+  },
+);
 const GADGET = declareKind<number, [path: string]>("gadget", (path) => path);
 
 describe("a store object kind", () => {
@@ -33,6 +40,8 @@ describe("a store object kind", () => {
     expect(WIDGET.inScope("widget:dom10:w1", "dom1")).toBe(false);
     expect(GADGET.withTail(WIDGET.tail(k))).toBe("gadget:dom1:w7");
     expect(() => WIDGET.tail(k, "dom2")).toThrow(KindMismatch);
+    expect(WIDGET.parts(k)).toEqual(["dom1", 7]);
+    expect(() => GADGET.parts("gadget:/x")).toThrow(/no parse/);
   });
 
   it("reads and writes through the store, recording what the store records", () => {
@@ -68,7 +77,7 @@ describe("a store object kind", () => {
     for (const use of [
       () => WIDGET.get(s, wrong), () => WIDGET.peek(s, wrong), () => WIDGET.has(s, wrong),
       () => WIDGET.set(s, wrong, { size: 0, color: "" }), () => WIDGET.delete(s, wrong),
-      () => WIDGET.update(s, wrong, { size: 0, color: "" }, {}), () => WIDGET.tail(wrong), () => WIDGET.scopeOf(wrong),
+      () => WIDGET.update(s, wrong, { size: 0, color: "" }, {}), () => WIDGET.tail(wrong), () => WIDGET.scopeOf(wrong), () => WIDGET.parts(wrong),
     ]) expect(use).toThrow(KindMismatch);
     expect(s.peek(wrong)).toBe(1);
   });

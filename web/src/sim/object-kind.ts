@@ -27,7 +27,11 @@ export class ObjectKind<V, P extends readonly unknown[]> {
   /** "<name>:", what every key of the kind starts with. */
   readonly prefix: string;
 
-  constructor(readonly name: string, private readonly build: (...parts: P) => string) {
+  constructor(
+    readonly name: string,
+    private readonly build: (...parts: P) => string,
+    private readonly parse?: (tail: string) => P,
+  ) {
     this.prefix = `${name}:`;
   }
 
@@ -57,6 +61,12 @@ export class ObjectKind<V, P extends readonly unknown[]> {
     this.check(key);
     const end = key.indexOf(":", this.prefix.length);
     return key.slice(this.prefix.length, end < 0 ? key.length : end);
+  }
+
+  /** The parts a key was built from, for a kind declared with its parse. */
+  parts(key: string): P {
+    if (!this.parse) throw new Error(`store object kind "${this.name}" has no parse of its keys`);
+    return this.parse(this.tail(key));
   }
 
   /** The key of this kind with the tail of another kind's key (an object that goes with another, e.g. a device's ring). */
@@ -111,23 +121,27 @@ export class ObjectKind<V, P extends readonly unknown[]> {
 
 const COLON = 58;
 
+/** What every kind has, whatever its values and parts: its name and its keys (registries, lists of kinds). */
+export type AnyObjectKind = Pick<ObjectKind<unknown, never>, "name" | "prefix" | "is" | "inScope" | "tail" | "scopeOf" | "withTail" | "peek" | "list" | "peekList">;
+
 /** Every declared kind by name. */
-const declared = new Map<string, ObjectKind<unknown, never>>();
+const declared = new Map<string, AnyObjectKind>();
 
 /**
  * Declares a kind: `V` its values, `P` the parts its key is built from,
- * `tail` the key after "<name>:". A name declared twice throws: two
- * declarations of one kind are two spellings waiting to drift apart.
+ * `tail` the key after "<name>:", and `parse`, for a kind whose keys are
+ * taken apart, the parts back from a tail. A name declared twice throws:
+ * two declarations of one kind are two spellings waiting to drift apart.
  */
-export function declareKind<V, P extends readonly unknown[]>(name: string, tail: (...parts: P) => string): ObjectKind<V, P> {
+export function declareKind<V, P extends readonly unknown[]>(name: string, tail: (...parts: P) => string, parse?: (tail: string) => P): ObjectKind<V, P> {
   if (name === "" || name.includes(":") || name === "*") throw new Error(`bad store object kind name ${JSON.stringify(name)}`);
   if (declared.has(name)) throw new Error(`store object kind "${name}" is declared twice`);
-  const kind = new ObjectKind<V, P>(name, tail);
-  declared.set(name, kind as unknown as ObjectKind<unknown, never>);
+  const kind = new ObjectKind<V, P>(name, tail, parse);
+  declared.set(name, kind);
   return kind;
 }
 
 /** The declared kinds, by name. */
-export function declaredKinds(): ReadonlyMap<string, ObjectKind<unknown, never>> {
+export function declaredKinds(): ReadonlyMap<string, AnyObjectKind> {
   return declared;
 }

@@ -14,7 +14,7 @@ import type { DataPlane } from "../core/data-plane";
 import { deviceViews } from "../linux/views";
 import { DISK, DM, LOOP, type Gendisk } from "../linux/objects";
 import { DivergenceError, Execution, type StepRecord, type Transition } from "../sim/execution";
-import type { ObjectKind } from "../sim/object-kind";
+import type { AnyObjectKind } from "../sim/object-kind";
 import type { Store } from "../sim/store";
 import { BLKIF_RING } from "../xen/blkif-ring";
 import { BLKBACK, BLKRING, type BlkbackRing } from "../xen/blkback";
@@ -24,14 +24,12 @@ import { xsPeek, type XsNode } from "../xen/xenstore";
 import { XS_NODE } from "../xen/xenstore/node";
 import type { DeviceRow, DomainDevices, RingSlot, RingView, WorldFrames, XsNodeView } from "./world-types";
 
-type AnyKind = ObjectKind<unknown, never>;
-
 /** Store kinds the device view reads. */
-const DEVICE_KINDS: readonly AnyKind[] = [DISK, LOOP, DM];
+const DEVICE_KINDS: readonly AnyObjectKind[] = [DISK, LOOP, DM];
 /** Store kinds a ring view reads; the data plane's indices move with the ring mirror (BLKIF_RING). */
-const RING_KINDS: readonly AnyKind[] = [BLKIF_RING, BLKFRONT, BLKBACK, EVTCHN_PORT, XS_NODE];
+const RING_KINDS: readonly AnyObjectKind[] = [BLKIF_RING, BLKFRONT, BLKBACK, EVTCHN_PORT, XS_NODE];
 
-function touches(writes: Iterable<string>, kinds: readonly AnyKind[]): boolean {
+function touches(writes: Iterable<string>, kinds: readonly AnyObjectKind[]): boolean {
   for (const w of writes) if (kinds.some((k) => k.is(w))) return true;
   return false;
 }
@@ -78,7 +76,7 @@ function ringsOf(store: Store, ringKeys: Iterable<string>, dp: DataPlane | null,
   for (const key of [...ringKeys].sort()) {
     const mirror = BLKIF_RING.peek(store, key);
     if (!mirror) continue;
-    const [frontDomid, devid] = BLKIF_RING.tail(key).split(":").map(Number) as [number, number];
+    const [frontDomid, devid] = BLKIF_RING.parts(key);
     const fe = BLKFRONT.peek(store, BLKFRONT.key(frontDomid, devid));
     const backDomid = fe?.backendId ?? 0;
     const be = BLKBACK.peek(store, BLKBACK.key(backDomid, frontDomid, devid));

@@ -80,10 +80,12 @@ export const MAX_RING_PAGE_ORDER = 0;
 export const VDISK_READONLY = 4;
 const ABIS: readonly string[] = ["x86_64-abi", "x86_32-abi"];
 
-/** The tail of both objects of a device. */
-const deviceTail = (backDomid: number, frontDomid: number, devid: number): string => `${backDomid}:${frontDomid}:${devid}`;
-export const BLKBACK = declareKind<BlkbackDevice, Parameters<typeof deviceTail>>("blkback", deviceTail);
-export const BLKRING = declareKind<BlkbackRing, Parameters<typeof deviceTail>>("blkring", deviceTail);
+/** The tail of both objects of a device, and its parts back. */
+type DeviceParts = [backDomid: number, frontDomid: number, devid: number];
+const deviceTail = (...[backDomid, frontDomid, devid]: DeviceParts): string => `${backDomid}:${frontDomid}:${devid}`;
+const deviceParts = (tail: string): DeviceParts => tail.split(":").map(Number) as DeviceParts;
+export const BLKBACK = declareKind<BlkbackDevice, DeviceParts>("blkback", deviceTail, deviceParts);
+export const BLKRING = declareKind<BlkbackRing, DeviceParts>("blkring", deviceTail, deviceParts);
 
 /** The ring object of a device key, and back: the same tail. */
 export const ringOf = (key: string): string => BLKRING.withTail(BLKBACK.tail(key));
@@ -362,7 +364,7 @@ function finalPut(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice
 export function ringWork(store: Store, backDomid: number, frontDomid: number): string[] {
   const out: string[] = [];
   for (const rkey of BLKRING.list(store, String(backDomid))) {
-    const [, front, devid] = BLKRING.tail(rkey).split(":").map(Number);
+    const [, front, devid] = BLKRING.parts(rkey);
     if (front !== frontDomid) continue;
     const rs = BLKRING.get(store, rkey)!;
     if (rs.inflight > 0) {
@@ -371,7 +373,7 @@ export function ringWork(store: Store, backDomid: number, frontDomid: number): s
     }
     if (rs.dpRing === null || rs.bogus) continue;
     // A ring whose frontend already freed it (its mirror gone) has nothing to serve.
-    if (!BLKIF_RING.get(store, BLKIF_RING.key(front!, devid!))) continue;
+    if (!BLKIF_RING.get(store, BLKIF_RING.key(front, devid))) continue;
     if (rs.more || evtchnDeliverable(store, backDomid, rs.ring.localPort)) out.push(rkey);
   }
   return out;
@@ -438,5 +440,5 @@ function complete(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice
 }
 
 function backDomid(key: string): number {
-  return Number(BLKBACK.scopeOf(key));
+  return BLKBACK.parts(key)[0];
 }

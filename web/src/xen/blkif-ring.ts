@@ -38,6 +38,10 @@ export interface BlkifRing {
   tampered: number;
 }
 
-export const BLKIF_RING = declareKind<BlkifRing, [frontDomid: number, devid: number]>("blkif", (frontDomid, devid) => `${frontDomid}:${devid}`);
+export const BLKIF_RING = declareKind<BlkifRing, [frontDomid: number, devid: number]>(
+  "blkif",
+  (frontDomid, devid) => `${frontDomid}:${devid}`,
+  (tail) => tail.split(":").map(Number) as [number, number],
+);
 
 export const EMPTY_RING: BlkifRing = { pushed: 0, answered: 0, notifyBack: false, notifyFront: false, writes: 0, completionNotify: false, failed: 0, tampered: 0 };

@@ -47,7 +47,7 @@ export function domainShutdown(ctx: StepContext, domid: number, reason = "powero
   if (!d || d.state === "destroyed") fail("ESRCH", `no domain ${domid}`);
   if (domid === 0) fail("EINVAL", "dom0 does not shut down in a scenario");
   if (d.state === "shutdown") return;
-  XEN_DOMAIN.set(ctx.store, XEN_DOMAIN.key(domid), { ...d, state: "shutdown", reason });
+  XEN_DOMAIN.update(ctx.store, XEN_DOMAIN.key(domid), d, { state: "shutdown", reason });
   xsFireSpecial(ctx, "@releaseDomain");
 }
 
@@ -58,7 +58,7 @@ export function domainDestroy(ctx: StepContext, dp: DataPlane | null, domid: num
   if (domid === 0) fail("EINVAL", "dom0 cannot be destroyed");
   evtchnCloseAll(ctx, domid);
   if (dp && dp.domainState(domid) === "live") dp.destroyDomain(domid);
-  XEN_DOMAIN.set(ctx.store, XEN_DOMAIN.key(domid), { ...d, state: "destroyed" });
+  XEN_DOMAIN.update(ctx.store, XEN_DOMAIN.key(domid), d, { state: "destroyed" });
   xsDomainGone(ctx, domid);
   xsFireSpecial(ctx, "@releaseDomain");
 }

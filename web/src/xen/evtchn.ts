@@ -96,7 +96,7 @@ export function evtchnBindInterdomain(ctx: StepContext, domid: number, remoteDom
   if (r.state !== "unbound" || r.remoteDom !== domid) fail("EINVAL", `port ${String(remotePort)} of domain ${rd} is not unbound for domain ${domid}`);
   const port = allocPort(ctx, domid);
   EVTCHN_PORT.set(ctx.store, EVTCHN_PORT.key(domid, port), { state: "interdomain", remoteDom: rd, remotePort: remotePort as number, pending: true, masked: false });
-  EVTCHN_PORT.set(ctx.store, EVTCHN_PORT.key(rd, remotePort as number), { ...r, state: "interdomain", remotePort: port });
+  EVTCHN_PORT.update(ctx.store, EVTCHN_PORT.key(rd, remotePort as number), r, { state: "interdomain", remotePort: port });
   return port;
 }
 
@@ -107,7 +107,7 @@ export function evtchnSend(ctx: StepContext, domid: number, port: unknown): void
   const key = EVTCHN_PORT.key(p.remoteDom, p.remotePort!);
   const peer = EVTCHN_PORT.get(ctx.store, key)!;
   if (peer.pending) return;
-  EVTCHN_PORT.set(ctx.store, key, { ...peer, pending: true });
+  EVTCHN_PORT.update(ctx.store, key, peer, { pending: true });
   ctx.emit({ kind: "evtchn", from: domid, port, to: p.remoteDom, remotePort: p.remotePort });
 }
 
@@ -124,12 +124,12 @@ export function evtchnClose(ctx: StepContext, domid: number, port: unknown): voi
 
 export function evtchnMask(ctx: StepContext, domid: number, port: unknown): void {
   const p = getPort(ctx.store, domid, port);
-  if (!p.masked) EVTCHN_PORT.set(ctx.store, EVTCHN_PORT.key(domid, port as number), { ...p, masked: true });
+  if (!p.masked) EVTCHN_PORT.update(ctx.store, EVTCHN_PORT.key(domid, port as number), p, { masked: true });
 }
 
 export function evtchnUnmask(ctx: StepContext, domid: number, port: unknown): void {
   const p = getPort(ctx.store, domid, port);
-  if (p.masked) EVTCHN_PORT.set(ctx.store, EVTCHN_PORT.key(domid, port as number), { ...p, masked: false });
+  if (p.masked) EVTCHN_PORT.update(ctx.store, EVTCHN_PORT.key(domid, port as number), p, { masked: false });
 }
 
 /** EVTCHNOP_status: closed for a port not in use. */
@@ -149,7 +149,7 @@ export function evtchnDeliverable(store: Store, domid: number, port: number): bo
 export function evtchnTake(ctx: StepContext, domid: number, port: number): boolean {
   const p = EVTCHN_PORT.get(ctx.store, EVTCHN_PORT.key(domid, port));
   if (!p || !p.pending || p.masked) return false;
-  EVTCHN_PORT.set(ctx.store, EVTCHN_PORT.key(domid, port), { ...p, pending: false });
+  EVTCHN_PORT.update(ctx.store, EVTCHN_PORT.key(domid, port), p, { pending: false });
   return true;
 }
 

@@ -16,7 +16,7 @@ export function seedNode(store: Store, path: string, value: string, perms: strin
     const p = XS_NODE.get(store, XS_NODE.key(parent));
     if (!p) throw new Error(`xenstore seed: ${parent} must exist before ${path}`);
     const name = baseName(path);
-    if (!p.children.includes(name)) XS_NODE.set(store, XS_NODE.key(parent), { ...p, children: [...p.children, name], gen: p.gen + 1 });
+    if (!p.children.includes(name)) XS_NODE.update(store, XS_NODE.key(parent), p, { children: [...p.children, name], gen: p.gen + 1 });
   }
   const old = XS_NODE.get(store, XS_NODE.key(path));
   XS_NODE.set(store, XS_NODE.key(path), { value, perms, children: old?.children ?? [], gen: old ? old.gen + 1 : 0 });
