@@ -7,7 +7,7 @@ import { DivergenceError, ScriptError, type ActorSpec, type ExecutionSpec } from
 import { SysError } from "../sim/op";
 import type { Invariant, Properties } from "../sim/properties";
 import type { Store } from "../sim/store";
-import { fileKey, isTextFile, type FileObject } from "../linux/files";
+import { FILE, isTextFile } from "../linux/files";
 import { Machine, type InitialFile } from "./machine";
 import { deviceViews } from "../linux/views";
 import { setCredentials } from "../linux/creds";
@@ -34,10 +34,10 @@ export interface BuiltScenario {
 export function worldView(store: Store): WorldView {
   return {
     readFile: (domain, path) => {
-      const f = store.peek<FileObject>(fileKey(domain, path));
+      const f = FILE.peek(store, FILE.key(domain, path));
       return f !== undefined && isTextFile(f) ? f.content : undefined;
     },
-    exists: (domain, path) => store.peek(fileKey(domain, path)) !== undefined,
+    exists: (domain, path) => FILE.peek(store, FILE.key(domain, path)) !== undefined,
     xenstore: (path) => (typeof path === "string" ? xsPeek(store, path) : undefined),
     devices: (domain) => deviceViews(store, domain),
     ring: (domain, vdev) => ringView(store, domain, vdev),

@@ -16,13 +16,13 @@ import type { ActorSpec, ExternalState } from "../sim/execution";
 import type { StepContext, Who } from "../sim/op";
 import type { Store } from "../sim/store";
 import { dmDeferredStep } from "../linux/dm/deferred";
-import { fileKey, IMAGE_IDS_KEY, type FileObject, type ImageFile, type ImageIds } from "../linux/files";
+import { FILE, IMAGE_IDS, type FileObject, type ImageFile } from "../linux/files";
 import { BLOCK_DRIVERS } from "../linux/drivers";
 import { processExit } from "../linux/exit";
 import { kernelConfig, LOOP_CTRL_MINOR, MAPPER_CTRL_MINOR, MISC_MAJOR, type KernelConfig } from "../linux/kconfig";
 import { ModelBug, type Kernel } from "../linux/kernel";
 import { loopAdd } from "../linux/loop/device";
-import { keys, type DeviceNode } from "../linux/objects";
+import { DEV_NODE } from "../linux/objects";
 import { udevSettle, udevStep } from "../linux/udev";
 import { xenDriversBoot, xenKernelThreads, hasGuests } from "../xen/actors";
 import { xenBoot } from "../xen/domctl";
@@ -105,9 +105,9 @@ export class Machine implements Kernel, ExternalState {
         if (f.file.owner !== undefined) img.owner = f.file.owner;
         obj = img;
       }
-      store.set(fileKey(f.domain, f.path), obj);
+      FILE.set(store, FILE.key(f.domain, f.path), obj);
     }
-    if (nextImage > 0) store.set(IMAGE_IDS_KEY, { next: nextImage } satisfies ImageIds);
+    if (nextImage > 0) IMAGE_IDS.set(store, IMAGE_IDS.key(), { next: nextImage });
     // Xen: the domains (dom0 = 0, guests 1, 2, ... in this.domains' order), xenstored's tree, then what the drivers register.
     xenBoot(store, this.plane, this.domains.map((name, domid) => ({ name, domid })));
     xenDriversBoot(store, this);
@@ -158,7 +158,7 @@ function bootContext(store: Store, d: string): StepContext {
 function bootKernel(store: Store, k: Kernel, d: string): void {
   const ctx = bootContext(store, d);
   for (let i = 0; i < k.cfg.maxLoop; i++) loopAdd(ctx, d, i);
-  store.set(keys.node(d, "/dev/loop-control"), { type: "char", major: MISC_MAJOR, minor: LOOP_CTRL_MINOR } satisfies DeviceNode);
-  store.set(keys.node(d, "/dev/mapper/control"), { type: "char", major: MISC_MAJOR, minor: MAPPER_CTRL_MINOR } satisfies DeviceNode);
+  DEV_NODE.set(store, DEV_NODE.key(d, "/dev/loop-control"), { type: "char", major: MISC_MAJOR, minor: LOOP_CTRL_MINOR });
+  DEV_NODE.set(store, DEV_NODE.key(d, "/dev/mapper/control"), { type: "char", major: MISC_MAJOR, minor: MAPPER_CTRL_MINOR });
   udevSettle(ctx, d);
 }

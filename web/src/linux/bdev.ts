@@ -5,9 +5,9 @@
 // drivers (linux/drivers.ts). docs/linux-model.md §4.2-4.3.
 
 import type { StepContext } from "../sim/op";
-import { readDisk, writeDisk } from "./block";
+import { readDisk } from "./block";
 import { fail, type Kernel } from "./kernel";
-import type { Gendisk } from "./objects";
+import { DISK, type Gendisk } from "./objects";
 
 export interface BlkdevOpenOptions {
   write: boolean;
@@ -28,7 +28,7 @@ export function blkdevOpen(ctx: StepContext, k: Kernel, d: string, key: string, 
   }
   k.blockDrivers[disk.driver].open(ctx, k, d, disk);
   const claim = opts.holder === undefined ? disk.claim : { holder: opts.holder, count: (disk.claim?.count ?? 0) + 1 };
-  writeDisk(ctx.store, key, readDisk(ctx.store, key), { openers: disk.openers + 1, claim });
+  DISK.update(ctx.store, key, readDisk(ctx.store, key), { openers: disk.openers + 1, claim });
 }
 
 /** blkdev_put: the opener goes, its claim with it, then the driver's release (which may detach or delete). */
@@ -36,9 +36,9 @@ export function blkdevClose(ctx: StepContext, k: Kernel, d: string, key: string,
   const disk: Gendisk = readDisk(ctx.store, key);
   let claim = disk.claim;
   if (holder !== undefined && claim !== null && claim.holder === holder) claim = claim.count > 1 ? { holder, count: claim.count - 1 } : null;
-  const after = writeDisk(ctx.store, key, disk, { openers: disk.openers - 1, claim });
+  const after = DISK.update(ctx.store, key, disk, { openers: disk.openers - 1, claim });
   k.blockDrivers[after.driver].release(ctx, k, d, key, after);
   // A disk that was deleted while open goes with its last opener (put_disk).
-  const now = ctx.store.get<Gendisk>(key);
-  if (now !== undefined && !now.live && now.openers === 0) ctx.store.delete(key);
+  const now = DISK.get(ctx.store, key);
+  if (now !== undefined && !now.live && now.openers === 0) DISK.delete(ctx.store, key);
 }

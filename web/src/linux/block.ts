@@ -6,31 +6,25 @@
 import type { StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
 import { must, type Kernel } from "./kernel";
-import { keys, type DiskDriver, type DiskseqCounter, type DevtIndex, type Gendisk, type UEventAction, type UEventQueue } from "./objects";
+import { DEV_NODE, DEVT, DISK, DISKSEQ, UEVENTS, type DiskDriver, type Gendisk, type UEventAction } from "./objects";
 
 export const SECTOR = 512;
 
 export function readDisk(store: Store, key: string): Gendisk {
-  return must(store.get<Gendisk>(key), `disk ${key}`);
-}
-
-export function writeDisk(store: Store, key: string, disk: Gendisk, change: Partial<Gendisk>): Gendisk {
-  const next = { ...disk, ...change };
-  store.set(key, next);
-  return next;
+  return must(DISK.get(store, key), `disk ${key}`);
 }
 
 /** inc_diskseq: the next value of the domain's counter (the first is 1, none is ever reused). */
 export function takeDiskseq(store: Store, d: string): number {
-  const key = keys.diskseq(d);
-  const next = (store.get<DiskseqCounter>(key)?.last ?? 0) + 1;
-  store.set(key, { last: next } satisfies DiskseqCounter);
+  const key = DISKSEQ.key(d);
+  const next = (DISKSEQ.get(store, key)?.last ?? 0) + 1;
+  DISKSEQ.set(store, key, { last: next });
   return next;
 }
 
 /** The registered disk a device number names now, or undefined. */
 export function diskByDevt(store: Store, d: string, major: number, minor: number): string | undefined {
-  return store.get<DevtIndex>(keys.devt(d, major, minor))?.disk;
+  return DEVT.get(store, DEVT.key(d, major, minor))?.disk;
 }
 
 /**
@@ -39,30 +33,30 @@ export function diskByDevt(store: Store, d: string, major: number, minor: number
  */
 export function allocDisk(ctx: StepContext, d: string, spec: { name: string; major: number; minor: number; driver: DiskDriver; driverKey: string }): string {
   const seq = takeDiskseq(ctx.store, d);
-  const key = keys.disk(d, seq);
+  const key = DISK.key(d, seq);
   const disk: Gendisk = {
     name: spec.name, major: spec.major, minor: spec.minor, diskseq: seq, driver: spec.driver, driverKey: spec.driverKey,
     registered: false, live: true, sectors: 0, readOnly: false, openers: 0, claim: null, holders: [],
   };
-  ctx.store.set(key, disk);
+  DISK.set(ctx.store, key, disk);
   ctx.emit({ kind: "disk-alloc", domain: d, name: spec.name, diskseq: seq });
   return key;
 }
 
 /** Queues a uevent for udev on the device's own queue. */
 export function queueUevent(ctx: StepContext, d: string, disk: Gendisk, action: UEventAction, env: Record<string, string> = {}): void {
-  const qk = keys.uevents(d, disk.name);
-  const q = ctx.store.get<UEventQueue>(qk);
+  const qk = UEVENTS.key(d, disk.name);
+  const q = UEVENTS.get(ctx.store, qk);
   const ev = { action, name: disk.name, major: disk.major, minor: disk.minor, diskseq: disk.diskseq, env };
-  ctx.store.set(qk, { events: [...(q?.events ?? []), ev] } satisfies UEventQueue);
+  UEVENTS.set(ctx.store, qk, { events: [...(q?.events ?? []), ev] });
   ctx.emit({ kind: "uevent", domain: d, ...ev });
 }
 
 /** add_disk: the device number, /dev/<name> and /sys/block/<name> appear; uevent `add`. */
 export function addDisk(ctx: StepContext, d: string, key: string, opts: { uevent?: boolean } = {}): void {
-  const disk = writeDisk(ctx.store, key, readDisk(ctx.store, key), { registered: true });
-  ctx.store.set(keys.devt(d, disk.major, disk.minor), { disk: key } satisfies DevtIndex);
-  ctx.store.set(keys.node(d, `/dev/${disk.name}`), { type: "block", major: disk.major, minor: disk.minor });
+  const disk = DISK.update(ctx.store, key, readDisk(ctx.store, key), { registered: true });
+  DEVT.set(ctx.store, DEVT.key(d, disk.major, disk.minor), { disk: key });
+  DEV_NODE.set(ctx.store, DEV_NODE.key(d, `/dev/${disk.name}`), { type: "block", major: disk.major, minor: disk.minor });
   if (opts.uevent ?? true) queueUevent(ctx, d, disk, "add");
 }
 
@@ -75,12 +69,12 @@ export function addDisk(ctx: StepContext, d: string, key: string, opts: { uevent
 export function delDisk(ctx: StepContext, d: string, key: string, opts: { uevent?: boolean } = {}): void {
   const disk = readDisk(ctx.store, key);
   if (disk.registered) {
-    ctx.store.delete(keys.devt(d, disk.major, disk.minor));
-    ctx.store.delete(keys.node(d, `/dev/${disk.name}`));
+    DEVT.delete(ctx.store, DEVT.key(d, disk.major, disk.minor));
+    DEV_NODE.delete(ctx.store, DEV_NODE.key(d, `/dev/${disk.name}`));
     if (opts.uevent ?? true) queueUevent(ctx, d, disk, "remove");
   }
-  if (disk.openers === 0) ctx.store.delete(key);
-  else writeDisk(ctx.store, key, disk, { registered: false, live: false });
+  if (disk.openers === 0) DISK.delete(ctx.store, key);
+  else DISK.update(ctx.store, key, disk, { registered: false, live: false });
   ctx.emit({ kind: "disk-del", domain: d, name: disk.name, diskseq: disk.diskseq });
 }
 
@@ -100,14 +94,14 @@ export function mediaChange(ctx: StepContext, k: Kernel, d: string, key: string)
 export function bumpDiskseq(ctx: StepContext, d: string, key: string, disk: Gendisk): Gendisk {
   const to = takeDiskseq(ctx.store, d);
   ctx.emit({ kind: "diskseq", domain: d, name: disk.name, from: disk.diskseq, to });
-  return writeDisk(ctx.store, key, disk, { diskseq: to });
+  return DISK.update(ctx.store, key, disk, { diskseq: to });
 }
 
 /** set_capacity_and_notify: a `change` uevent with RESIZE=1 only between two different nonzero sizes. */
 export function setCapacity(ctx: StepContext, d: string, key: string, sectors: number): Gendisk {
   const disk = readDisk(ctx.store, key);
   if (disk.sectors === sectors) return disk;
-  const next = writeDisk(ctx.store, key, disk, { sectors });
+  const next = DISK.update(ctx.store, key, disk, { sectors });
   if (disk.sectors !== 0 && sectors !== 0 && disk.registered) queueUevent(ctx, d, next, "change", { RESIZE: "1" });
   return next;
 }

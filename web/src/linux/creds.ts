@@ -5,6 +5,7 @@
 // mknod needs CAP_MKNOD (EPERM). `cred:<d>:<process>` exists only for an
 // unprivileged process, and never changes, so reading it conflicts with nothing.
 
+import { declareKind } from "../sim/object-kind";
 import type { StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
 
@@ -12,13 +13,13 @@ export interface Credentials {
   root: boolean;
 }
 
-const credKey = (d: string, proc: string) => `cred:${d}:${proc}`;
+const CRED = declareKind<Credentials, [d: string, proc: string]>("cred", (d, proc) => `${d}:${proc}`);
 
 export function setCredentials(store: Store, d: string, proc: string, c: Credentials): void {
-  store.set(credKey(d, proc), c);
+  CRED.set(store, CRED.key(d, proc), c);
 }
 
 /** Whether the calling process is root. */
 export function isRoot(ctx: StepContext): boolean {
-  return ctx.store.get<Credentials>(credKey(ctx.who.domain, ctx.who.name))?.root ?? true;
+  return CRED.get(ctx.store, CRED.key(ctx.who.domain, ctx.who.name))?.root ?? true;
 }

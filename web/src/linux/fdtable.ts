@@ -6,13 +6,13 @@
 import type { StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
 import { fail } from "./kernel";
-import { keys, type FdTable, type OpenFile } from "./objects";
+import { FDTABLE, type OpenFile } from "./objects";
 
 /** The fd limit of a process in the model (RLIMIT_NOFILE's usual soft value). */
 export const MAX_FDS = 1024;
 
 export function fdTableKey(ctx: StepContext): string {
-  return keys.fdtable(ctx.who.domain, ctx.who.name);
+  return FDTABLE.key(ctx.who.domain, ctx.who.name);
 }
 
 /** The holder name an exclusive open by this fd uses. */
@@ -22,7 +22,7 @@ export function fdHolder(ctx: StepContext, fd: number): string {
 
 export function lookupFd(ctx: StepContext, fd: unknown): OpenFile {
   if (typeof fd !== "number" || !Number.isInteger(fd)) fail("EBADF", `${String(fd)} is not an fd number`);
-  const t = ctx.store.get<FdTable>(fdTableKey(ctx));
+  const t = FDTABLE.get(ctx.store, fdTableKey(ctx));
   const f = t?.fds[String(fd)];
   if (f === undefined) fail("EBADF", `fd ${fd} is not open in ${ctx.who.name}`);
   return f;
@@ -30,29 +30,29 @@ export function lookupFd(ctx: StepContext, fd: unknown): OpenFile {
 
 /** The lowest free fd number, or EMFILE. */
 export function freeFd(ctx: StepContext): number {
-  const t = ctx.store.get<FdTable>(fdTableKey(ctx));
+  const t = FDTABLE.get(ctx.store, fdTableKey(ctx));
   for (let n = 3; n < MAX_FDS; n++) if (t?.fds[String(n)] === undefined) return n;
   return fail("EMFILE", `${ctx.who.name} has ${MAX_FDS} files open`);
 }
 
 export function installFd(ctx: StepContext, fd: number, f: OpenFile): void {
   const key = fdTableKey(ctx);
-  const t = ctx.store.get<FdTable>(key);
-  ctx.store.set(key, { fds: { ...t?.fds, [String(fd)]: f } } satisfies FdTable);
+  const t = FDTABLE.get(ctx.store, key);
+  FDTABLE.set(ctx.store, key, { fds: { ...t?.fds, [String(fd)]: f } });
 }
 
 export function removeFd(ctx: StepContext, fd: number): void {
   const key = fdTableKey(ctx);
-  const t = ctx.store.get<FdTable>(key);
+  const t = FDTABLE.get(ctx.store, key);
   if (!t) return;
   const fds = { ...t.fds };
   delete fds[String(fd)];
-  if (Object.keys(fds).length === 0) ctx.store.delete(key);
-  else ctx.store.set(key, { fds } satisfies FdTable);
+  if (Object.keys(fds).length === 0) FDTABLE.delete(ctx.store, key);
+  else FDTABLE.set(ctx.store, key, { fds });
 }
 
 /** The fds a process has open, ascending (what exit closes). */
 export function openFds(store: Store, d: string, proc: string): number[] {
-  const t = store.get<FdTable>(keys.fdtable(d, proc));
+  const t = FDTABLE.get(store, FDTABLE.key(d, proc));
   return t ? Object.keys(t.fds).map(Number).sort((a, b) => a - b) : [];
 }

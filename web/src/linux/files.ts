@@ -11,6 +11,7 @@
 //   although the bytes are outside the store.
 // No modes, owners or hard links; directories are implicit (vfs.ts).
 
+import { declareKind } from "../sim/object-kind";
 import { SysError } from "../sim/op";
 
 export interface TextFile {
@@ -30,20 +31,23 @@ export interface ImageFile {
 
 export type FileObject = TextFile | ImageFile;
 
-export function fileKey(domain: string, path: string): string {
-  return `file:${domain}:${path}`;
+export const FILE = declareKind<FileObject, [domain: string, path: string]>("file", (domain, path) => `${domain}:${path}`);
+
+/** The path a file key names (its tail after the domain). */
+export function filePath(key: string): string {
+  return FILE.tail(key, FILE.scopeOf(key));
 }
 
 export function isTextFile(f: FileObject): f is TextFile {
   return typeof (f as TextFile).content === "string";
 }
 
-/** `dataplane:images`: the next free image id of the data plane (shared by every domain, as the arena is). */
-export const IMAGE_IDS_KEY = "dataplane:images";
-
 export interface ImageIds {
   next: number;
 }
+
+/** `dataplane:images`: the next free image id of the data plane (shared by every domain, as the arena is). */
+export const IMAGE_IDS = declareKind<ImageIds, []>("dataplane", () => "images");
 
 /**
  * A path in canonical form: absolute, no empty, "." or ".." components, no

@@ -9,9 +9,9 @@ import type { Target } from "../core/data-plane";
 import type { StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
 import { readDisk, SECTOR } from "./block";
-import { isTextFile, type FileObject, type ImageFile } from "./files";
+import { FILE, isTextFile, type ImageFile } from "./files";
 import { fail, ModelBug, type Kernel } from "./kernel";
-import type { Gendisk, LoopDevice, MappedDevice } from "./objects";
+import { DISK, DM, LOOP } from "./objects";
 
 /** How deep a stack may be (loop over dm over loop...): the kernel's own limit is a stack overflow. */
 const MAX_DEPTH = 16;
@@ -31,16 +31,16 @@ function program(ctx: StepContext, k: Kernel, key: string, p: Programmed, depth:
   const slot = p.next++;
   if (slot >= 256) fail("EIO", "the device stack uses more than the data plane's 256 device slots");
   if (disk.driver === "loop") {
-    const lo = ctx.store.get<LoopDevice>(disk.driverKey)!;
+    const lo = LOOP.get(ctx.store, disk.driverKey)!;
     // loop_queue_rq: only a bound device does I/O (rundown gives EIO on 6.12).
     if (lo.state !== "bound" || lo.backing === null) fail("EIO", `${disk.name} is ${lo.state}`);
     const backing = lo.backing.file;
-    if (backing.startsWith("disk:")) {
+    if (DISK.is(backing)) {
       if (lo.offset % SECTOR !== 0) fail("EIO", "a loop device over a block device at an offset that is not a whole sector is not modelled");
       const lower = program(ctx, k, backing, p, depth + 1);
       dp.setTableDevice(slot, [{ start: 0, length: disk.sectors, type: "linear", device: lower, offset: lo.offset / SECTOR }], { readOnly: disk.readOnly });
     } else {
-      const f = ctx.store.get<FileObject>(backing);
+      const f = FILE.get(ctx.store, backing);
       if (!f) throw new ModelBug(`backing file ${backing} vanished`);
       if (isTextFile(f)) fail("EIO", "a loop device over a text file does no I/O in the model (text files have no data-plane image)");
       p.images.add(backing);
@@ -48,7 +48,7 @@ function program(ctx: StepContext, k: Kernel, key: string, p: Programmed, depth:
     }
     return slot;
   }
-  const md = ctx.store.get<MappedDevice>(disk.driverKey)!;
+  const md = DM.get(ctx.store, disk.driverKey)!;
   // dm with no live table fails every bio.
   if (md.live === null) fail("EIO", `${disk.name} has no active table`);
   const targets: Target[] = md.live.targets.map((t): Target => {
@@ -69,14 +69,14 @@ function program(ctx: StepContext, k: Kernel, key: string, p: Programmed, depth:
 
 /** Whether I/O on `key` would wait: some dm device in its stack is suspended (bios are queued until resume). */
 export function stackSuspended(store: Store, key: string, depth = 0): boolean {
-  const disk = store.get<Gendisk>(key);
+  const disk = DISK.get(store, key);
   if (!disk || !disk.live || depth > MAX_DEPTH) return false;
   if (disk.driver === "loop") {
-    const lo = store.get<LoopDevice>(disk.driverKey);
+    const lo = LOOP.get(store, disk.driverKey);
     const b = lo?.backing?.file;
-    return b !== undefined && b.startsWith("disk:") && stackSuspended(store, b, depth + 1);
+    return b !== undefined && DISK.is(b) && stackSuspended(store, b, depth + 1);
   }
-  const md = store.get<MappedDevice>(disk.driverKey);
+  const md = DM.get(store, disk.driverKey);
   if (!md) return false;
   if (md.suspended) return true;
   return (md.live?.targets ?? []).some((t) => t.legs.some((l) => stackSuspended(store, l.disk, depth + 1)));
@@ -134,8 +134,8 @@ export function writeDiskBytes(ctx: StepContext, k: Kernel, key: string, offset:
   }
   // The bytes are outside the store: a write shows in footprints and fingerprints through `gen`.
   for (const fk of p.images) {
-    const f = ctx.store.get<ImageFile>(fk)!;
-    ctx.store.set(fk, { ...f, gen: f.gen + 1 } satisfies ImageFile);
+    const f = FILE.get(ctx.store, fk) as ImageFile;
+    FILE.update(ctx.store, fk, f, { gen: f.gen + 1 });
   }
   return n;
 }

@@ -5,6 +5,7 @@
 
 import type { DataPlane } from "../core/data-plane";
 import { SysError, type StepContext } from "../sim/op";
+import type { Errno } from "./errno";
 import type { KernelConfig } from "./kconfig";
 import type { DiskDriver, Gendisk } from "./objects";
 
@@ -39,7 +40,7 @@ export interface BlockDeviceOperations {
 export type Handler<A extends unknown[], R> = (ctx: StepContext, k: Kernel, ...args: A) => R;
 
 /** Throws the kernel's errno (a SysError: an outcome, without a JavaScript stack). */
-export function fail(errno: string, message: string, result?: unknown): never {
+export function fail(errno: Errno, message: string, result?: unknown): never {
   throw new SysError(errno, message, result);
 }
 

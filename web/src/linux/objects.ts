@@ -11,6 +11,8 @@
 // disk registered under it now. That is what makes "the slot was re-bound
 // under me" visible. See docs/linux-model.md §3.
 
+import { declareKind } from "../sim/object-kind";
+
 // ---- block layer (block/genhd.c) ----
 
 /** `diskseq:<d>`: the global counter; the next disk gets last + 1, the first one 1. */
@@ -182,31 +184,21 @@ export interface UdevRecord {
   links: string[];
 }
 
-// ---- keys ----
+// ---- the kinds ----
+//
+// Each kind once, with how its key is built (sim/object-kind.ts): every
+// key of the kernel's objects comes from here.
 
-export const keys = {
-  diskseq: (d: string) => `diskseq:${d}`,
-  disk: (d: string, allocSeq: number) => `disk:${d}:s${allocSeq}`,
-  devt: (d: string, major: number, minor: number) => `devt:${d}:${major}:${minor}`,
-  loop: (d: string, index: number) => `loop:${d}:${index}`,
-  dm: (d: string, minor: number) => `dm:${d}:${minor}`,
-  dmName: (d: string, name: string) => `dmname:${d}:${name}`,
-  dmUuid: (d: string, uuid: string) => `dmuuid:${d}:${uuid}`,
-  dmWork: (d: string) => `dmwork:${d}`,
-  fdtable: (d: string, proc: string) => `fdtable:${d}:${proc}`,
-  node: (d: string, path: string) => `node:${d}:${path}`,
-  link: (d: string, path: string) => `link:${d}:${path}`,
-  uevents: (d: string, name: string) => `uevents:${d}:${name}`,
-  udevdb: (d: string, name: string) => `udevdb:${d}:${name}`,
-} as const;
-
-/** The part of a key after `kind:<d>:`. */
-export function keyTail(key: string, kind: string, d: string): string {
-  return key.slice(kind.length + d.length + 2);
-}
-
-/** Store kinds whose members are listed per domain ("loop" lists every domain's loops: filter by prefix). */
-export function membersOf(keysOfKind: string[], kind: string, d: string): string[] {
-  const prefix = `${kind}:${d}:`;
-  return keysOfKind.filter((k) => k.startsWith(prefix));
-}
+export const DISKSEQ = declareKind<DiskseqCounter, [d: string]>("diskseq", (d) => d);
+export const DISK = declareKind<Gendisk, [d: string, allocSeq: number]>("disk", (d, allocSeq) => `${d}:s${allocSeq}`);
+export const DEVT = declareKind<DevtIndex, [d: string, major: number, minor: number]>("devt", (d, major, minor) => `${d}:${major}:${minor}`);
+export const LOOP = declareKind<LoopDevice, [d: string, index: number]>("loop", (d, index) => `${d}:${index}`);
+export const DM = declareKind<MappedDevice, [d: string, minor: number]>("dm", (d, minor) => `${d}:${minor}`);
+export const DM_NAME = declareKind<DmHashEntry, [d: string, name: string]>("dmname", (d, name) => `${d}:${name}`);
+export const DM_UUID = declareKind<DmHashEntry, [d: string, uuid: string]>("dmuuid", (d, uuid) => `${d}:${uuid}`);
+export const DM_WORK = declareKind<DmDeferredWork, [d: string]>("dmwork", (d) => d);
+export const FDTABLE = declareKind<FdTable, [d: string, proc: string]>("fdtable", (d, proc) => `${d}:${proc}`);
+export const DEV_NODE = declareKind<DeviceNode, [d: string, path: string]>("node", (d, path) => `${d}:${path}`);
+export const SYMLINK = declareKind<Symlink, [d: string, path: string]>("link", (d, path) => `${d}:${path}`);
+export const UEVENTS = declareKind<UEventQueue, [d: string, name: string]>("uevents", (d, name) => `${d}:${name}`);
+export const UDEVDB = declareKind<UdevRecord, [d: string, name: string]>("udevdb", (d, name) => `${d}:${name}`);

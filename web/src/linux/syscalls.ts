@@ -10,7 +10,7 @@ import { vfsIoctl } from "./ioctl";
 import { dmIoctlReady } from "./dm/ioctl";
 import { stackSuspended } from "./io";
 import type { Kernel } from "./kernel";
-import { keys, type FdTable } from "./objects";
+import { FDTABLE } from "./objects";
 import { vfsClose, vfsExists, vfsMknod, vfsOpen, vfsRead, vfsReadFile, vfsReaddir, vfsReadlink, vfsStat, vfsWrite, vfsWriteFile, type OpenFlags, type StatResult } from "./vfs";
 
 type Args = readonly unknown[];
@@ -22,7 +22,7 @@ function op<R>(call: string, args: Args, run: Op<R>["run"], extra: Partial<Op<R>
 /** Whether an fd's I/O would wait on a suspended dm device: the guard of read and write. */
 function ioReady(d: string, proc: string, fd: unknown): (store: import("../sim/store").Store) => boolean {
   return (store) => {
-    const f = store.get<FdTable>(keys.fdtable(d, proc))?.fds[String(fd)];
+    const f = FDTABLE.get(store, FDTABLE.key(d, proc))?.fds[String(fd)];
     return f?.kind !== "disk" || !stackSuspended(store, f.disk);
   };
 }

@@ -5,7 +5,7 @@
 
 import type { Store } from "../sim/store";
 import { fail, type Kernel } from "./kernel";
-import { keys, type Gendisk, type LoopDevice, type MappedDevice } from "./objects";
+import { DISK, DM, LOOP, type Gendisk } from "./objects";
 import { backingPath } from "./loop/device";
 
 /** The registered, live disk behind a /sys/block/<name> directory, or undefined. */
@@ -13,10 +13,10 @@ export function sysBlockDisk(store: Store, d: string, name: string): { key: stri
   let key: string | undefined;
   const loop = /^loop(0|[1-9]\d*)$/.exec(name);
   const dm = /^dm-(0|[1-9]\d*)$/.exec(name);
-  if (loop) key = store.get<LoopDevice>(keys.loop(d, Number(loop[1])))?.disk;
-  else if (dm) key = store.get<MappedDevice>(keys.dm(d, Number(dm[1])))?.disk;
+  if (loop) key = LOOP.get(store, LOOP.key(d, Number(loop[1])))?.disk;
+  else if (dm) key = DM.get(store, DM.key(d, Number(dm[1])))?.disk;
   if (key === undefined) return undefined;
-  const disk = store.get<Gendisk>(key);
+  const disk = DISK.get(store, key);
   return disk && disk.registered && disk.live ? { key, disk } : undefined;
 }
 
@@ -43,8 +43,8 @@ function sysfsNode(store: Store, k: Kernel, d: string, path: string): Node | und
       kind: "dir",
       entries: () => {
         const names: string[] = [];
-        for (const key of store.list("disk", d)) {
-          const disk = store.get<Gendisk>(key)!;
+        for (const key of DISK.list(store, d)) {
+          const disk = DISK.get(store, key)!;
           if (disk.registered && disk.live) names.push(disk.name);
         }
         return names.sort();
@@ -55,9 +55,9 @@ function sysfsNode(store: Store, k: Kernel, d: string, path: string): Node | und
   if (!found) return undefined;
   const { disk } = found;
   const rest = parts.slice(3);
-  const loop = disk.driver === "loop" ? store.get<LoopDevice>(disk.driverKey) : undefined;
+  const loop = disk.driver === "loop" ? LOOP.get(store, disk.driverKey) : undefined;
   const loopAttrs = loop && (loop.state === "bound" || loop.state === "rundown");
-  const md = disk.driver === "dm" ? store.get<MappedDevice>(disk.driverKey) : undefined;
+  const md = disk.driver === "dm" ? DM.get(store, disk.driverKey) : undefined;
   const top: Record<string, Node> = {
     dev: { kind: "attr", value: () => `${disk.major}:${disk.minor}\n` },
     diskseq: { kind: "attr", value: () => `${disk.diskseq}\n` },
@@ -68,7 +68,7 @@ function sysfsNode(store: Store, k: Kernel, d: string, path: string): Node | und
   if (loopAttrs) {
     const lo = loop!;
     const attrs: Record<string, string> = {
-      backing_file: `${backingPath(lo, (key) => store.get<Gendisk>(key)?.name)}\n`,
+      backing_file: `${backingPath(lo, (key) => DISK.get(store, key)?.name)}\n`,
       offset: `${lo.offset}\n`,
       sizelimit: `${lo.sizelimit}\n`,
       autoclear: bool((lo.flags & 4) !== 0),

@@ -12,41 +12,41 @@
 
 import type { Op, StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
-import { keys, type Gendisk, type MappedDevice, type Symlink, type UEvent, type UEventQueue, type UdevRecord } from "./objects";
+import { DISK, DM, SYMLINK, UDEVDB, UEVENTS, type MappedDevice, type UEvent } from "./objects";
 
 const BY_DISKSEQ = "/dev/disk/by-diskseq";
 
 /** Queues of the domain with pending events, by device name. */
 function pendingQueues(store: Store, d: string): string[] {
-  return store.list("uevents", d);
+  return UEVENTS.list(store, d);
 }
 
 function setLink(ctx: StepContext, d: string, path: string, target: string): void {
-  const key = keys.link(d, path);
-  const old = ctx.store.get<Symlink>(key);
-  if (old?.target !== target) ctx.store.set(key, { target } satisfies Symlink);
+  const key = SYMLINK.key(d, path);
+  const old = SYMLINK.get(ctx.store, key);
+  if (old?.target !== target) SYMLINK.set(ctx.store, key, { target });
 }
 
 /** Removes a link this device made, unless another device has taken it over since. */
 function dropLink(ctx: StepContext, d: string, path: string, target: string): void {
-  const key = keys.link(d, path);
-  if (ctx.store.get<Symlink>(key)?.target === target) ctx.store.delete(key);
+  const key = SYMLINK.key(d, path);
+  if (SYMLINK.get(ctx.store, key)?.target === target) SYMLINK.delete(ctx.store, key);
 }
 
 /** The mapped device behind a dm-N name, if it still exists. */
 function mappedDevice(store: Store, d: string, name: string): MappedDevice | undefined {
   const m = /^dm-(\d+)$/.exec(name);
-  return m ? store.get<MappedDevice>(keys.dm(d, Number(m[1]))) : undefined;
+  return m ? DM.get(store, DM.key(d, Number(m[1]))) : undefined;
 }
 
 /** Applies the rules to one event: what udev's worker does for it. */
 export function udevProcess(ctx: StepContext, d: string, ev: UEvent): void {
-  const dbKey = keys.udevdb(d, ev.name);
-  const db = ctx.store.get<UdevRecord>(dbKey) ?? { links: [] };
+  const dbKey = UDEVDB.key(d, ev.name);
+  const db = UDEVDB.get(ctx.store, dbKey) ?? { links: [] };
   const devPath = `/dev/${ev.name}`;
   if (ev.action === "remove") {
     for (const l of db.links) dropLink(ctx, d, l, targetFor(l, ev.name));
-    if (db.links.length > 0) ctx.store.delete(dbKey);
+    if (db.links.length > 0) UDEVDB.delete(ctx.store, dbKey);
     ctx.emit({ kind: "udev", domain: d, action: "remove", name: ev.name, links: db.links });
     return;
   }
@@ -55,12 +55,12 @@ export function udevProcess(ctx: StepContext, d: string, ev: UEvent): void {
   if (ev.name.startsWith("dm-")) {
     // 10-dm.rules: the name as dm/name shows it when the event is processed.
     const md = mappedDevice(ctx.store, d, ev.name);
-    const disk = md ? ctx.store.get<Gendisk>(md.disk) : undefined;
+    const disk = md ? DISK.get(ctx.store, md.disk) : undefined;
     if (md?.name && md.live && disk?.registered) want.push(`/dev/mapper/${md.name}`);
   }
   for (const l of db.links) if (!want.includes(l)) dropLink(ctx, d, l, targetFor(l, ev.name));
   for (const l of want) setLink(ctx, d, l, targetFor(l, ev.name));
-  if (want.length > 0 || db.links.length > 0) ctx.store.set(dbKey, { links: want } satisfies UdevRecord);
+  if (want.length > 0 || db.links.length > 0) UDEVDB.set(ctx.store, dbKey, { links: want });
   ctx.emit({ kind: "udev", domain: d, action: ev.action, name: ev.name, links: want, device: devPath });
 }
 
@@ -80,10 +80,10 @@ export function udevStep(d: string): Op<void> {
     run: (ctx) => {
       const queues = pendingQueues(ctx.store, d);
       const qk = queues.length === 1 ? queues[0]! : queues[ctx.choose("udev.device", queues.length)]!;
-      const q = ctx.store.get<UEventQueue>(qk)!;
+      const q = UEVENTS.get(ctx.store, qk)!;
       const [ev, ...rest] = q.events;
-      if (rest.length === 0) ctx.store.delete(qk);
-      else ctx.store.set(qk, { events: rest } satisfies UEventQueue);
+      if (rest.length === 0) UEVENTS.delete(ctx.store, qk);
+      else UEVENTS.set(ctx.store, qk, { events: rest });
       udevProcess(ctx, d, ev!);
     },
   };
@@ -92,7 +92,7 @@ export function udevStep(d: string): Op<void> {
 /** udev's coldplug at boot: every queued event handled before anything else runs. */
 export function udevSettle(ctx: StepContext, d: string): void {
   for (const qk of pendingQueues(ctx.store, d)) {
-    for (const ev of ctx.store.get<UEventQueue>(qk)!.events) udevProcess(ctx, d, ev);
-    ctx.store.delete(qk);
+    for (const ev of UEVENTS.get(ctx.store, qk)!.events) udevProcess(ctx, d, ev);
+    UEVENTS.delete(ctx.store, qk);
   }
 }

@@ -3,18 +3,18 @@
 // layer's checks, read and write through the data plane, stat, readdir,
 // mknod, readlink. docs/linux-model.md §4.2-4.4.
 
-import type { StepContext } from "../sim/op";
+import { errnoOf, type StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
 import { diskByDevt } from "./block";
 import { blkdevClose, blkdevOpen } from "./bdev";
 import { isRoot } from "./creds";
 import { fdHolder, freeFd, installFd, lookupFd, removeFd } from "./fdtable";
-import { IMAGE_IDS_KEY, fileKey, isTextFile, normalizePath, type FileObject, type ImageIds, type ImageFile } from "./files";
+import { FILE, IMAGE_IDS, isTextFile, normalizePath, type FileObject, type ImageFile } from "./files";
 import { LOOP_CTRL_MINOR, LOOP_MAJOR, MAPPER_CTRL_MINOR, MISC_MAJOR } from "./kconfig";
 import { fail, ModelBug, type Kernel } from "./kernel";
 import { readDiskBytes, writeDiskBytes } from "./io";
 import { loopAdd } from "./loop/device";
-import { keys, type DeviceNode, type OpenFile, type Symlink } from "./objects";
+import { DEV_NODE, LOOP, SYMLINK, type DeviceNode, type OpenFile } from "./objects";
 import { isSysfsPath, readSysfs, sysBlockDisk, sysfsEntries } from "./sysfs";
 import { observePair } from "./pairs";
 
@@ -38,6 +38,9 @@ const FIXED_DIRS = new Set(["/", "/dev", "/dev/mapper", "/dev/disk", "/dev/disk/
 
 const MAX_SYMLINK_HOPS = 8;
 
+/** The kinds of objects that have a path: what makes their parent directories exist. */
+const PATH_KINDS = [FILE, DEV_NODE, SYMLINK] as const;
+
 type Resolved =
   | { kind: "node"; path: string; node: DeviceNode }
   | { kind: "file"; path: string; key: string; file: FileObject }
@@ -58,9 +61,9 @@ function isDir(store: Store, k: Kernel, d: string, path: string): boolean {
     return e !== undefined && e !== "attr";
   }
   const prefix = `${path}/`;
-  for (const kind of ["file", "node", "link"]) {
-    const head = `${kind}:${d}:${prefix}`;
-    if (store.list(kind, d).some((key) => key.startsWith(head))) return true;
+  for (const kind of PATH_KINDS) {
+    const head = kind.key(d, prefix);
+    if (kind.list(store, d).some((key) => key.startsWith(head))) return true;
   }
   return false;
 }
@@ -69,7 +72,7 @@ function isDir(store: Store, k: Kernel, d: string, path: string): boolean {
 function resolve(store: Store, k: Kernel, d: string, rawPath: unknown, follow = true): Resolved | { kind: "link"; path: string; target: string } {
   let path = normalizePath(rawPath);
   for (let hop = 0; ; hop++) {
-    const link = store.get<Symlink>(keys.link(d, path));
+    const link = SYMLINK.get(store, SYMLINK.key(d, path));
     if (link === undefined) break;
     if (!follow) return { kind: "link", path, target: link.target };
     if (hop >= MAX_SYMLINK_HOPS) fail("ELOOP", `${String(rawPath)}: too many levels of symbolic links`);
@@ -79,10 +82,10 @@ function resolve(store: Store, k: Kernel, d: string, rawPath: unknown, follow = 
     if (sysfsEntries(store, k, d, path) === undefined) fail("ENOENT", `${path}: no such file or directory`);
     return { kind: "sysfs", path };
   }
-  const node = store.get<DeviceNode>(keys.node(d, path));
+  const node = DEV_NODE.get(store, DEV_NODE.key(d, path));
   if (node) return { kind: "node", path, node };
-  const key = fileKey(d, path);
-  const file = store.get<FileObject>(key);
+  const key = FILE.key(d, path);
+  const file = FILE.get(store, key);
   if (file) return { kind: "file", path, key, file };
   if (isDir(store, k, d, path)) return { kind: "dir", path };
   return fail("ENOENT", `${path}: no such file or directory`);
@@ -91,15 +94,16 @@ function resolve(store: Store, k: Kernel, d: string, rawPath: unknown, follow = 
 /** A new empty disk image at `path` (O_CREAT), in the data plane. */
 function createImage(ctx: StepContext, k: Kernel, d: string, path: string): { key: string; file: ImageFile } {
   if (!k.dp) throw new ModelBug("no data plane for a new image");
-  const ids = ctx.store.get<ImageIds>(IMAGE_IDS_KEY) ?? { next: 0 };
+  const idsKey = IMAGE_IDS.key();
+  const ids = IMAGE_IDS.get(ctx.store, idsKey) ?? { next: 0 };
   if (ids.next >= 256) fail("ENOSPC", "the data plane has no room for another image (256)");
   // Directories are implicit (there is no mkdir): any absolute path can be created, as with writeFile.
   if (isSysfsPath(path)) fail("EACCES", `${path}: sysfs has no regular files to create`);
   k.dp.createImage(ids.next, 0);
-  ctx.store.set(IMAGE_IDS_KEY, { next: ids.next + 1 } satisfies ImageIds);
+  IMAGE_IDS.set(ctx.store, idsKey, { next: ids.next + 1 });
   const file: ImageFile = { size: 0, image: ids.next, gen: 0 };
-  const key = fileKey(d, path);
-  ctx.store.set(key, file);
+  const key = FILE.key(d, path);
+  FILE.set(ctx.store, key, file);
   return { key, file };
 }
 
@@ -112,7 +116,7 @@ export function vfsOpen(ctx: StepContext, k: Kernel, rawPath: unknown, flags: Op
     if (got.kind === "link") throw new ModelBug("resolve returned a link while following");
     r = got;
   } catch (e) {
-    if (!(flags.create && (e as { errno?: string }).errno === "ENOENT")) throw e;
+    if (!(flags.create && errnoOf(e) === "ENOENT")) throw e;
     const path = normalizePath(rawPath);
     const made = createImage(ctx, k, d, path);
     r = { kind: "file", path, key: made.key, file: made.file };
@@ -147,7 +151,7 @@ function openNode(ctx: StepContext, k: Kernel, d: string, path: string, node: De
     return fail("ENXIO", `${path}: no driver for char device ${node.major}:${node.minor}`);
   }
   let disk = diskByDevt(ctx.store, d, node.major, node.minor);
-  if (disk === undefined && node.major === LOOP_MAJOR && node.minor < k.cfg.maxLoop && !ctx.store.has(keys.loop(d, node.minor))) {
+  if (disk === undefined && node.major === LOOP_MAJOR && node.minor < k.cfg.maxLoop && !LOOP.has(ctx.store, LOOP.key(d, node.minor))) {
     // loop_probe: opening a missing loopN below max_loop creates it (G:L68-69).
     loopAdd(ctx, d, node.minor);
     disk = diskByDevt(ctx.store, d, node.major, node.minor);
@@ -182,7 +186,7 @@ export function vfsRead(ctx: StepContext, k: Kernel, fd: number, offset: number,
     case "misc":
       return fail("EINVAL", `read on /dev/${f.dev === "loop-control" ? "loop-control" : "mapper/control"}`);
     case "file": {
-      const file = ctx.store.get<FileObject>(f.file);
+      const file = FILE.get(ctx.store, f.file);
       if (!file) throw new ModelBug(`open file ${f.file} vanished`);
       if (isTextFile(file)) return new TextEncoder().encode(file.content).slice(offset, offset + length);
       const n = Math.max(0, Math.min(length, file.size - offset));
@@ -205,12 +209,12 @@ export function vfsWrite(ctx: StepContext, k: Kernel, fd: number, offset: number
       return fail("EINVAL", "write on a control device");
     case "file": {
       if (!f.write) fail("EBADF", "the fd is not open for writing");
-      const file = ctx.store.get<FileObject>(f.file);
+      const file = FILE.get(ctx.store, f.file);
       if (!file) throw new ModelBug(`open file ${f.file} vanished`);
       if (isTextFile(file)) fail("EINVAL", "text files are written whole with writeFile in the model");
       if (bytes.length === 0) return 0;
       k.dp!.writeImage(file.image, offset, bytes);
-      ctx.store.set(f.file, { ...file, size: Math.max(file.size, offset + bytes.length), gen: file.gen + 1 } satisfies ImageFile);
+      FILE.update(ctx.store, f.file, file, { size: Math.max(file.size, offset + bytes.length), gen: file.gen + 1 });
       return bytes.length;
     }
     case "disk":
@@ -245,9 +249,9 @@ export function vfsReaddir(ctx: StepContext, k: Kernel, path: unknown): string[]
   const names = new Set<string>();
   for (const fixed of FIXED_DIRS) if (fixed.startsWith(`${dir}/`) && fixed !== "/") names.add(fixed.slice(dir.length + 1).split("/")[0]!);
   if (dir === "") names.add("sys");
-  for (const kind of ["file", "node", "link"]) {
-    const head = `${kind}:${d}:${dir}/`;
-    for (const key of ctx.store.list(kind, d)) if (key.startsWith(head)) names.add(key.slice(head.length).split("/")[0]!);
+  for (const kind of PATH_KINDS) {
+    const head = kind.key(d, `${dir}/`);
+    for (const key of kind.list(ctx.store, d)) if (key.startsWith(head)) names.add(key.slice(head.length).split("/")[0]!);
   }
   return [...names].sort();
 }
@@ -267,7 +271,7 @@ export function vfsMknod(ctx: StepContext, k: Kernel, path: unknown, node: { typ
   if (!isDir(ctx.store, k, d, parent)) fail("ENOENT", `${parent}: no such directory`);
   // do_mknodat: the name is looked up (EEXIST, ENOENT) before vfs_mknod checks CAP_MKNOD.
   if (!isRoot(ctx)) fail("EPERM", "mknod needs CAP_MKNOD");
-  ctx.store.set(keys.node(d, p), { type: node.type, major: node.major as number, minor: node.minor as number } satisfies DeviceNode);
+  DEV_NODE.set(ctx.store, DEV_NODE.key(d, p), { type: node.type, major: node.major as number, minor: node.minor as number });
 }
 
 export function vfsReadlink(ctx: StepContext, k: Kernel, path: unknown): string {
@@ -298,11 +302,11 @@ export function vfsWriteFile(ctx: StepContext, k: Kernel, path: unknown, text: u
   const p = normalizePath(path);
   if (typeof text !== "string") fail("EINVAL", `writeFile takes text, got ${typeof text}`);
   if (isSysfsPath(p)) fail("EACCES", `${p}: sysfs is not writable in the model`);
-  const node = ctx.store.get<DeviceNode>(keys.node(d, p));
+  const node = DEV_NODE.get(ctx.store, DEV_NODE.key(d, p));
   if (node) fail("EINVAL", `${p} is a device node`);
-  const existing = ctx.store.get<FileObject>(fileKey(d, p));
+  const existing = FILE.get(ctx.store, FILE.key(d, p));
   if (existing && !isTextFile(existing)) fail("EINVAL", `${p} is a disk image: write it through an fd`);
-  ctx.store.set(fileKey(d, p), { content: text });
+  FILE.set(ctx.store, FILE.key(d, p), { content: text });
 }
 
 export function vfsExists(ctx: StepContext, k: Kernel, path: unknown): boolean {
@@ -310,7 +314,7 @@ export function vfsExists(ctx: StepContext, k: Kernel, path: unknown): boolean {
     resolve(ctx.store, k, ctx.who.domain, path);
     return true;
   } catch (e) {
-    if ((e as { errno?: string }).errno !== undefined) return false;
+    if (errnoOf(e) !== undefined) return false;
     throw e;
   }
 }

@@ -28,6 +28,11 @@ export class SysError extends Error {
   }
 }
 
+/** The errno name of a failed system call, or undefined for anything else thrown (a bug). */
+export function errnoOf(e: unknown): string | undefined {
+  return e instanceof SysError ? e.errno : undefined;
+}
+
 /** Something a step caused that a viewer wants to see: a uevent, a watch firing, a diskseq change. */
 export interface KernelEvent {
   kind: string;

@@ -6,6 +6,7 @@
 // kept, its exact count and delays are not verified (docs/linux-model.md §11).
 
 import type { LoopAttachment, LoopListEntry, Sys } from "blocklab";
+import { errnoOf } from "../sim/op";
 
 /** How many times attach goes back to LOOP_CTL_GET_FREE when the device it found was taken meanwhile. */
 const ATTACH_ATTEMPTS = 16;
@@ -28,7 +29,7 @@ export async function losetupAttach(sys: Sys, file: string, options: { autoclear
         await sys.ioctl(fd, "LOOP_CONFIGURE", { fd: backing, info: { lo_flags: flags, lo_file_name: file } });
       } catch (e) {
         await sys.close(fd);
-        if ((e as { errno?: string }).errno === "EBUSY" && attempt < ATTACH_ATTEMPTS) continue;
+        if (errnoOf(e) === "EBUSY" && attempt < ATTACH_ATTEMPTS) continue;
         throw e;
       }
       const diskseq = await sys.ioctl(fd, "BLKGETDISKSEQ");
@@ -68,7 +69,7 @@ export async function losetupList(sys: Sys): Promise<LoopListEntry[]> {
       const diskseq = Number((await sys.readFile(`${dir}/diskseq`)).trim());
       out.push({ path: `/dev/${name}`, index: Number(m[1]), backingFile, autoclear, readOnly, diskseq });
     } catch (e) {
-      if ((e as { errno?: string }).errno !== "ENOENT") throw e;
+      if (errnoOf(e) !== "ENOENT") throw e;
     }
   }
   return out;

@@ -23,11 +23,12 @@
 import type { Op } from "../sim/op";
 import type { Store } from "../sim/store";
 import { fail } from "../linux/kernel";
-import { nodeKey, type XsNode } from "../xen/xenstore/node";
+import { XS_NODE } from "../xen/xenstore/node";
 import { xsDirectory, xsRm, xsSetPerms, xsTryRead, xsWrite } from "../xen/xenstore";
-import { vdevToDevid, frontKey, type BlkfrontDevice } from "../xen/blkfront";
+import { BLKFRONT, vdevToDevid } from "../xen/blkfront";
+import { BLKIF_RING } from "../xen/blkif-ring";
 import { domidOf, isBackend, type XenKernel } from "../xen/xen-kernel";
-import { devStateKey, XenbusState } from "../xen/xenbus";
+import { XBDEV, XenbusState } from "../xen/xenbus";
 import { awaitJob, queueJob, type HotplugFunction, type ScriptTable } from "./hotplug/runner";
 import { domainAlive, domainGet, domainRunning } from "../xen/domain";
 import { domainDestroy } from "../xen/domctl";
@@ -51,7 +52,7 @@ export interface DiskSpec {
 }
 
 function nodeValue(store: Store, path: string): string | undefined {
-  return store.get<XsNode>(nodeKey(path))?.value;
+  return XS_NODE.get(store, XS_NODE.key(path))?.value;
 }
 
 /** The frontend, backend and libxl directories of a disk (its backend: dom0 unless a driver domain serves it). */
@@ -252,12 +253,12 @@ function domainDeath(k: XenKernel, front: number): Op<void> {
     args: [k.domains[front]],
     run: (ctx) => {
       if (!domainAlive(ctx.store, front)) return;
-      for (const key of ctx.store.list("blkfront", String(front))) {
-        const fe = ctx.store.get<BlkfrontDevice>(key)!;
+      for (const key of BLKFRONT.list(ctx.store, String(front))) {
+        const fe = BLKFRONT.get(ctx.store, key)!;
         if (fe.ring !== null) k.dp!.frontendFree(fe.ring);
-        ctx.store.delete(key);
-        ctx.store.delete(`blkif:${front}:${fe.devid}`);
-        ctx.store.delete(devStateKey(fe.nodename));
+        BLKFRONT.delete(ctx.store, key);
+        BLKIF_RING.delete(ctx.store, BLKIF_RING.key(front, fe.devid));
+        XBDEV.delete(ctx.store, XBDEV.key(fe.nodename));
       }
       domainDestroy(ctx, k.dp, front);
     },
@@ -278,8 +279,8 @@ export async function xlShutdown(env: XlEnv, domain: string): Promise<void> {
     call: "wait for shutdown",
     args: [domain],
     waitingFor: `${domain}'s disks to close`,
-    ready: (store) => store.list("blkfront", String(front)).every((x) => {
-      const fe = store.get<BlkfrontDevice>(x)!;
+    ready: (store) => BLKFRONT.list(store, String(front)).every((x) => {
+      const fe = BLKFRONT.get(store, x)!;
       const s = Number(nodeValue(store, `${fe.nodename}/state`) ?? "0");
       const b = Number(nodeValue(store, `${fe.backend}/state`) ?? "0");
       return s !== XenbusState.Connected || b >= XenbusState.Closing || fe.phase === "closed";
@@ -301,4 +302,3 @@ export async function xlCreate(env: XlEnv, domain: string): Promise<void> {
   });
 }
 
-export { frontKey };

@@ -12,32 +12,34 @@ import type { BuiltScenario } from "../api/build";
 import { decodeRequest, LAYOUT, RESPONSE_OFFSETS, RING_HEADER_BYTES, statusName, opName, type BlkifAbi } from "../core/abi";
 import type { DataPlane } from "../core/data-plane";
 import { deviceViews } from "../linux/views";
-import type { Gendisk } from "../linux/objects";
+import { DISK, DM, LOOP, type Gendisk } from "../linux/objects";
 import { DivergenceError, Execution, type StepRecord, type Transition } from "../sim/execution";
+import type { AnyObjectKind } from "../sim/object-kind";
 import type { Store } from "../sim/store";
-import type { BlkifRing } from "../xen/blkif-ring";
-import type { BlkbackDevice, BlkbackRing } from "../xen/blkback";
-import type { BlkfrontDevice } from "../xen/blkfront";
-import type { XsNode } from "../xen/xenstore";
+import { BLKIF_RING } from "../xen/blkif-ring";
+import { BLKBACK, BLKRING, type BlkbackRing } from "../xen/blkback";
+import { BLKFRONT, type BlkfrontDevice } from "../xen/blkfront";
+import { EVTCHN_PORT } from "../xen/evtchn";
+import { xsPeek, type XsNode } from "../xen/xenstore";
+import { XS_NODE } from "../xen/xenstore/node";
 import type { DeviceRow, DomainDevices, RingSlot, RingView, WorldFrames, XsNodeView } from "./world-types";
 
-/** Store kinds the device view reads (linux/objects.ts keys). */
-const DEVICE_KINDS = ["disk:", "loop:", "dm:"];
-/** Store kinds a ring view reads; the data plane's indices move with the ring mirror (blkif:). */
-const RING_KINDS = ["blkif:", "blkfront:", "blkback:", "evtchn:", "xs:"];
+/** Store kinds the device view reads. */
+const DEVICE_KINDS: readonly AnyObjectKind[] = [DISK, LOOP, DM];
+/** Store kinds a ring view reads; the data plane's indices move with the ring mirror (BLKIF_RING). */
+const RING_KINDS: readonly AnyObjectKind[] = [BLKIF_RING, BLKFRONT, BLKBACK, EVTCHN_PORT, XS_NODE];
 
-function touches(writes: Iterable<string>, kinds: readonly string[]): boolean {
-  for (const w of writes) if (kinds.some((k) => w.startsWith(k))) return true;
+function touches(writes: Iterable<string>, kinds: readonly AnyObjectKind[]): boolean {
+  for (const w of writes) if (kinds.some((k) => k.is(w))) return true;
   return false;
 }
 
 export function devicesOf(store: Store, domains: readonly string[]): DomainDevices[] {
   const out: DomainDevices[] = [];
   const disks = new Map<string, Gendisk>();
-  for (const key of store.peekKeys()) {
-    if (!key.startsWith("disk:")) continue;
-    const disk = store.peek<Gendisk>(key);
-    if (disk?.registered && disk.live) disks.set(`${key.slice(5, key.indexOf(":", 5))}/${disk.name}`, disk);
+  for (const key of DISK.peekList(store)) {
+    const disk = DISK.peek(store, key);
+    if (disk?.registered && disk.live) disks.set(`${DISK.scopeOf(key)}/${disk.name}`, disk);
   }
   for (const d of domains) {
     const devices: DeviceRow[] = deviceViews(store, d).map((v) => {
@@ -62,28 +64,22 @@ function nodeView(n: XsNode): XsNodeView {
 
 export function xenstoreTree(store: Store): Record<string, XsNodeView> {
   const out: Record<string, XsNodeView> = {};
-  for (const key of store.peekKeys()) {
-    if (!key.startsWith("xs:") || key === "xs:*") continue;
-    const n = store.peek<XsNode>(key);
-    if (n) out[key.slice(3)] = nodeView(n);
+  for (const key of XS_NODE.peekList(store)) {
+    const n = XS_NODE.peek(store, key);
+    if (n) out[XS_NODE.tail(key)] = nodeView(n);
   }
   return out;
-}
-
-function xsValue(store: Store, path: string): string | undefined {
-  return store.peek<XsNode>(`xs:${path}`)?.value;
 }
 
 function ringsOf(store: Store, ringKeys: Iterable<string>, dp: DataPlane | null, domains: readonly string[]): RingView[] {
   const out: RingView[] = [];
   for (const key of [...ringKeys].sort()) {
-    const mirror = store.peek<BlkifRing>(key);
+    const mirror = BLKIF_RING.peek(store, key);
     if (!mirror) continue;
-    const [, front, devid] = key.split(":");
-    const frontDomid = Number(front);
-    const fe = store.peek<BlkfrontDevice>(`blkfront:${front}:${devid}`);
+    const [frontDomid, devid] = BLKIF_RING.parts(key);
+    const fe = BLKFRONT.peek(store, BLKFRONT.key(frontDomid, devid));
     const backDomid = fe?.backendId ?? 0;
-    const be = store.peek<BlkbackDevice>(`blkback:${backDomid}:${front}:${devid}`);
+    const be = BLKBACK.peek(store, BLKBACK.key(backDomid, frontDomid, devid));
     const view: RingView = {
       id: `${domains[frontDomid] ?? `dom${frontDomid}`}/${devid}`,
       frontend: { domain: domains[frontDomid] ?? `dom${frontDomid}`, domid: frontDomid, nodename: fe?.nodename ?? "" },
@@ -95,7 +91,7 @@ function ringsOf(store: Store, ringKeys: Iterable<string>, dp: DataPlane | null,
       answered: mirror.answered,
       slots: [],
     };
-    if (dp && fe && fe.ring !== null) readDataPlane(store, dp, view, fe, store.peek<BlkbackRing>(`blkring:${backDomid}:${front}:${devid}`));
+    if (dp && fe && fe.ring !== null) readDataPlane(store, dp, view, fe, BLKRING.peek(store, BLKRING.key(backDomid, frontDomid, devid)));
     out.push(view);
   }
   return out;
@@ -121,7 +117,7 @@ function readDataPlane(store: Store, dp: DataPlane, view: RingView, fe: Blkfront
     }
   }
   // The shared page is the one the frontend granted: ring-ref names the grant, the grant names the frame.
-  const ref = Number(xsValue(store, `${fe.nodename}/ring-ref`));
+  const ref = Number(xsPeek(store, `${fe.nodename}/ring-ref`));
   let gfn: number | undefined;
   if (Number.isInteger(ref) && ref > 0) {
     try {
@@ -189,7 +185,7 @@ export class WorldRecorder {
       xenstore: { initial: xenstoreTree(store), changes: [] },
       rings: { frames: [], at: [] },
     };
-    for (const key of store.peekKeys()) if (key.startsWith("blkif:") && key !== "blkif:*") this.ringKeys.add(key);
+    for (const key of BLKIF_RING.peekList(store)) this.ringKeys.add(key);
     this.pushDevices(devicesOf(store, domains));
     this.pushRings(ringsOf(store, this.ringKeys, dp, domains));
   }
@@ -218,11 +214,11 @@ export class WorldRecorder {
     const s = this.store;
     const changes: [string, XsNodeView | null][] = [];
     for (const w of writes) {
-      if (w.startsWith("xs:") && w !== "xs:*") {
-        const n = s.peek<XsNode>(w);
-        changes.push([w.slice(3), n ? nodeView(n) : null]);
-      } else if (w.startsWith("blkif:") && w !== "blkif:*") {
-        if (s.peek(w) === undefined) this.ringKeys.delete(w);
+      if (XS_NODE.is(w)) {
+        const n = XS_NODE.peek(s, w);
+        changes.push([XS_NODE.tail(w), n ? nodeView(n) : null]);
+      } else if (BLKIF_RING.is(w)) {
+        if (BLKIF_RING.peek(s, w) === undefined) this.ringKeys.delete(w);
         else this.ringKeys.add(w);
       }
     }

@@ -12,21 +12,16 @@
 // written as "<errno> <message>" in the error node (xenbus_va_dev_error
 // prints -err, so xenbus_scanf's positive item count shows negative).
 
-import type { StepContext } from "../sim/op";
+import { errnoOf, type StepContext } from "../sim/op";
 import { diskByDevt, readDisk } from "../linux/block";
+import { ERRNO } from "../linux/errno";
 import { blkdevClose, blkdevOpen } from "../linux/bdev";
 import { observePair } from "../linux/pairs";
 import { programStack } from "../linux/io";
 import { LOOP_MAJOR } from "../linux/kconfig";
 import type { Kernel } from "../linux/kernel";
 import { loopAdd } from "../linux/loop/device";
-import { keys } from "../linux/objects";
-
-export const ENOENT = 2;
-export const EFAULT = 14;
-export const ENODEV = 19;
-export const EINVAL = 22;
-export const ERANGE = 34;
+import { DISK, LOOP } from "../linux/objects";
 
 /** What backend_changed makes of the keys: nothing yet (the watch fired early), a device, or a fatal error. */
 export type PhysicalDevice =
@@ -85,7 +80,7 @@ const HEX = /^[0-9a-f]+$/i;
  */
 function parseInline(value: string | undefined): PhysicalDevice {
   if (value === undefined) return { kind: "absent" };
-  const bad = (why: string): PhysicalDevice => ({ kind: "fatal", err: EINVAL, message: `invalid physical-device ${JSON.stringify(value)}: ${why}` });
+  const bad = (why: string): PhysicalDevice => ({ kind: "fatal", err: ERRNO.EINVAL, message: `invalid physical-device ${JSON.stringify(value)}: ${why}` });
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c < 0x21 || c > 0x7e) return bad("a byte outside 0x21..0x7e");
@@ -116,10 +111,10 @@ function parseInline(value: string | undefined): PhysicalDevice {
  */
 export function parseDiskseqNode(value: string | undefined): { ok: true; diskseq: number } | { ok: false; err: number; message: string } {
   if (value === undefined) return { ok: true, diskseq: 0 };
-  if (value.length === 0) return { ok: false, err: EFAULT, message: "diskseq is empty" };
-  if (value.length > 16) return { ok: false, err: ERANGE, message: `diskseq ${JSON.stringify(value)} is too long` };
-  if (value[0] === "0") return { ok: false, err: ERANGE, message: `diskseq ${JSON.stringify(value)} has a leading 0` };
-  if (!HEX.test(value)) return { ok: false, err: EINVAL, message: `diskseq ${JSON.stringify(value)} is not hexadecimal` };
+  if (value.length === 0) return { ok: false, err: ERRNO.EFAULT, message: "diskseq is empty" };
+  if (value.length > 16) return { ok: false, err: ERRNO.ERANGE, message: `diskseq ${JSON.stringify(value)} is too long` };
+  if (value[0] === "0") return { ok: false, err: ERRNO.ERANGE, message: `diskseq ${JSON.stringify(value)} has a leading 0` };
+  if (!HEX.test(value)) return { ok: false, err: ERRNO.EINVAL, message: `diskseq ${JSON.stringify(value)} is not hexadecimal` };
   return { ok: true, diskseq: Number(BigInt(`0x${value}`)) };
 }
 
@@ -159,17 +154,17 @@ export type VbdResult = { ok: true; vbd: Vbd } | { ok: false; err: number; messa
  */
 export function vbdCreate(ctx: StepContext, k: Kernel, d: string, dev: { major: number; minor: number; diskseq: number }, readOnly: boolean, checkDiskseq: boolean): VbdResult {
   let key = diskByDevt(ctx.store, d, dev.major, dev.minor);
-  if (key === undefined && dev.major === LOOP_MAJOR && dev.minor < k.cfg.maxLoop && !ctx.store.has(keys.loop(d, dev.minor))) {
+  if (key === undefined && dev.major === LOOP_MAJOR && dev.minor < k.cfg.maxLoop && !LOOP.has(ctx.store, LOOP.key(d, dev.minor))) {
     loopAdd(ctx, d, dev.minor);
     key = diskByDevt(ctx.store, d, dev.major, dev.minor);
   }
   const devName = `${dev.major.toString(16)}:${dev.minor.toString(16)}`;
-  if (key === undefined) return { ok: false, err: ENOENT, message: "creating vbd structure" };
+  if (key === undefined) return { ok: false, err: ERRNO.ENOENT, message: "creating vbd structure" };
   try {
     blkdevOpen(ctx, k, d, key, { write: !readOnly });
   } catch (e) {
-    if ((e as { errno?: string }).errno === undefined) throw e;
-    return { ok: false, err: ENOENT, message: "creating vbd structure" };
+    if (errnoOf(e) === undefined) throw e;
+    return { ok: false, err: ERRNO.ENOENT, message: "creating vbd structure" };
   }
   const disk = readDisk(ctx.store, key);
   // Patch 3/7's check reads the opened disk's diskseq: a reading of the pair (see linux/pairs.ts).
@@ -177,7 +172,7 @@ export function vbdCreate(ctx: StepContext, k: Kernel, d: string, dev: { major: 
   if (checkDiskseq && dev.diskseq !== 0 && disk.diskseq !== dev.diskseq) {
     ctx.emit({ kind: "blkback", domain: d, message: `device ${devName} has incorrect sequence number 0x${disk.diskseq.toString(16)} (expected 0x${dev.diskseq.toString(16)})` });
     blkdevClose(ctx, k, d, key);
-    return { ok: false, err: ENODEV, message: "creating vbd structure" };
+    return { ok: false, err: ERRNO.ENODEV, message: "creating vbd structure" };
   }
   return { ok: true, vbd: { major: dev.major, minor: dev.minor, diskseq: dev.diskseq, disk: key, openedDiskseq: disk.diskseq, readOnly, sectors: disk.sectors, images: stackImages(ctx, k, key) } };
 }
@@ -188,13 +183,13 @@ export function stackImages(ctx: StepContext, k: Kernel, key: string): string[] 
   try {
     return programStack(ctx, k, key).images;
   } catch (e) {
-    if ((e as { errno?: string }).errno === undefined) throw e;
+    if (errnoOf(e) === undefined) throw e;
     return [];
   }
 }
 
 /** xen_vbd_free: blkdev_put, the moment an autoclear loop device detaches. */
 export function vbdFree(ctx: StepContext, k: Kernel, d: string, vbd: Vbd): void {
-  if (ctx.store.get(vbd.disk) === undefined) return;
+  if (DISK.get(ctx.store, vbd.disk) === undefined) return;
   blkdevClose(ctx, k, d, vbd.disk);
 }

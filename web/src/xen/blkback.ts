@@ -30,16 +30,19 @@
 // the data plane's backend ring is bound to its device; one queue, one
 // ring page, no persistent grants.
 
-import type { StepContext } from "../sim/op";
+import { errnoOf, type StepContext } from "../sim/op";
+import { declareKind } from "../sim/object-kind";
 import type { Store } from "../sim/store";
 import type { BlkifAbi } from "../core/abi";
 import { bumpImageGens } from "./images";
-import { EMPTY_RING, readRing, ringKey, writeRing } from "./blkif-ring";
+import { BLKIF_RING, EMPTY_RING } from "./blkif-ring";
 import { parsePhysicalDevice, vbdCreate, vbdFree, type Vbd } from "./blkback-vbd";
+import { ERRNO } from "../linux/errno";
 import { programStack } from "../linux/io";
 import { blkbackMode, type XenKernel } from "./xen-kernel";
-import { devFatal, devState, devStateKey, readState, switchDevState, XenbusState } from "./xenbus";
-import { evtchnBindInterdomain, evtchnClose, evtchnDeliverable, evtchnSend, evtchnTake, portKey } from "./evtchn";
+import { devFatal, devState, readState, switchDevState, XBDEV, XenbusState } from "./xenbus";
+import { evtchnBindInterdomain, evtchnClose, evtchnDeliverable, evtchnSend, evtchnTake, EVTCHN_PORT } from "./evtchn";
+import { deviceToken } from "./watch-tokens";
 import type { XsConn } from "./xs-conn";
 
 /**
@@ -79,46 +82,22 @@ export const MAX_RING_PAGE_ORDER = 0;
 export const VDISK_READONLY = 4;
 const ABIS: readonly string[] = ["x86_64-abi", "x86_32-abi"];
 
-export function blkbackKey(backDomid: number, frontDomid: number, devid: number): string {
-  return `blkback:${backDomid}:${frontDomid}:${devid}`;
-}
+/** The tail of both objects of a device, and its parts back. */
+type DeviceParts = [backDomid: number, frontDomid: number, devid: number];
+const deviceTail = (...[backDomid, frontDomid, devid]: DeviceParts): string => `${backDomid}:${frontDomid}:${devid}`;
+const deviceParts = (tail: string): DeviceParts => tail.split(":").map(Number) as DeviceParts;
+export const BLKBACK = declareKind<BlkbackDevice, DeviceParts>("blkback", deviceTail, deviceParts);
+export const BLKRING = declareKind<BlkbackRing, DeviceParts>("blkring", deviceTail, deviceParts);
 
-export function blkringKey(backDomid: number, frontDomid: number, devid: number): string {
-  return `blkring:${backDomid}:${frontDomid}:${devid}`;
-}
-
-/** The ring object of a device key, and back. */
-const ringOf = (key: string): string => `blkring:${key.slice("blkback:".length)}`;
-const deviceOf = (rkey: string): string => `blkback:${rkey.slice("blkring:".length)}`;
+/** The ring object of a device key, and back: the same tail. */
+export const ringOf = (key: string): string => BLKRING.withTail(BLKBACK.tail(key));
+const deviceOf = (rkey: string): string => BLKBACK.withTail(BLKRING.tail(rkey));
 
 /** "/local/domain/<B>/backend/vbd/<F>/<devid>" → its parts, or undefined. */
 export function parseBackendPath(path: string): { back: number; front: number; devid: number; nodename: string } | undefined {
   const m = /^\/local\/domain\/(\d+)\/backend\/vbd\/(\d+)\/(\d+)(?:\/|$)/.exec(path);
   if (!m) return undefined;
   return { back: Number(m[1]), front: Number(m[2]), devid: Number(m[3]), nodename: `/local/domain/${m[1]}/backend/vbd/${m[2]}/${m[3]}` };
-}
-
-export const TOKEN = {
-  bus: "blkback:bus",
-  physicalDevice: (nodename: string) => `blkback:pd:${nodename}`,
-  otherend: (nodename: string) => `blkback:fe:${nodename}`,
-};
-
-function readBe(store: Store, key: string): BlkbackDevice | undefined {
-  return store.get<BlkbackDevice>(key);
-}
-function writeBe(store: Store, key: string, be: BlkbackDevice, change: Partial<BlkbackDevice>): BlkbackDevice {
-  const next = { ...be, ...change };
-  store.set(key, next);
-  return next;
-}
-function readRingState(store: Store, key: string): BlkbackRing | undefined {
-  return store.get<BlkbackRing>(ringOf(key));
-}
-function writeRingState(store: Store, key: string, r: BlkbackRing, change: Partial<BlkbackRing>): BlkbackRing {
-  const next = { ...r, ...change };
-  store.set(ringOf(key), next);
-  return next;
 }
 
 // blkback's own state is dev->state (devState, switchDevState: xenbus.ts),
@@ -140,15 +119,15 @@ export function blkbackBusChanged(ctx: StepContext, k: XenKernel, xs: XsConn, _p
   const root = `/local/domain/${xs.domid}/backend/vbd`;
   const present = new Set<string>();
   for (const f of xs.ls(root) ?? []) for (const devid of xs.ls(`${root}/${f}`) ?? []) present.add(`${root}/${f}/${devid}`);
-  for (const key of ctx.store.list("blkback", String(xs.domid))) {
-    const be = readBe(ctx.store, key)!;
+  for (const key of BLKBACK.list(ctx.store, String(xs.domid))) {
+    const be = BLKBACK.get(ctx.store, key)!;
     if (!present.has(be.nodename) && !be.removed) blkbackRemove(ctx, k, xs, key, be);
   }
   for (const nodename of present) {
     const p = parseBackendPath(nodename);
     if (!p) continue;
-    const key = blkbackKey(p.back, p.front, p.devid);
-    if (ctx.store.has(key)) continue;
+    const key = BLKBACK.key(p.back, p.front, p.devid);
+    if (BLKBACK.has(ctx.store, key)) continue;
     // xenbus_probe_node probes only a device the toolstack left in Initialising.
     if (readState(xs, p.nodename) !== XenbusState.Initialising) continue;
     blkbackProbe(ctx, k, xs, key, p.nodename, p.front, p.devid);
@@ -160,21 +139,21 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
   const frontend = xs.read(`${nodename}/frontend`);
   const frontendId = Number(xs.read(`${nodename}/frontend-id`) ?? NaN);
   if (frontend === undefined || !Number.isInteger(frontendId)) {
-    devFatal(ctx.store, xs, nodename, 2, "reading other end details");
+    devFatal(ctx.store, xs, nodename, ERRNO.ENOENT, "reading other end details");
     return;
   }
   const be: BlkbackDevice = { nodename, frontend, frontendId, devid, vbd: null, served: [], removed: false };
-  ctx.store.set(key, be);
+  BLKBACK.set(ctx.store, key, be);
   // xenbus_dev_probe's watch_otherend: the backend bus gives it frontend_will_handle (XSA-349),
   // so a guest flooding its state node queues one event at a time.
-  xs.watch(`${frontend}/state`, TOKEN.otherend(nodename), { dropWhilePending: true });
+  xs.watch(`${frontend}/state`, deviceToken("blkbackOtherend", nodename), { dropWhilePending: true });
   xs.write(`${nodename}/feature-max-indirect-segments`, "256");
   xs.write(`${nodename}/multi-queue-max-queues`, "1");
   // xenbus_watch_pathfmt(dev, &be->backend_watch, NULL, backend_changed, ...): no will_handle, every event.
-  xs.watch(`${nodename}/physical-device`, TOKEN.physicalDevice(nodename));
+  xs.watch(`${nodename}/physical-device`, deviceToken("blkbackPhysicalDevice", nodename));
   xs.write(`${nodename}/max-ring-page-order`, String(MAX_RING_PAGE_ORDER));
   if (blkbackMode(k).opened && xs.write(`${nodename}/opened`, "0") !== undefined) {
-    devFatal(ctx.store, xs, nodename, 13, "writing opened");
+    devFatal(ctx.store, xs, nodename, ERRNO.EACCES, "writing opened");
     return;
   }
   switchDevState(ctx.store, xs, nodename, XenbusState.InitWait);
@@ -185,8 +164,8 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
 export function blkbackBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn, nodename: string): void {
   const p = parseBackendPath(nodename);
   if (!p) return;
-  const key = blkbackKey(p.back, p.front, p.devid);
-  const be = readBe(ctx.store, key);
+  const key = BLKBACK.key(p.back, p.front, p.devid);
+  const be = BLKBACK.get(ctx.store, key);
   if (!be || be.removed) return;
   const mode = blkbackMode(k);
   const pd = parsePhysicalDevice(mode.diskseq, xs.read(`${nodename}/physical-device`), mode.diskseq === "node" ? xs.read(`${nodename}/diskseq`) : undefined);
@@ -212,10 +191,10 @@ export function blkbackBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn
   }
   if (mode.opened && xs.write(`${nodename}/opened`, "1") !== undefined) {
     vbdFree(ctx, k, d, r.vbd);
-    devFatal(ctx.store, xs, nodename, 13, "writing opened");
+    devFatal(ctx.store, xs, nodename, ERRNO.EACCES, "writing opened");
     return;
   }
-  const now = writeBe(ctx.store, key, be, { vbd: r.vbd });
+  const now = BLKBACK.update(ctx.store, key, be, { vbd: r.vbd });
   ctx.emit({ kind: "blkback", domain: d, message: `${nodename}: opened ${r.vbd.major.toString(16)}:${r.vbd.minor.toString(16)} (diskseq ${r.vbd.openedDiskseq})` });
   tryConnect(ctx, k, xs, key, now);
 }
@@ -224,8 +203,8 @@ export function blkbackBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn
 export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsConn, nodename: string): void {
   const p = parseBackendPath(nodename);
   if (!p) return;
-  const key = blkbackKey(p.back, p.front, p.devid);
-  const be = readBe(ctx.store, key);
+  const key = BLKBACK.key(p.back, p.front, p.devid);
+  const be = BLKBACK.get(ctx.store, key);
   if (!be || be.removed) return;
   const fstate = readState(xs, be.frontend);
   const mine = devState(ctx.store, nodename);
@@ -237,12 +216,12 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
     case XenbusState.Connected: {
       if (mine === XenbusState.Connected) return;
       if (disconnect(ctx, k, key) === "EBUSY") {
-        devFatal(ctx.store, xs, nodename, 16, "pending I/O");
+        devFatal(ctx.store, xs, nodename, ERRNO.EBUSY, "pending I/O");
         return;
       }
       const ring = connectRing(ctx, k, xs, be);
       if (!ring) return;
-      ctx.store.set(ringOf(key), { nodename, ring, dpRing: null, inflight: 0, more: false, bogus: false } satisfies BlkbackRing);
+      BLKRING.set(ctx.store, ringOf(key), { nodename, ring, dpRing: null, inflight: 0, more: false, bogus: false });
       tryConnect(ctx, k, xs, key, be);
       return;
     }
@@ -260,7 +239,7 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
       blkbackRemove(ctx, k, xs, key, be);
       return;
     default:
-      devFatal(ctx.store, xs, nodename, 22, `saw state ${fstate} at frontend`);
+      devFatal(ctx.store, xs, nodename, ERRNO.EINVAL, `saw state ${fstate} at frontend`);
   }
 }
 
@@ -269,24 +248,24 @@ function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevi
   const fe = be.frontend;
   const protocol = xs.read(`${fe}/protocol`) ?? "x86_32-abi";
   if (!ABIS.includes(protocol)) {
-    devFatal(ctx.store, xs, be.nodename, 38, `unknown fe protocol ${protocol}`);
+    devFatal(ctx.store, xs, be.nodename, ERRNO.ENOSYS, `unknown fe protocol ${protocol}`);
     return undefined;
   }
   const order = Number(xs.read(`${fe}/ring-page-order`) ?? "0");
   if (!Number.isInteger(order) || order > MAX_RING_PAGE_ORDER) {
-    devFatal(ctx.store, xs, be.nodename, 22, `${fe}/request %d ring page order exceed max:${MAX_RING_PAGE_ORDER}`);
+    devFatal(ctx.store, xs, be.nodename, ERRNO.EINVAL, `${fe}/request %d ring page order exceed max:${MAX_RING_PAGE_ORDER}`);
     return undefined;
   }
   const ref = Number(xs.read(`${fe}/ring-ref`) ?? NaN);
   const port = Number(xs.read(`${fe}/event-channel`) ?? NaN);
   if (!Number.isInteger(ref) || !Number.isInteger(port)) {
-    devFatal(ctx.store, xs, be.nodename, 2, `reading ${fe}/ring-ref and event-channel`);
+    devFatal(ctx.store, xs, be.nodename, ERRNO.ENOENT, `reading ${fe}/ring-ref and event-channel`);
     return undefined;
   }
   const dp = k.dp!;
   const m = dp.mapGrant(xs.domid, be.frontendId, ref);
   if (!m.ok) {
-    devFatal(ctx.store, xs, be.nodename, 12, `mapping ring-ref ${ref} port ${port}`);
+    devFatal(ctx.store, xs, be.nodename, ERRNO.ENOMEM, `mapping ring-ref ${ref} port ${port}`);
     return undefined;
   }
   dp.unmapGrant(xs.domid, m.handle);
@@ -295,8 +274,8 @@ function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevi
   try {
     localPort = evtchnBindInterdomain(ctx, xs.domid, be.frontendId, port);
   } catch (e) {
-    if ((e as { errno?: string }).errno === undefined) throw e;
-    devFatal(ctx.store, xs, be.nodename, 22, `mapping ring-ref ${ref} port ${port}`);
+    if (errnoOf(e) === undefined) throw e;
+    devFatal(ctx.store, xs, be.nodename, ERRNO.EINVAL, `mapping ring-ref ${ref} port ${port}`);
     return undefined;
   }
   // The new port starts pending (Xen's conservative choice): its upcall sets waiting_reqs, and
@@ -311,18 +290,18 @@ function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevi
 /** connect(): when both the ring is bound and the device is open, in either order. */
 function tryConnect(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be: BlkbackDevice): void {
   if (!be.vbd) return;
-  const rs = readRingState(ctx.store, key);
+  const rs = BLKRING.get(ctx.store, ringOf(key));
   if (!rs || rs.dpRing !== null) return;
   if (devState(ctx.store, be.nodename) === XenbusState.Connected) return;
   const dp = k.dp!;
   const r = dp.backendConnect(xs.domid, be.frontendId, { grefs: rs.ring.refs, abi: rs.ring.abi, device: 0, sectors: be.vbd.sectors, readOnly: be.vbd.readOnly });
   if (!r.ok) {
-    devFatal(ctx.store, xs, be.nodename, 12, `mapping ring-ref ${rs.ring.refs[0]} port ${rs.ring.port}`);
+    devFatal(ctx.store, xs, be.nodename, ERRNO.ENOMEM, `mapping ring-ref ${rs.ring.refs[0]} port ${rs.ring.port}`);
     return;
   }
-  const rk = ringKey(be.frontendId, be.devid);
-  if (!readRing(ctx.store, rk)) ctx.store.set(rk, EMPTY_RING);
-  writeRingState(ctx.store, key, rs, { dpRing: r.ring });
+  const rk = BLKIF_RING.key(be.frontendId, be.devid);
+  if (!BLKIF_RING.get(ctx.store, rk)) BLKIF_RING.set(ctx.store, rk, EMPTY_RING);
+  BLKRING.update(ctx.store, ringOf(key), rs, { dpRing: r.ring });
   const n = be.nodename;
   // One transaction in Linux: here one step.
   xs.write(`${n}/feature-flush-cache`, "1");
@@ -339,19 +318,19 @@ function tryConnect(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be:
 
 /** xen_blkif_disconnect: EBUSY (and the ring kept) while bios are in flight; otherwise the ring is unmapped. */
 function disconnect(ctx: StepContext, k: XenKernel, key: string): "EBUSY" | undefined {
-  const rs = readRingState(ctx.store, key);
+  const rs = BLKRING.get(ctx.store, ringOf(key));
   if (!rs) return undefined;
   if (rs.inflight > 0) return "EBUSY";
   if (rs.dpRing !== null) k.dp!.backendDisconnect(rs.dpRing);
   unbindPort(ctx, key, rs);
-  ctx.store.delete(ringOf(key));
+  BLKRING.delete(ctx.store, ringOf(key));
   return undefined;
 }
 
 /** xen_blkif_disconnect's unbind_from_irqhandler: the frontend's end returns to unbound. */
 function unbindPort(ctx: StepContext, key: string, rs: BlkbackRing): void {
   const back = backDomid(key);
-  if (ctx.store.has(portKey(back, rs.ring.localPort))) evtchnClose(ctx, back, rs.ring.localPort);
+  if (EVTCHN_PORT.has(ctx.store, EVTCHN_PORT.key(back, rs.ring.localPort))) evtchnClose(ctx, back, rs.ring.localPort);
 }
 
 /**
@@ -359,10 +338,10 @@ function unbindPort(ctx: StepContext, key: string, rs: BlkbackRing): void {
  * reference closes the block device, deferred while bios are in flight.
  */
 function blkbackRemove(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be: BlkbackDevice): void {
-  xs.unwatch(`${be.nodename}/physical-device`, TOKEN.physicalDevice(be.nodename));
-  xs.unwatch(`${be.frontend}/state`, TOKEN.otherend(be.nodename));
+  xs.unwatch(`${be.nodename}/physical-device`, deviceToken("blkbackPhysicalDevice", be.nodename));
+  xs.unwatch(`${be.frontend}/state`, deviceToken("blkbackOtherend", be.nodename));
   if (disconnect(ctx, k, key) === "EBUSY") {
-    writeBe(ctx.store, key, be, { removed: true });
+    BLKBACK.update(ctx.store, key, be, { removed: true });
     return;
   }
   finalPut(ctx, k, key, be);
@@ -372,8 +351,8 @@ function blkbackRemove(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, 
 function finalPut(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice): void {
   const d = k.domains[backDomid(key)]!;
   if (be.vbd) vbdFree(ctx, k, d, be.vbd);
-  ctx.store.delete(key);
-  ctx.store.delete(devStateKey(be.nodename));
+  BLKBACK.delete(ctx.store, key);
+  XBDEV.delete(ctx.store, XBDEV.key(be.nodename));
   ctx.emit({ kind: "blkback", domain: d, message: `${be.nodename}: removed` });
 }
 
@@ -382,17 +361,17 @@ function finalPut(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice
 /** Work the ring thread of frontend domain `frontDomid` can do now: a notified ring of that guest to serve, or bios to complete (ring keys). */
 export function ringWork(store: Store, backDomid: number, frontDomid: number): string[] {
   const out: string[] = [];
-  for (const rkey of store.list("blkring", String(backDomid))) {
-    if (!rkey.startsWith(`blkring:${backDomid}:${frontDomid}:`)) continue;
-    const rs = store.get<BlkbackRing>(rkey)!;
+  for (const rkey of BLKRING.list(store, String(backDomid))) {
+    const [, front, devid] = BLKRING.parts(rkey);
+    if (front !== frontDomid) continue;
+    const rs = BLKRING.get(store, rkey)!;
     if (rs.inflight > 0) {
       out.push(rkey);
       continue;
     }
     if (rs.dpRing === null || rs.bogus) continue;
     // A ring whose frontend already freed it (its mirror gone) has nothing to serve.
-    const [, , front, devid] = rkey.split(":");
-    if (!readRing(store, ringKey(Number(front), Number(devid)))) continue;
+    if (!BLKIF_RING.get(store, BLKIF_RING.key(front, devid))) continue;
     if (rs.more || evtchnDeliverable(store, backDomid, rs.ring.localPort)) out.push(rkey);
   }
   return out;
@@ -408,10 +387,10 @@ export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number, fron
   if (work.length === 0) return;
   const rkey = work.length === 1 ? work[0]! : work[ctx.choose("blkback.ring", work.length)]!;
   const key = deviceOf(rkey);
-  const be = readBe(ctx.store, key)!;
-  const rs = ctx.store.get<BlkbackRing>(rkey)!;
-  const rk = ringKey(be.frontendId, be.devid);
-  const ring = readRing(ctx.store, rk)!;
+  const be = BLKBACK.get(ctx.store, key)!;
+  const rs = BLKRING.get(ctx.store, rkey)!;
+  const rk = BLKIF_RING.key(be.frontendId, be.devid);
+  const ring = BLKIF_RING.get(ctx.store, rk)!;
   if (rs.inflight > 0) {
     complete(ctx, k, key, be, rs, rk);
     return;
@@ -422,42 +401,42 @@ export function ringStep(ctx: StepContext, k: XenKernel, backDomid: number, fron
   try {
     images = programStack(ctx, k, be.vbd!.disk).images;
   } catch (e) {
-    if ((e as { errno?: string }).errno === undefined) throw e;
+    if (errnoOf(e) === undefined) throw e;
     // The stack fails every bio (a deleted disk, an unbound loop device): each request is answered BLKIF_RSP_ERROR.
     dp.setTableDevice(0, [{ start: 0, length: Math.max(1, be.vbd!.sectors), type: "error" }]);
   }
   const r = dp.backendProcess(rs.dpRing!);
   const stats = dp.backendStats(rs.dpRing!);
-  writeRing(ctx.store, rk, ring, { notifyBack: r.more, answered: ring.answered + r.answered, writes: 0, completionNotify: r.notify, failed: stats.error + stats.eopnotsupp });
+  BLKIF_RING.update(ctx.store, rk, ring, { notifyBack: r.more, answered: ring.answered + r.answered, writes: 0, completionNotify: r.notify, failed: stats.error + stats.eopnotsupp });
   const served = [...new Set([...be.served, ...images])].sort();
-  if (served.length !== be.served.length) writeBe(ctx.store, key, be, { served });
+  if (served.length !== be.served.length) BLKBACK.update(ctx.store, key, be, { served });
   const change: Partial<BlkbackRing> = { inflight: r.answered, more: r.more };
   if (r.bogus) {
     change.bogus = true;
     ctx.emit({ kind: "blkback", domain: k.domains[backDomid], message: `${be.nodename}: frontend provided bogus ring requests; ring halted` });
   }
   if (ring.writes > 0 && r.answered > 0) bumpImageGens(ctx.store, images);
-  writeRingState(ctx.store, key, rs, change);
+  BLKRING.update(ctx.store, ringOf(key), rs, change);
 }
 
 /** The batch's bios end: responses are published, the frontend notified, and a removal deferred by them finishes. */
 function complete(ctx: StepContext, k: XenKernel, key: string, be: BlkbackDevice, rs: BlkbackRing, rk: string): void {
-  const ring = readRing(ctx.store, rk);
+  const ring = BLKIF_RING.get(ctx.store, rk);
   // make_response's RING_PUSH_RESPONSES_AND_CHECK_NOTIFY said so: notify_remote_via_irq. A guest that died with
   // bios in flight took its view of the ring with it: the responses land in a page nobody reads.
   if (ring) {
-    if (ring.completionNotify && ctx.store.has(portKey(backDomid(key), rs.ring.localPort))) evtchnSend(ctx, backDomid(key), rs.ring.localPort);
-    writeRing(ctx.store, rk, ring, { notifyFront: ring.notifyFront || ring.completionNotify, completionNotify: false });
+    if (ring.completionNotify && EVTCHN_PORT.has(ctx.store, EVTCHN_PORT.key(backDomid(key), rs.ring.localPort))) evtchnSend(ctx, backDomid(key), rs.ring.localPort);
+    BLKIF_RING.update(ctx.store, rk, ring, { notifyFront: ring.notifyFront || ring.completionNotify, completionNotify: false });
   }
-  writeRingState(ctx.store, key, rs, { inflight: 0 });
+  BLKRING.update(ctx.store, ringOf(key), rs, { inflight: 0 });
   if (be.removed) {
     if (rs.dpRing !== null) k.dp!.backendDisconnect(rs.dpRing);
     unbindPort(ctx, key, rs);
-    ctx.store.delete(ringOf(key));
+    BLKRING.delete(ctx.store, ringOf(key));
     finalPut(ctx, k, key, be);
   }
 }
 
 function backDomid(key: string): number {
-  return Number(key.split(":")[1]);
+  return BLKBACK.parts(key)[0];
 }

@@ -21,11 +21,11 @@ import type { Op, StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
 import { BLKIF_OP, BLKIF_RSP, encodeRequest, type BlkifRequest } from "../core/abi";
 import { fail } from "../linux/kernel";
-import { EMPTY_RING, readRing, ringKey, writeRing, type BlkifRing } from "./blkif-ring";
-import { deviceOf, frontEventReady, gfnOf, refOf, vdevToDevid, type BlkfrontDevice } from "./blkfront";
+import { BLKIF_RING, EMPTY_RING } from "./blkif-ring";
+import { BLKFRONT, deviceOf, frontEventReady, gfnOf, refOf, vdevToDevid, type BlkfrontDevice } from "./blkfront";
 import { evtchnSend, evtchnTake } from "./evtchn";
-import type { BlkbackRing } from "./blkback";
-import { domainKey, type XenDomain } from "./domain";
+import { BLKRING } from "./blkback";
+import { XEN_DOMAIN } from "./domain";
 import type { XenKernel } from "./xen-kernel";
 import type { RingRequest, RingResponse, RingView } from "blocklab";
 
@@ -95,10 +95,10 @@ function push(ctx: StepContext, k: XenKernel, domid: number, vdev: unknown, requ
   dp.frontendQueue(fe.ring!, entries);
   const notify = dp.frontendPush(fe.ring!);
   if (notify) evtchnSend(ctx, domid, fe.port);
-  const rk = ringKey(domid, fe.devid);
-  const ring = readRing(ctx.store, rk) ?? EMPTY_RING;
+  const rk = BLKIF_RING.key(domid, fe.devid);
+  const ring = BLKIF_RING.get(ctx.store, rk) ?? EMPTY_RING;
   const writes = entries.filter((e) => e[0] !== BLKIF_OP.READ).length;
-  writeRing(ctx.store, rk, ring, { pushed: ring.pushed + entries.length, notifyBack: ring.notifyBack || notify, writes: ring.writes + writes });
+  BLKIF_RING.update(ctx.store, rk, ring, { pushed: ring.pushed + entries.length, notifyBack: ring.notifyBack || notify, writes: ring.writes + writes });
   return notify;
 }
 
@@ -109,9 +109,9 @@ function setReqProd(ctx: StepContext, k: XenKernel, domid: number, vdev: unknown
   new DataView(b.buffer).setUint32(0, v, true);
   k.dp!.guestWrite(domid, gfnOf(fe.slot, 0), 0, b);
   evtchnSend(ctx, domid, fe.port);
-  const rk = ringKey(domid, fe.devid);
-  const ring = readRing(ctx.store, rk) ?? EMPTY_RING;
-  writeRing(ctx.store, rk, ring, { pushed: v, notifyBack: true, tampered: ring.tampered + 1 });
+  const rk = BLKIF_RING.key(domid, fe.devid);
+  const ring = BLKIF_RING.get(ctx.store, rk) ?? EMPTY_RING;
+  BLKIF_RING.update(ctx.store, rk, ring, { pushed: v, notifyBack: true, tampered: ring.tampered + 1 });
 }
 
 function responsesReady(domid: number, vdev: unknown): (store: Store) => boolean {
@@ -123,7 +123,7 @@ function responsesReady(domid: number, vdev: unknown): (store: Store) => boolean
       return true;
     }
     if (!fe || fe.phase !== "connected" || fe.broken || fe.ring === null) return true;
-    const be = store.get<BlkbackRing>(`blkring:${fe.backendId}:${domid}:${fe.devid}`);
+    const be = BLKRING.get(store, BLKRING.key(fe.backendId, domid, fe.devid));
     if (be?.bogus) return true;
     return frontEventReady(store, domid, fe.port);
   };
@@ -132,13 +132,13 @@ function responsesReady(domid: number, vdev: unknown): (store: Store) => boolean
 function responses(ctx: StepContext, k: XenKernel, domid: number, vdev: unknown): RingResponse[] {
   const { key, fe } = connected(ctx.store, domid, vdev);
   const dp = k.dp!;
-  const rk = ringKey(domid, fe.devid);
-  const ring = readRing(ctx.store, rk);
+  const rk = BLKIF_RING.key(domid, fe.devid);
+  const ring = BLKIF_RING.get(ctx.store, rk);
   evtchnTake(ctx, domid, fe.port);
-  if (ring) writeRing(ctx.store, rk, ring, { notifyFront: false });
+  if (ring) BLKIF_RING.update(ctx.store, rk, ring, { notifyFront: false });
   const got = dp.frontendConsume(fe.ring!);
   if (got === "broken") {
-    ctx.store.set(key, { ...fe, broken: true } satisfies BlkfrontDevice);
+    BLKFRONT.update(ctx.store, key, fe, { broken: true });
     return fail("EIO", `the backend overran the ring of ${String(vdev)}`);
   }
   dp.frontendFinalCheck(fe.ring!);
@@ -153,9 +153,9 @@ function revokeGrant(ctx: StepContext, k: XenKernel, domid: number, vdev: unknow
   const entry = dp.readGrantEntry(domid, ref);
   const mapped = dp.grantPins(domid, ref) > 0;
   dp.writeGrantEntry(domid, ref, { ...entry, flags: 0 });
-  const rk = ringKey(domid, fe.devid);
-  const ring = readRing(ctx.store, rk) ?? EMPTY_RING;
-  writeRing(ctx.store, rk, ring, { tampered: ring.tampered + 1 });
+  const rk = BLKIF_RING.key(domid, fe.devid);
+  const ring = BLKIF_RING.get(ctx.store, rk) ?? EMPTY_RING;
+  BLKIF_RING.update(ctx.store, rk, ring, { tampered: ring.tampered + 1 });
   return mapped;
 }
 
@@ -167,7 +167,7 @@ export function ringOps(k: XenKernel, domid: number) {
       args: [vdev],
       run: (ctx) => {
         const { fe } = connected(ctx.store, domid, vdev);
-        readRing(ctx.store, ringKey(domid, fe.devid));
+        BLKIF_RING.get(ctx.store, BLKIF_RING.key(domid, fe.devid));
         return k.dp!.ringHeader(domid, gfnOf(fe.slot, 0));
       },
     }),
@@ -208,12 +208,12 @@ export function ringView(store: Store, domain: string, vdev: string): RingView |
   const devid = vdevToDevid(vdev);
   if (devid === undefined) return undefined;
   let domid: number | undefined;
-  for (let i = 1; domid === undefined && store.peek(domainKey(i)) !== undefined; i++) if (store.peek<XenDomain>(domainKey(i))!.name === domain) domid = i;
+  for (let i = 1; domid === undefined && XEN_DOMAIN.peek(store, XEN_DOMAIN.key(i)) !== undefined; i++) if (XEN_DOMAIN.peek(store, XEN_DOMAIN.key(i))!.name === domain) domid = i;
   if (domid === undefined) return undefined;
-  const ring = store.peek<BlkifRing>(ringKey(domid, devid));
+  const ring = BLKIF_RING.peek(store, BLKIF_RING.key(domid, devid));
   if (!ring) return undefined;
-  const fe = store.peek<BlkfrontDevice>(`blkfront:${domid}:${devid}`);
-  const be = fe ? store.peek<BlkbackRing>(`blkring:${fe.backendId}:${domid}:${devid}`) : undefined;
+  const fe = BLKFRONT.peek(store, BLKFRONT.key(domid, devid));
+  const be = fe ? BLKRING.peek(store, BLKRING.key(fe.backendId, domid, devid)) : undefined;
   const backend = be?.bogus ? "halted" : be?.dpRing !== null && be?.dpRing !== undefined ? "connected" : "disconnected";
   return { pushed: ring.pushed, answered: ring.answered, backend };
 }

@@ -23,21 +23,17 @@
 // real one would find no /dev/xvdX yet).
 
 import type { Op, StepContext } from "../sim/op";
+import { declareKind } from "../sim/object-kind";
 import type { Store } from "../sim/store";
 import { BLKIF_RSP, encodeRequest, type Segment } from "../core/abi";
 import { fail } from "../linux/kernel";
-import { EMPTY_RING, readRing, ringKey, writeRing } from "./blkif-ring";
-import { evtchnAllocUnbound, evtchnClose, evtchnSend, evtchnTake, portKey, type EvtchnPort } from "./evtchn";
+import { BLKIF_RING, EMPTY_RING } from "./blkif-ring";
+import { evtchnAllocUnbound, evtchnClose, evtchnSend, evtchnTake, EVTCHN_PORT } from "./evtchn";
 import { VDISK_READONLY } from "./blkback";
 import type { XenKernel } from "./xen-kernel";
-import { devState, devStateKey, readState, switchDevState, XenbusState } from "./xenbus";
+import { devState, readState, switchDevState, XBDEV, XenbusState } from "./xenbus";
+import { deviceToken } from "./watch-tokens";
 import type { XsConn } from "./xs-conn";
-
-export const TOKEN = {
-  bus: "blkfront:bus",
-  shutdown: "control:shutdown",
-  backend: (nodename: string) => `blkfront:be:${nodename}`,
-};
 
 /** Guest memory per device: the ring page and 4 × 11 data pages, from this gfn on. */
 const PAGES_PER_DEVICE = 48;
@@ -71,9 +67,7 @@ export interface BlkfrontDevice {
   inflight: { op: "read" | "write"; count: number; requests: number } | null;
 }
 
-export function frontKey(domid: number, devid: number): string {
-  return `blkfront:${domid}:${devid}`;
-}
+export const BLKFRONT = declareKind<BlkfrontDevice, [domid: number, devid: number]>("blkfront", (domid, devid) => `${domid}:${devid}`);
 
 /**
  * A virtual device's name to its number (docs/man/xen-vbd-interface.7):
@@ -101,15 +95,6 @@ export function refOf(slot: number, page: number): number {
   return FIRST_REF + slot * PAGES_PER_DEVICE + page;
 }
 
-function readFe(store: Store, key: string): BlkfrontDevice | undefined {
-  return store.get<BlkfrontDevice>(key);
-}
-function writeFe(store: Store, key: string, fe: BlkfrontDevice, change: Partial<BlkfrontDevice>): BlkfrontDevice {
-  const next = { ...fe, ...change };
-  store.set(key, next);
-  return next;
-}
-
 /** "/local/domain/<F>/device/vbd/<devid>[/...]" → the device's parts. */
 function parseFrontPath(path: string): { front: number; devid: number; nodename: string } | undefined {
   const m = /^\/local\/domain\/(\d+)\/device\/vbd\/(\d+)(?:\/|$)/.exec(path);
@@ -128,25 +113,25 @@ function parseFrontPath(path: string): { front: number; devid: number; nodename:
 export function blkfrontBusChanged(ctx: StepContext, k: XenKernel, xs: XsConn, _path: string): void {
   const root = `/local/domain/${xs.domid}/device/vbd`;
   const present = new Set((xs.ls(root) ?? []).map((devid) => `${root}/${devid}`));
-  const mine = ctx.store.list("blkfront", String(xs.domid));
+  const mine = BLKFRONT.list(ctx.store, String(xs.domid));
   for (const key of mine) {
-    const fe = readFe(ctx.store, key)!;
+    const fe = BLKFRONT.get(ctx.store, key)!;
     if (!present.has(fe.nodename)) blkfrontRemove(ctx, k, xs, key, fe);
   }
   for (const nodename of present) {
     const p = parseFrontPath(nodename);
     if (!p) continue;
-    const key = frontKey(p.front, p.devid);
-    if (ctx.store.has(key) || readState(xs, p.nodename) !== XenbusState.Initialising) continue;
+    const key = BLKFRONT.key(p.front, p.devid);
+    if (BLKFRONT.has(ctx.store, key) || readState(xs, p.nodename) !== XenbusState.Initialising) continue;
     const backend = xs.read(`${p.nodename}/backend`);
     const backendId = Number(xs.read(`${p.nodename}/backend-id`) ?? NaN);
     if (backend === undefined || !Number.isInteger(backendId)) continue;
-    const used = new Set(ctx.store.list("blkfront", String(p.front)).map((x) => ctx.store.get<BlkfrontDevice>(x)!.slot));
+    const used = new Set(BLKFRONT.list(ctx.store, String(p.front)).map((x) => BLKFRONT.get(ctx.store, x)!.slot));
     let slot = 0;
     while (used.has(slot)) slot++;
     const dev: BlkfrontDevice = { nodename: p.nodename, backend, backendId, devid: p.devid, slot, phase: "probed", ring: null, port: 0, sectors: 0, readOnly: false, broken: false, inflight: null };
-    ctx.store.set(key, dev);
-    xs.watch(`${backend}/state`, TOKEN.backend(p.nodename));
+    BLKFRONT.set(ctx.store, key, dev);
+    xs.watch(`${backend}/state`, deviceToken("blkfrontBackend", p.nodename));
   }
 }
 
@@ -154,8 +139,8 @@ export function blkfrontBusChanged(ctx: StepContext, k: XenKernel, xs: XsConn, _
 export function blkfrontBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn, nodename: string): void {
   const p = parseFrontPath(nodename);
   if (!p) return;
-  const key = frontKey(p.front, p.devid);
-  let fe = readFe(ctx.store, key);
+  const key = BLKFRONT.key(p.front, p.devid);
+  let fe = BLKFRONT.get(ctx.store, key);
   if (!fe) return;
   const bstate = readState(xs, fe.backend);
   const mine = devState(ctx.store, nodename);
@@ -175,10 +160,10 @@ export function blkfrontBackendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
     case XenbusState.Closing:
       if (bstate === XenbusState.Closed && mine === XenbusState.Closed) return;
       if (mine === XenbusState.Closing) {
-        writeFe(ctx.store, key, fe, { phase: "closed" });
+        BLKFRONT.update(ctx.store, key, fe, { phase: "closed" });
         return;
       }
-      writeFe(ctx.store, key, fe, { phase: "closed", sectors: 0 });
+      BLKFRONT.update(ctx.store, key, fe, { phase: "closed", sectors: 0 });
       switchDevState(ctx.store, xs, nodename, XenbusState.Closed); // xenbus_frontend_closed
       return;
     default:
@@ -202,8 +187,9 @@ function talkToBlkback(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, 
   xs.write(`${n}/protocol`, "x86_64-abi");
   xs.write(`${n}/feature-persistent`, "0");
   switchDevState(ctx.store, xs, n, XenbusState.Initialised);
-  if (!readRing(ctx.store, ringKey(xs.domid, fe.devid))) ctx.store.set(ringKey(xs.domid, fe.devid), EMPTY_RING);
-  return writeFe(ctx.store, key, fe, { ring, port, phase: "initialised" });
+  const rk = BLKIF_RING.key(xs.domid, fe.devid);
+  if (!BLKIF_RING.get(ctx.store, rk)) BLKIF_RING.set(ctx.store, rk, EMPTY_RING);
+  return BLKFRONT.update(ctx.store, key, fe, { ring, port, phase: "initialised" });
 }
 
 /** blkfront_connect: the disk's size and flags; Connected. Again while connected: the size is re-read (resize). */
@@ -211,16 +197,16 @@ function blkfrontConnect(ctx: StepContext, xs: XsConn, key: string, fe: Blkfront
   const sectors = Number(xs.read(`${fe.backend}/sectors`) ?? NaN);
   const info = Number(xs.read(`${fe.backend}/info`) ?? "0");
   if (!Number.isSafeInteger(sectors)) return;
-  writeFe(ctx.store, key, fe, { sectors, readOnly: (info & VDISK_READONLY) !== 0, phase: "connected" });
+  BLKFRONT.update(ctx.store, key, fe, { sectors, readOnly: (info & VDISK_READONLY) !== 0, phase: "connected" });
   switchDevState(ctx.store, xs, fe.nodename, XenbusState.Connected);
 }
 
 /** blkfront_remove: the device directory went: the ring and its grant are freed. */
 function blkfrontRemove(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, fe: BlkfrontDevice): void {
-  xs.unwatch(`${fe.backend}/state`, TOKEN.backend(fe.nodename));
+  xs.unwatch(`${fe.backend}/state`, deviceToken("blkfrontBackend", fe.nodename));
   freeRing(ctx, k, xs.domid, fe);
-  ctx.store.delete(key);
-  ctx.store.delete(devStateKey(fe.nodename));
+  BLKFRONT.delete(ctx.store, key);
+  XBDEV.delete(ctx.store, XBDEV.key(fe.nodename));
 }
 
 function freeRing(ctx: StepContext, k: XenKernel, domid: number, fe: BlkfrontDevice): void {
@@ -229,9 +215,9 @@ function freeRing(ctx: StepContext, k: XenKernel, domid: number, fe: BlkfrontDev
   // The backend may still map the ring page: the grant then stays (gnttab_end_foreign_access's deferred list).
   dp.endForeignAccess(domid, refOf(fe.slot, 0));
   dp.frontendFree(fe.ring);
-  ctx.store.delete(ringKey(domid, fe.devid));
+  BLKIF_RING.delete(ctx.store, BLKIF_RING.key(domid, fe.devid));
   // blkif_free: unbind_from_irqhandler closes the port (the backend's end returns to unbound).
-  if (fe.port !== 0 && ctx.store.has(portKey(domid, fe.port))) evtchnClose(ctx, domid, fe.port);
+  if (fe.port !== 0 && EVTCHN_PORT.has(ctx.store, EVTCHN_PORT.key(domid, fe.port))) evtchnClose(ctx, domid, fe.port);
 }
 
 function shutdownAsked(xs: XsConn): boolean {
@@ -247,8 +233,8 @@ function shutdownAsked(xs: XsConn): boolean {
  */
 export function guestShutdownRequested(ctx: StepContext, k: XenKernel, xs: XsConn): void {
   if (!shutdownAsked(xs)) return;
-  for (const key of ctx.store.list("blkfront", String(xs.domid))) {
-    const fe = ctx.store.get<BlkfrontDevice>(key)!;
+  for (const key of BLKFRONT.list(ctx.store, String(xs.domid))) {
+    const fe = BLKFRONT.get(ctx.store, key)!;
     // xenbus_dev_shutdown: only a device whose dev->state is Connected.
     if (devState(ctx.store, fe.nodename) === XenbusState.Connected) switchDevState(ctx.store, xs, fe.nodename, XenbusState.Closing);
   }
@@ -259,8 +245,8 @@ export function guestShutdownRequested(ctx: StepContext, k: XenKernel, xs: XsCon
 export function deviceOf(store: Store, domid: number, vdev: unknown): { key: string; fe: BlkfrontDevice | undefined } {
   const devid = typeof vdev === "string" ? vdevToDevid(vdev) : undefined;
   if (devid === undefined) fail("EINVAL", `${String(vdev)} is not a virtual device name (xvda, xvdb, ...)`);
-  const key = frontKey(domid, devid);
-  return { key, fe: store.get<BlkfrontDevice>(key) };
+  const key = BLKFRONT.key(domid, devid);
+  return { key, fe: BLKFRONT.get(store, key) };
 }
 
 /** A request can go (or fail) once the disk is connected or dead; it waits while another is in flight on it. */
@@ -312,15 +298,15 @@ function submit(ctx: StepContext, k: XenKernel, domid: number, vdev: unknown, op
   dp.frontendQueue(fe.ring!, entries);
   const notify = dp.frontendPush(fe.ring!);
   if (notify) evtchnSend(ctx, domid, fe.port); // notify_remote_via_irq
-  const rk = ringKey(domid, fe.devid);
-  const ring = readRing(ctx.store, rk) ?? EMPTY_RING;
-  writeRing(ctx.store, rk, ring, { pushed: ring.pushed + entries.length, notifyBack: ring.notifyBack || notify, writes: ring.writes + (op === "write" ? entries.length : 0) });
-  writeFe(ctx.store, key, fe, { inflight: { op, count: n, requests: entries.length } });
+  const rk = BLKIF_RING.key(domid, fe.devid);
+  const ring = BLKIF_RING.get(ctx.store, rk) ?? EMPTY_RING;
+  BLKIF_RING.update(ctx.store, rk, ring, { pushed: ring.pushed + entries.length, notifyBack: ring.notifyBack || notify, writes: ring.writes + (op === "write" ? entries.length : 0) });
+  BLKFRONT.update(ctx.store, key, fe, { inflight: { op, count: n, requests: entries.length } });
 }
 
 /** Whether the frontend's port has an upcall to deliver (pending, unmasked); a closed port: true (the step fails). */
 export function frontEventReady(store: Store, domid: number, port: number): boolean {
-  const p = store.get<EvtchnPort>(portKey(domid, port));
+  const p = EVTCHN_PORT.get(store, EVTCHN_PORT.key(domid, port));
   return p === undefined || (p.pending && !p.masked);
 }
 
@@ -340,22 +326,22 @@ function complete(ctx: StepContext, k: XenKernel, domid: number, vdev: unknown):
   const dp = k.dp!;
   const job = fe.inflight;
   const pages = Math.ceil(job.count / SECTORS_PER_PAGE);
-  const rk = ringKey(domid, fe.devid);
-  const ring = readRing(ctx.store, rk);
+  const rk = BLKIF_RING.key(domid, fe.devid);
+  const ring = BLKIF_RING.get(ctx.store, rk);
   evtchnTake(ctx, domid, fe.port);
   const got = fe.ring === null ? "broken" : dp.frontendConsume(fe.ring);
-  if (ring) writeRing(ctx.store, rk, ring, { notifyFront: false });
+  if (ring) BLKIF_RING.update(ctx.store, rk, ring, { notifyFront: false });
   if (got === "broken" || got.length !== job.requests) {
     // blkfront's hardening: an overrun or a missing answer puts the disk in an error state.
     for (let p = 1; p <= pages; p++) dp.endForeignAccess(domid, refOf(fe.slot, p));
-    writeFe(ctx.store, key, fe, { inflight: null, broken: fe.phase === "closed" ? fe.broken : true });
+    BLKFRONT.update(ctx.store, key, fe, { inflight: null, broken: fe.phase === "closed" ? fe.broken : true });
     return fail("EIO", fe.phase === "closed" ? `${String(vdev)} was closed during the request` : `the backend broke the ring of ${String(vdev)}`);
   }
   if (fe.ring !== null) dp.frontendFinalCheck(fe.ring);
   let leaked = false;
   for (let p = 1; p <= pages; p++) if (!dp.endForeignAccess(domid, refOf(fe.slot, p))) leaked = true;
   // XSA-396: a grant the backend still maps after its response means a broken backend.
-  writeFe(ctx.store, key, fe, { inflight: null, broken: leaked });
+  BLKFRONT.update(ctx.store, key, fe, { inflight: null, broken: leaked });
   const bad = got.find((r) => r.status !== BLKIF_RSP.OKAY);
   if (bad) fail(bad.status === BLKIF_RSP.EOPNOTSUPP ? "EOPNOTSUPP" : "EIO", `${String(vdev)}: the backend answered ${bad.statusName}`);
   if (job.op === "write") return new Uint8Array(0);

@@ -14,7 +14,7 @@
 // port and the one blkback bound to it. `notifyBack` / `notifyFront` mirror
 // their pending bits for the views; the ports decide who may run.
 
-import type { Store } from "../sim/store";
+import { declareKind } from "../sim/object-kind";
 
 export interface BlkifRing {
   /** Requests the frontend has pushed (free-running). */
@@ -38,18 +38,10 @@ export interface BlkifRing {
   tampered: number;
 }
 
-export function ringKey(frontDomid: number, devid: number): string {
-  return `blkif:${frontDomid}:${devid}`;
-}
-
-export function readRing(store: Store, key: string): BlkifRing | undefined {
-  return store.get<BlkifRing>(key);
-}
-
-export function writeRing(store: Store, key: string, ring: BlkifRing, change: Partial<BlkifRing>): BlkifRing {
-  const next = { ...ring, ...change };
-  store.set(key, next);
-  return next;
-}
+export const BLKIF_RING = declareKind<BlkifRing, [frontDomid: number, devid: number]>(
+  "blkif",
+  (frontDomid, devid) => `${frontDomid}:${devid}`,
+  (tail) => tail.split(":").map(Number) as [number, number],
+);
 
 export const EMPTY_RING: BlkifRing = { pushed: 0, answered: 0, notifyBack: false, notifyFront: false, writes: 0, completionNotify: false, failed: 0, tampered: 0 };

@@ -23,6 +23,7 @@
 // never reused. There is no hypervisor scheduling: a domain's vCPUs are its
 // actors, run when the explorer picks them.
 
+import { declareKind } from "../sim/object-kind";
 import type { Store } from "../sim/store";
 
 export type XenDomainState = "running" | "shutdown" | "destroyed";
@@ -34,18 +35,18 @@ export interface XenDomain {
   reason?: string;
 }
 
-export const domainKey = (domid: number): string => `xendom:${domid}`;
+export const XEN_DOMAIN = declareKind<XenDomain, [domid: number]>("xendom", (domid) => String(domid));
 
 export function domainGet(store: Store, domid: number): XenDomain | undefined {
-  return store.get<XenDomain>(domainKey(domid));
+  return XEN_DOMAIN.get(store, XEN_DOMAIN.key(domid));
 }
 
 /** Whether a domain exists and has not been destroyed (a shut-down domain still exists until destroyed). */
 export function domainAlive(store: Store, domid: number): boolean {
-  const d = store.get<XenDomain>(domainKey(domid));
+  const d = XEN_DOMAIN.get(store, XEN_DOMAIN.key(domid));
   return d !== undefined && d.state !== "destroyed";
 }
 
 export function domainRunning(store: Store, domid: number): boolean {
-  return store.get<XenDomain>(domainKey(domid))?.state === "running";
+  return XEN_DOMAIN.get(store, XEN_DOMAIN.key(domid))?.state === "running";
 }

@@ -8,20 +8,21 @@
 import type { DataPlane } from "../core/data-plane";
 import { SysError, type StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
-import { domainGet, domainKey, type XenDomain } from "./domain";
+import type { Errno } from "../linux/errno";
+import { domainGet, XEN_DOMAIN } from "./domain";
 import { evtchnCloseAll } from "./evtchn";
 import { domainNodes, xsBoot, xsDomainGone, xsFireSpecial, xsMkdir, xsSetPerms, xsWrite } from "./xenstore";
 
 /** The world at start (outside any step): every domain running, the xenstore tree, the data plane's domains. */
 export function xenBoot(store: Store, dp: DataPlane | null, domains: readonly { name: string; domid: number }[]): void {
   for (const d of domains) {
-    store.set(domainKey(d.domid), { name: d.name, state: "running" } satisfies XenDomain);
+    XEN_DOMAIN.set(store, XEN_DOMAIN.key(d.domid), { name: d.name, state: "running" });
     if (dp && dp.domainState(d.domid) === "free") dp.createDomain(d.domid);
   }
   xsBoot(store, domains);
 }
 
-function fail(errno: string, message: string): never {
+function fail(errno: Errno, message: string): never {
   throw new SysError(errno, message);
 }
 
@@ -31,7 +32,7 @@ export function domainCreate(ctx: StepContext, dp: DataPlane | null, domid: numb
   if (d && d.state !== "destroyed") fail("EEXIST", `domain ${domid} (${d.name}) exists`);
   if (d) fail("EEXIST", `domid ${domid} was used by a destroyed domain; domids are not reused`);
   if (dp) dp.createDomain(domid);
-  ctx.store.set(domainKey(domid), { name, state: "running" } satisfies XenDomain);
+  XEN_DOMAIN.set(ctx.store, XEN_DOMAIN.key(domid), { name, state: "running" });
   for (const [path, value, perms] of domainNodes(domid, name)) {
     if (value === "") xsMkdir(ctx, 0, path);
     else xsWrite(ctx, 0, path, value);
@@ -46,7 +47,7 @@ export function domainShutdown(ctx: StepContext, domid: number, reason = "powero
   if (!d || d.state === "destroyed") fail("ESRCH", `no domain ${domid}`);
   if (domid === 0) fail("EINVAL", "dom0 does not shut down in a scenario");
   if (d.state === "shutdown") return;
-  ctx.store.set(domainKey(domid), { ...d, state: "shutdown", reason } satisfies XenDomain);
+  XEN_DOMAIN.update(ctx.store, XEN_DOMAIN.key(domid), d, { state: "shutdown", reason });
   xsFireSpecial(ctx, "@releaseDomain");
 }
 
@@ -57,7 +58,7 @@ export function domainDestroy(ctx: StepContext, dp: DataPlane | null, domid: num
   if (domid === 0) fail("EINVAL", "dom0 cannot be destroyed");
   evtchnCloseAll(ctx, domid);
   if (dp && dp.domainState(domid) === "live") dp.destroyDomain(domid);
-  ctx.store.set(domainKey(domid), { ...d, state: "destroyed" } satisfies XenDomain);
+  XEN_DOMAIN.update(ctx.store, XEN_DOMAIN.key(domid), d, { state: "destroyed" });
   xsDomainGone(ctx, domid);
   xsFireSpecial(ctx, "@releaseDomain");
 }

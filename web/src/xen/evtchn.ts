@@ -21,7 +21,9 @@
 
 import type { Op, StepContext } from "../sim/op";
 import { SysError } from "../sim/op";
+import { declareKind } from "../sim/object-kind";
 import type { Store } from "../sim/store";
+import type { Errno } from "../linux/errno";
 import { domainAlive } from "./domain";
 
 /** EVTCHNSTAT_*: closed 0, unbound 1, interdomain 2 (pirq, virq and ipi are not modelled). */
@@ -43,35 +45,35 @@ interface PortsInUse {
 /** 2-level ABI, 64-bit guest [M]. */
 export const EVTCHN_PORTS = 4096;
 
-export const portKey = (domid: number, port: number): string => `evtchn:${domid}:${port}`;
-const usedKey = (domid: number): string => `evtchnd:${domid}`;
+export const EVTCHN_PORT = declareKind<EvtchnPort, [domid: number, port: number]>("evtchn", (domid, port) => `${domid}:${port}`);
+const EVTCHN_USED = declareKind<PortsInUse, [domid: number]>("evtchnd", (domid) => String(domid));
 
-function fail(errno: string, message: string): never {
+function fail(errno: Errno, message: string): never {
   throw new SysError(errno, message);
 }
 
 function getPort(store: Store, domid: number, port: unknown): EvtchnPort {
   if (typeof port !== "number" || !Number.isInteger(port) || port <= 0 || port >= EVTCHN_PORTS) fail("EINVAL", `bad event channel port ${String(port)}`);
-  const p = store.get<EvtchnPort>(portKey(domid, port));
+  const p = EVTCHN_PORT.get(store, EVTCHN_PORT.key(domid, port));
   if (!p) fail("EINVAL", `event channel port ${port} of domain ${domid} is closed`);
   return p;
 }
 
 function allocPort(ctx: StepContext, domid: number): number {
-  const used = ctx.store.get<PortsInUse>(usedKey(domid))?.ports ?? [];
+  const used = EVTCHN_USED.get(ctx.store, EVTCHN_USED.key(domid))?.ports ?? [];
   let port = 1;
   for (const p of used) if (p === port) port++;
   if (port >= EVTCHN_PORTS) fail("ENOSPC", `domain ${domid} has no free event channel port`);
-  ctx.store.set(usedKey(domid), { ports: [...used, port].sort((a, b) => a - b) } satisfies PortsInUse);
+  EVTCHN_USED.set(ctx.store, EVTCHN_USED.key(domid), { ports: [...used, port].sort((a, b) => a - b) });
   return port;
 }
 
 function freePort(ctx: StepContext, domid: number, port: number): void {
-  const used = ctx.store.get<PortsInUse>(usedKey(domid))?.ports ?? [];
+  const used = EVTCHN_USED.get(ctx.store, EVTCHN_USED.key(domid))?.ports ?? [];
   const rest = used.filter((p) => p !== port);
-  if (rest.length > 0) ctx.store.set(usedKey(domid), { ports: rest } satisfies PortsInUse);
-  else ctx.store.delete(usedKey(domid));
-  ctx.store.delete(portKey(domid, port));
+  if (rest.length > 0) EVTCHN_USED.set(ctx.store, EVTCHN_USED.key(domid), { ports: rest });
+  else EVTCHN_USED.delete(ctx.store, EVTCHN_USED.key(domid));
+  EVTCHN_PORT.delete(ctx.store, EVTCHN_PORT.key(domid, port));
 }
 
 function liveDomain(store: Store, domid: unknown): number {
@@ -83,7 +85,7 @@ function liveDomain(store: Store, domid: unknown): number {
 export function evtchnAllocUnbound(ctx: StepContext, domid: number, remoteDom: unknown): number {
   const remote = liveDomain(ctx.store, remoteDom);
   const port = allocPort(ctx, domid);
-  ctx.store.set(portKey(domid, port), { state: "unbound", remoteDom: remote, pending: false, masked: false } satisfies EvtchnPort);
+  EVTCHN_PORT.set(ctx.store, EVTCHN_PORT.key(domid, port), { state: "unbound", remoteDom: remote, pending: false, masked: false });
   return port;
 }
 
@@ -93,8 +95,8 @@ export function evtchnBindInterdomain(ctx: StepContext, domid: number, remoteDom
   const r = getPort(ctx.store, rd, remotePort);
   if (r.state !== "unbound" || r.remoteDom !== domid) fail("EINVAL", `port ${String(remotePort)} of domain ${rd} is not unbound for domain ${domid}`);
   const port = allocPort(ctx, domid);
-  ctx.store.set(portKey(domid, port), { state: "interdomain", remoteDom: rd, remotePort: remotePort as number, pending: true, masked: false } satisfies EvtchnPort);
-  ctx.store.set(portKey(rd, remotePort as number), { ...r, state: "interdomain", remotePort: port } satisfies EvtchnPort);
+  EVTCHN_PORT.set(ctx.store, EVTCHN_PORT.key(domid, port), { state: "interdomain", remoteDom: rd, remotePort: remotePort as number, pending: true, masked: false });
+  EVTCHN_PORT.update(ctx.store, EVTCHN_PORT.key(rd, remotePort as number), r, { state: "interdomain", remotePort: port });
   return port;
 }
 
@@ -102,10 +104,10 @@ export function evtchnBindInterdomain(ctx: StepContext, domid: number, remoteDom
 export function evtchnSend(ctx: StepContext, domid: number, port: unknown): void {
   const p = getPort(ctx.store, domid, port);
   if (p.state !== "interdomain") return; // unbound: dropped
-  const key = portKey(p.remoteDom, p.remotePort!);
-  const peer = ctx.store.get<EvtchnPort>(key)!;
+  const key = EVTCHN_PORT.key(p.remoteDom, p.remotePort!);
+  const peer = EVTCHN_PORT.get(ctx.store, key)!;
   if (peer.pending) return;
-  ctx.store.set(key, { ...peer, pending: true } satisfies EvtchnPort);
+  EVTCHN_PORT.update(ctx.store, key, peer, { pending: true });
   ctx.emit({ kind: "evtchn", from: domid, port, to: p.remoteDom, remotePort: p.remotePort });
 }
 
@@ -113,41 +115,41 @@ export function evtchnSend(ctx: StepContext, domid: number, port: unknown): void
 export function evtchnClose(ctx: StepContext, domid: number, port: unknown): void {
   const p = getPort(ctx.store, domid, port);
   if (p.state === "interdomain") {
-    const key = portKey(p.remoteDom, p.remotePort!);
-    const peer = ctx.store.get<EvtchnPort>(key);
-    if (peer) ctx.store.set(key, { state: "unbound", remoteDom: domid, pending: peer.pending, masked: peer.masked } satisfies EvtchnPort);
+    const key = EVTCHN_PORT.key(p.remoteDom, p.remotePort!);
+    const peer = EVTCHN_PORT.get(ctx.store, key);
+    if (peer) EVTCHN_PORT.set(ctx.store, key, { state: "unbound", remoteDom: domid, pending: peer.pending, masked: peer.masked });
   }
   freePort(ctx, domid, port as number);
 }
 
 export function evtchnMask(ctx: StepContext, domid: number, port: unknown): void {
   const p = getPort(ctx.store, domid, port);
-  if (!p.masked) ctx.store.set(portKey(domid, port as number), { ...p, masked: true } satisfies EvtchnPort);
+  if (!p.masked) EVTCHN_PORT.update(ctx.store, EVTCHN_PORT.key(domid, port as number), p, { masked: true });
 }
 
 export function evtchnUnmask(ctx: StepContext, domid: number, port: unknown): void {
   const p = getPort(ctx.store, domid, port);
-  if (p.masked) ctx.store.set(portKey(domid, port as number), { ...p, masked: false } satisfies EvtchnPort);
+  if (p.masked) EVTCHN_PORT.update(ctx.store, EVTCHN_PORT.key(domid, port as number), p, { masked: false });
 }
 
 /** EVTCHNOP_status: closed for a port not in use. */
 export function evtchnStatus(store: Store, domid: number, port: number): { state: EvtchnState; remoteDom?: number; remotePort?: number } {
-  const p = store.get<EvtchnPort>(portKey(domid, port));
+  const p = EVTCHN_PORT.get(store, EVTCHN_PORT.key(domid, port));
   if (!p) return { state: "closed" };
   return p.state === "interdomain" ? { state: p.state, remoteDom: p.remoteDom, remotePort: p.remotePort! } : { state: p.state, remoteDom: p.remoteDom };
 }
 
 /** The guard of an upcall: pending and not masked. */
 export function evtchnDeliverable(store: Store, domid: number, port: number): boolean {
-  const p = store.get<EvtchnPort>(portKey(domid, port));
+  const p = EVTCHN_PORT.get(store, EVTCHN_PORT.key(domid, port));
   return p !== undefined && p.pending && !p.masked;
 }
 
 /** Takes a pending event (the upcall clears the bit); false if none was deliverable. */
 export function evtchnTake(ctx: StepContext, domid: number, port: number): boolean {
-  const p = ctx.store.get<EvtchnPort>(portKey(domid, port));
+  const p = EVTCHN_PORT.get(ctx.store, EVTCHN_PORT.key(domid, port));
   if (!p || !p.pending || p.masked) return false;
-  ctx.store.set(portKey(domid, port), { ...p, pending: false } satisfies EvtchnPort);
+  EVTCHN_PORT.update(ctx.store, EVTCHN_PORT.key(domid, port), p, { pending: false });
   return true;
 }
 
@@ -167,5 +169,5 @@ export function evtchnUpcallStep<R>(domid: number, port: number, handle: (ctx: S
 
 /** Every port of a dying domain is closed (their peers return to unbound). */
 export function evtchnCloseAll(ctx: StepContext, domid: number): void {
-  for (const port of ctx.store.get<PortsInUse>(usedKey(domid))?.ports ?? []) evtchnClose(ctx, domid, port);
+  for (const port of EVTCHN_USED.get(ctx.store, EVTCHN_USED.key(domid))?.ports ?? []) evtchnClose(ctx, domid, port);
 }

@@ -2,12 +2,12 @@
 // footprints and fingerprints through the image file's `gen` counter, as
 // for writes through an fd, loop or dm (web/src/linux/io.ts).
 
-import type { ImageFile } from "../linux/files";
+import { FILE, type ImageFile } from "../linux/files";
 import type { Store } from "../sim/store";
 
 export function bumpImageGens(store: Store, images: readonly string[]): void {
   for (const key of images) {
-    const f = store.get<ImageFile>(key);
-    if (f) store.set(key, { ...f, gen: f.gen + 1 } satisfies ImageFile);
+    const f = FILE.get(store, key) as ImageFile | undefined;
+    if (f) FILE.update(store, key, f, { gen: f.gen + 1 });
   }
 }

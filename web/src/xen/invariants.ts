@@ -14,35 +14,34 @@
 // Both read with `store.peek`: looking is not a step.
 
 import type { Store } from "../sim/store";
-import { fileKey, type FileObject, type ImageFile } from "../linux/files";
-import type { FdTable, Gendisk, LoopDevice, MappedDevice } from "../linux/objects";
+import { FILE, filePath, type ImageFile } from "../linux/files";
+import { DISK, DM, FDTABLE, LOOP } from "../linux/objects";
 import { xsPeek } from "./xenstore";
-import type { BlkbackDevice, BlkbackRing } from "./blkback";
+import { BLKBACK, BLKRING, ringOf } from "./blkback";
 import { domainAlive } from "./domain";
 
 function ownerOf(store: Store, key: string): string | undefined {
-  const f = store.peek<FileObject>(key);
+  const f = FILE.peek(store, key);
   return f !== undefined && "image" in f ? (f as ImageFile).owner : undefined;
 }
 
-const pathOf = (key: string): string => key.slice(key.indexOf(":", 5) + 1);
 
 export function isolationViolation(store: Store, domains: readonly string[]): string | undefined {
   // peekList, not peekKeys: the explorer treats what a check lists as visible, so listing only blkback's devices keeps every other creation independent of it.
-  for (const key of store.peekList("blkback")) {
-    const be = store.peek<BlkbackDevice>(key)!;
+  for (const key of BLKBACK.peekList(store)) {
+    const be = BLKBACK.peek(store, key)!;
     if (!be.vbd) continue;
     const guest = domains[be.frontendId] ?? `domain ${be.frontendId}`;
     for (const img of new Set([...be.vbd.images, ...be.served])) {
       const owner = ownerOf(store, img);
       if (owner !== undefined && owner !== guest) {
-        return `${guest} was given ${pathOf(img)}, the image of ${owner}: blkback opened ${be.vbd.major.toString(16)}:${be.vbd.minor.toString(16)} for ${be.nodename} and found ${owner}'s data behind it`;
+        return `${guest} was given ${filePath(img)}, the image of ${owner}: blkback opened ${be.vbd.major.toString(16)}:${be.vbd.minor.toString(16)} for ${be.nodename} and found ${owner}'s data behind it`;
       }
     }
     const params = xsPeek(store, `${be.nodename}/params`);
-    const backendDomain = domains[Number(key.split(":")[1])] ?? "dom0";
-    if (params !== undefined && be.vbd.images.length > 0 && store.peek(fileKey(backendDomain, params)) !== undefined && !be.vbd.images.includes(fileKey(backendDomain, params))) {
-      return `blkback exported ${be.vbd.images.map(pathOf).join(", ")} as ${guest}'s disk, but the toolstack asked for ${params}`;
+    const backendDomain = domains[Number(BLKBACK.scopeOf(key))] ?? "dom0";
+    if (params !== undefined && be.vbd.images.length > 0 && FILE.peek(store, FILE.key(backendDomain, params)) !== undefined && !be.vbd.images.includes(FILE.key(backendDomain, params))) {
+      return `blkback exported ${be.vbd.images.map(filePath).join(", ")} as ${guest}'s disk, but the toolstack asked for ${params}`;
     }
   }
   return undefined;
@@ -50,14 +49,14 @@ export function isolationViolation(store: Store, domains: readonly string[]): st
 
 /** The images a disk's stack reaches, by peeking (loop backing files, dm tables' devices). */
 function imagesUnder(store: Store, diskKey: string, depth = 0): string[] {
-  const disk = store.peek<Gendisk>(diskKey);
+  const disk = DISK.peek(store, diskKey);
   if (!disk || depth > 16) return [];
   if (disk.driver === "loop") {
-    const lo = store.peek<LoopDevice>(disk.driverKey);
+    const lo = LOOP.peek(store, disk.driverKey);
     if (!lo?.backing) return [];
-    return lo.backing.file.startsWith("disk:") ? imagesUnder(store, lo.backing.file, depth + 1) : [lo.backing.file];
+    return DISK.is(lo.backing.file) ? imagesUnder(store, lo.backing.file, depth + 1) : [lo.backing.file];
   }
-  const md = store.peek<MappedDevice>(disk.driverKey);
+  const md = DM.peek(store, disk.driverKey);
   return (md?.live?.devices ?? []).flatMap((d) => imagesUnder(store, d, depth + 1));
 }
 
@@ -71,27 +70,31 @@ export function leakViolation(store: Store, domains: readonly string[], backends
     const o = ownerOf(store, img);
     return o !== undefined && dead.has(o);
   };
-  // The kinds in the order the keys sort (which message comes first), each listed on its own (see isolationViolation).
-  for (const key of ["blkback", "dm", "fdtable", "loop"].flatMap((kind) => store.peekList(kind))) {
-    if (key.startsWith("loop:")) {
-      const lo = store.peek<LoopDevice>(key)!;
-      const disk = store.peek<Gendisk>(lo.disk);
-      const img = imagesUnder(store, lo.disk).find(deadImage);
-      if (img && (lo.state === "bound" || lo.state === "rundown")) {
-        return `${disk?.name ?? key} is still bound to ${pathOf(img)} of ${ownerOf(store, img)}, which is gone`;
-      }
-    } else if (key.startsWith("dm:")) {
-      const md = store.peek<MappedDevice>(key)!;
-      const img = imagesUnder(store, md.disk).find(deadImage);
-      if (img) return `dm device ${md.name ?? key} still maps ${pathOf(img)} of ${ownerOf(store, img)}, which is gone`;
-    } else if (key.startsWith("blkback:")) {
-      const be = store.peek<BlkbackDevice>(key)!;
-      if (store.peek<BlkbackRing>(`blkring:${key.slice("blkback:".length)}`)?.dpRing != null) return `blkback still maps the ring of ${be.nodename}`;
-      if (be.vbd) return `blkback still holds ${be.vbd.major.toString(16)}:${be.vbd.minor.toString(16)} for ${be.nodename}`;
-    } else if (key.startsWith("fdtable:")) {
-      const t = store.peek<FdTable>(key)!;
-      const n = Object.keys(t.fds).length;
-      if (n > 0) return `${key.split(":").slice(2).join(":")} in ${key.split(":")[1]} still holds ${n} open fd${n > 1 ? "s" : ""}`;
+  // Each kind listed on its own (see isolationViolation), all of them whatever is found first; the
+  // kinds in the order their names sort (which message comes first).
+  const [backs, mds, tables, loops] = [BLKBACK, DM, FDTABLE, LOOP].map((kind) => kind.peekList(store));
+  for (const key of backs!) {
+    const be = BLKBACK.peek(store, key)!;
+    if (BLKRING.peek(store, ringOf(key))?.dpRing != null) return `blkback still maps the ring of ${be.nodename}`;
+    if (be.vbd) return `blkback still holds ${be.vbd.major.toString(16)}:${be.vbd.minor.toString(16)} for ${be.nodename}`;
+  }
+  for (const key of mds!) {
+    const md = DM.peek(store, key)!;
+    const img = imagesUnder(store, md.disk).find(deadImage);
+    if (img) return `dm device ${md.name ?? key} still maps ${filePath(img)} of ${ownerOf(store, img)}, which is gone`;
+  }
+  for (const key of tables!) {
+    const t = FDTABLE.peek(store, key)!;
+    const n = Object.keys(t.fds).length;
+    const d = FDTABLE.scopeOf(key);
+    if (n > 0) return `${FDTABLE.tail(key, d)} in ${d} still holds ${n} open fd${n > 1 ? "s" : ""}`;
+  }
+  for (const key of loops!) {
+    const lo = LOOP.peek(store, key)!;
+    const disk = DISK.peek(store, lo.disk);
+    const img = imagesUnder(store, lo.disk).find(deadImage);
+    if (img && (lo.state === "bound" || lo.state === "rundown")) {
+      return `${disk?.name ?? key} is still bound to ${filePath(img)} of ${ownerOf(store, img)}, which is gone`;
     }
   }
   return undefined;

@@ -22,6 +22,7 @@
 // xenbus_dev_fatal writes "<errno> <message>" to error/<nodename>/error,
 // then switches to Closing.
 
+import { declareKind } from "../sim/object-kind";
 import type { Store } from "../sim/store";
 import type { XsConn } from "./xs-conn";
 
@@ -59,11 +60,11 @@ export function switchState(xs: XsConn, dir: string, state: number): boolean {
 }
 
 /** dev->state's object: the driver's own idea of a device's state. */
-export const devStateKey = (nodename: string): string => `xbdev:${nodename}`;
+export const XBDEV = declareKind<number, [nodename: string]>("xbdev", (nodename) => nodename);
 
 /** dev->state (Initialising until the driver changes it: xenbus_probe_node sets it so). */
 export function devState(store: Store, nodename: string): number {
-  return store.get<number>(devStateKey(nodename)) ?? XenbusState.Initialising;
+  return XBDEV.get(store, XBDEV.key(nodename)) ?? XenbusState.Initialising;
 }
 
 /**
@@ -76,7 +77,7 @@ export function devState(store: Store, nodename: string): number {
 export function switchDevState(store: Store, xs: XsConn, nodename: string, state: number): boolean {
   if (devState(store, nodename) === state) return false;
   const written = switchState(xs, nodename, state);
-  store.set(devStateKey(nodename), state);
+  XBDEV.set(store, XBDEV.key(nodename), state);
   return written;
 }
 

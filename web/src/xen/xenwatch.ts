@@ -11,9 +11,10 @@ import type { Op, StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
 import { xsWatchStep, type WatchEvent } from "./xenstore";
 import { kernelXs } from "./xenstore/kernel-conn";
-import { watchKey, type WatchRecord } from "./xenstore/watch";
-import { blkbackBackendChanged, blkbackBusChanged, blkbackFrontendChanged, ringStep, ringWork, TOKEN as BACK } from "./blkback";
-import { blkfrontBackendChanged, blkfrontBusChanged, guestShutdownRequested, TOKEN as FRONT } from "./blkfront";
+import { XS_WATCH } from "./xenstore/watch";
+import { blkbackBackendChanged, blkbackBusChanged, blkbackFrontendChanged, ringStep, ringWork } from "./blkback";
+import { blkfrontBackendChanged, blkfrontBusChanged, guestShutdownRequested } from "./blkfront";
+import { busToken, decodeToken, type WatchCallback } from "./watch-tokens";
 import { isBackend, type XenKernel } from "./xen-kernel";
 import type { XsConn } from "./xs-conn";
 
@@ -28,16 +29,24 @@ export function kernelConnOf(ctx: StepContext, k: XenKernel, domid: number): XsC
   return { ...xs, watch: (path, token, opts) => { xs.watch(path, token, opts?.dropWhilePending ? { dropWhilePending: true } : undefined); }, unwatch: (path, token) => { xs.unwatch(path, token); } };
 }
 
+/** A watch callback: `subject` is the device's nodename for a device watch, the event's path for a bus watch. */
+type WatchHandler = (ctx: StepContext, k: XenKernel, xs: XsConn, subject: string) => void;
+
+/** Every callback a token can name (watch-tokens.ts), with its handler. */
+const HANDLERS: Record<WatchCallback, WatchHandler> = {
+  blkbackBus: blkbackBusChanged,
+  blkbackPhysicalDevice: blkbackBackendChanged,
+  blkbackOtherend: blkbackFrontendChanged,
+  blkfrontBus: blkfrontBusChanged,
+  blkfrontBackend: blkfrontBackendChanged,
+  guestShutdown: guestShutdownRequested,
+};
+
 /** One watch callback, dispatched by its token. */
 function dispatch(ctx: StepContext, k: XenKernel, domid: number, ev: WatchEvent): void {
   const xs = kernelConnOf(ctx, k, domid);
-  const t = ev.token;
-  if (t === BACK.bus) blkbackBusChanged(ctx, k, xs, ev.path);
-  else if (t.startsWith("blkback:pd:")) blkbackBackendChanged(ctx, k, xs, t.slice("blkback:pd:".length));
-  else if (t.startsWith("blkback:fe:")) blkbackFrontendChanged(ctx, k, xs, t.slice("blkback:fe:".length));
-  else if (t === FRONT.bus) blkfrontBusChanged(ctx, k, xs, ev.path);
-  else if (t.startsWith("blkfront:be:")) blkfrontBackendChanged(ctx, k, xs, t.slice("blkfront:be:".length));
-  else if (t === FRONT.shutdown) guestShutdownRequested(ctx, k, xs);
+  const cb = decodeToken(ev.token, ev.path);
+  if (cb) HANDLERS[cb.callback](ctx, k, xs, cb.subject);
 }
 
 /**
@@ -48,17 +57,17 @@ function dispatch(ctx: StepContext, k: XenKernel, domid: number, ev: WatchEvent)
  */
 export function xenKernelBoot(store: Store, k: XenKernel, domid: number, d: string): void {
   const watches: [string, string][] = [
-    ...(isBackend(k, domid) ? [[`/local/domain/${domid}/backend/vbd`, BACK.bus] as [string, string]] : []),
-    ...(domid !== 0 ? [[`/local/domain/${domid}/device/vbd`, FRONT.bus], [`/local/domain/${domid}/control/shutdown`, FRONT.shutdown]] as [string, string][] : []),
+    ...(isBackend(k, domid) ? [[`/local/domain/${domid}/backend/vbd`, busToken("blkbackBus")] as [string, string]] : []),
+    ...(domid !== 0 ? [[`/local/domain/${domid}/device/vbd`, busToken("blkfrontBus")], [`/local/domain/${domid}/control/shutdown`, busToken("guestShutdown")]] as [string, string][] : []),
   ];
   for (const [path, token] of watches) {
-    const key = watchKey(path);
-    const list = store.get<WatchRecord[]>(key) ?? [];
+    const key = XS_WATCH.key(path);
+    const list = XS_WATCH.get(store, key) ?? [];
     // Linux sets no will_handle on the bus watches (be_watch, fe_watch) and delivers every event;
     // here they coalesce while one is pending, a reduction of the model (not Linux's filter): the
     // handler rescans every device of the bus, so one delivery does what the dropped ones would
     // (docs/xen-model.md, "A bus-watch delivery rescans"; delivering each costs >10× the states).
-    store.set(key, [...list, { conn: kernelConn(d), domid, token, queue: xenwatchQueue(d), prefix: 0, dropWhilePending: true } satisfies WatchRecord]);
+    XS_WATCH.set(store, key, [...list, { conn: kernelConn(d), domid, token, queue: xenwatchQueue(d), prefix: 0, dropWhilePending: true }]);
   }
 }
 

@@ -25,7 +25,7 @@ import { readDisk } from "../block";
 import { isRoot } from "../creds";
 import { fail, type Kernel } from "../kernel";
 import { loopIoctl, type IoctlTarget } from "../loop/ioctl";
-import type { MappedDevice } from "../objects";
+import { DM } from "../objects";
 
 /** The device driver's ioctl (gendisk->fops->ioctl) of the disk `at` names: lo_ioctl or dm_blk_ioctl. */
 export function driverIoctl(ctx: StepContext, k: Kernel, at: IoctlTarget, name: string, isLoopIoctl: boolean, arg: unknown, depth = 0): unknown {
@@ -40,7 +40,7 @@ export function driverIoctl(ctx: StepContext, k: Kernel, at: IoctlTarget, name: 
 
 function dmBlkIoctl(ctx: StepContext, k: Kernel, at: IoctlTarget, name: string, isLoopIoctl: boolean, arg: unknown, depth: number): unknown {
   const disk = readDisk(ctx.store, at.disk);
-  const md = ctx.store.get<MappedDevice>(disk.driverKey);
+  const md = DM.get(ctx.store, disk.driverKey);
   const table = md?.live ?? null;
   const size = table ? table.targets.reduce((n, t) => n + t.length, 0) : 0;
   if (!md || !table || size === 0) fail("ENOTTY", `${name} on ${disk.name}: no live table to pass it through`);

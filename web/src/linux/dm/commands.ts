@@ -5,11 +5,11 @@
 // header `p` (docs/linux-model.md §5.4 has the table of checks and errnos).
 
 import type { StepContext } from "../../sim/op";
-import { queueUevent, readDisk, writeDisk } from "../block";
+import { queueUevent, readDisk } from "../block";
 import { fail, type Kernel } from "../kernel";
 import { addDisk } from "../block";
-import { keys, type DmHashEntry, type Gendisk, type MappedDevice } from "../objects";
-import { allocDev, destroyDev, lockForDeletion, readMd, writeMd } from "./device";
+import { DISK, DM, DM_NAME, DM_UUID, type DmHashEntry, type MappedDevice } from "../objects";
+import { allocDev, destroyDev, lockForDeletion, readMd } from "./device";
 import { createWithFd, fdRequested, rfcCreateChecks } from "./fd";
 import type { DmCall } from "./call";
 import { CopiedBack, byteLength, cloneParam, type DmParam } from "./header";
@@ -51,7 +51,7 @@ function describe(p: DmParam): string {
  * event_nr when nonzero. A device created with uevents disabled (strict-v5) sends none.
  */
 function dmUevent(c: DmCall, md: MappedDevice, action: "change" | "remove", resize = false): boolean {
-  const disk = c.ctx.store.get<Gendisk>(md.disk);
+  const disk = DISK.get(c.ctx.store, md.disk);
   if (!disk?.registered || md.disableUevents) return false;
   const env: Record<string, string> = {};
   if (c.p.event_nr !== 0) env.DM_COOKIE = String(c.p.event_nr);
@@ -152,7 +152,7 @@ function devRemove(c: DmCall): void {
   }
   let now = hashRemove(c.ctx, c.d, key);
   releaseTables(c.ctx, c.k, c.d, now, [now.inactive], [now.live]);
-  now = writeMd(c.ctx, key, readMd(c.ctx.store, key), { inactive: null });
+  now = DM.update(c.ctx.store, key, readMd(c.ctx.store, key), { inactive: null });
   c.p.flags &= ~F.DM_DEFERRED_REMOVE;
   if (dmUevent(c, now, "remove")) c.p.flags |= F.DM_UEVENT_GENERATED_FLAG;
   destroyDev(c.ctx, c.k, c.d, key);
@@ -171,13 +171,13 @@ function devRename(c: DmCall): void {
   if (changeUuid && old.md.uuid !== null) fail("EINVAL", `${old.md.name} already has uuid ${JSON.stringify(old.md.uuid)}`);
   const { key, md } = old;
   const minor: DmHashEntry = { minor: md.minor };
-  if (changeUuid) c.ctx.store.set(keys.dmUuid(c.d, s), minor);
+  if (changeUuid) DM_UUID.set(c.ctx.store, DM_UUID.key(c.d, s), minor);
   else {
-    c.ctx.store.delete(keys.dmName(c.d, md.name!));
-    c.ctx.store.set(keys.dmName(c.d, s), minor);
+    DM_NAME.delete(c.ctx.store, DM_NAME.key(c.d, md.name!));
+    DM_NAME.set(c.ctx.store, DM_NAME.key(c.d, s), minor);
   }
   // The live table's event: event_nr + 1, which wakes DM_DEV_WAIT.
-  const now = writeMd(c.ctx, key, md, changeUuid ? { uuid: s, eventNr: md.live ? md.eventNr + 1 : md.eventNr } : { name: s, eventNr: md.live ? md.eventNr + 1 : md.eventNr });
+  const now = DM.update(c.ctx.store, key, md, changeUuid ? { uuid: s, eventNr: md.live ? md.eventNr + 1 : md.eventNr } : { name: s, eventNr: md.live ? md.eventNr + 1 : md.eventNr });
   if (dmUevent(c, now, "change")) p.flags |= F.DM_UEVENT_GENERATED_FLAG;
   devStatus(c.ctx.store, now, p);
 }
@@ -190,7 +190,7 @@ function devSuspend(c: DmCall): void {
 /** do_suspend: suspend unless already suspended (lockfs and noflush change nothing in the model). */
 function doSuspend(c: DmCall): void {
   let { key, md } = lookup(c);
-  if (!md.suspended) md = writeMd(c.ctx, key, md, { suspended: true });
+  if (!md.suspended) md = DM.update(c.ctx.store, key, md, { suspended: true });
   devStatus(c.ctx.store, md, c.p);
 }
 
@@ -208,11 +208,11 @@ function doResume(c: DmCall): void {
   let md = readMd(c.ctx.store, key);
   const newMap = md.inactive;
   p.flags &= ~F.DM_INACTIVE_PRESENT_FLAG;
-  md = writeMd(c.ctx, key, md, { inactive: null });
+  md = DM.update(c.ctx.store, key, md, { inactive: null });
   let oldMap = null;
   let resize = false;
   if (newMap) {
-    if (!md.suspended) md = writeMd(c.ctx, key, md, { suspended: true });
+    if (!md.suspended) md = DM.update(c.ctx.store, key, md, { suspended: true });
     const tooSmall = deviceTooSmall(c.ctx.store, newMap);
     if (tooSmall) {
       // dm_swap_table fails in dm_calculate_queue_limits: the new table is destroyed, the device stays suspended.
@@ -223,15 +223,15 @@ function doResume(c: DmCall): void {
     const size = tableSectors(newMap);
     resize = disk.sectors !== 0 && size !== 0 && disk.sectors !== size;
     oldMap = md.live;
-    md = writeMd(c.ctx, key, md, { live: newMap, geometry: size !== disk.sectors ? null : md.geometry });
+    md = DM.update(c.ctx.store, key, md, { live: newMap, geometry: size !== disk.sectors ? null : md.geometry });
     // __bind's capacity and do_resume's set_disk_ro. The RESIZE rides on dm's own uevent below (one event, as since "dm: send just one event on resize, not two").
-    writeDisk(c.ctx.store, md.disk, disk, { sectors: size, readOnly: newMap.readOnly });
+    DISK.update(c.ctx.store, md.disk, disk, { sectors: size, readOnly: newMap.readOnly });
   }
   let err: string | undefined;
   if (md.suspended) {
     if (!md.live) err = `${md.name} has no table to resume with`;
     else {
-      md = writeMd(c.ctx, key, md, { suspended: false });
+      md = DM.update(c.ctx.store, key, md, { suspended: false });
       if (dmUevent(c, md, "change", resize)) p.flags |= F.DM_UEVENT_GENERATED_FLAG;
     }
   }
@@ -271,10 +271,10 @@ function tableLoad(c: DmCall): void {
     }
     addDisk(c.ctx, c.d, now.disk, { uevent: !now.disableUevents });
     linkAllHolders(c.ctx, now, heldDevices([now.live, now.inactive, table]));
-    now = writeMd(c.ctx, key, now, { typeSet: true });
+    now = DM.update(c.ctx.store, key, now, { typeSet: true });
   }
   const old = now.inactive;
-  now = writeMd(c.ctx, key, now, { inactive: table });
+  now = DM.update(c.ctx.store, key, now, { inactive: table });
   c.p.flags |= F.DM_INACTIVE_PRESENT_FLAG;
   devStatus(c.ctx.store, now, c.p);
   if (old) releaseTables(c.ctx, c.k, c.d, now, [old], [now.live, now.inactive]);
@@ -283,7 +283,7 @@ function tableLoad(c: DmCall): void {
 function tableClear(c: DmCall): void {
   const { key, md } = lookup(c);
   const old = md.inactive;
-  const now = writeMd(c.ctx, key, md, { inactive: null });
+  const now = DM.update(c.ctx.store, key, md, { inactive: null });
   c.p.flags &= ~F.DM_INACTIVE_PRESENT_FLAG;
   devStatus(c.ctx.store, now, c.p);
   if (old) releaseTables(c.ctx, c.k, c.d, now, [old], [now.live]);
@@ -328,7 +328,7 @@ function targetMsg(c: DmCall): number | void {
     if (argv[0]!.toLowerCase() !== "@cancel_deferred_remove") fail("EINVAL", `unsupported message to dm core: ${argv[0]}`);
     if (argv.length !== 1) fail("EINVAL", "@cancel_deferred_remove takes no arguments");
     if (md.deleting) fail("EBUSY", `${md.name} is being deleted`);
-    devStatus(c.ctx.store, writeMd(c.ctx, key, md, { deferredRemove: false }), c.p);
+    devStatus(c.ctx.store, DM.update(c.ctx.store, key, md, { deferredRemove: false }), c.p);
     return;
   }
   if (!md.live) return 2;
@@ -347,7 +347,7 @@ function devSetGeometry(c: DmCall): void {
   const [cyl, heads, sectors, start] = m.slice(1).map(Number) as [number, number, number, number];
   if (cyl > 65535 || heads > 255 || sectors > 255) fail("EINVAL", "geometry exceeds range limits");
   if (start > cyl * heads * sectors) fail("EINVAL", "start sector is beyond the geometry limits");
-  writeMd(c.ctx, key, md, { geometry: [cyl, heads, sectors, start] });
+  DM.update(c.ctx.store, key, md, { geometry: [cyl, heads, sectors, start] });
   c.p.data_size = 0;
 }
 

@@ -15,17 +15,17 @@
 
 import type { Op, StepContext } from "../../sim/op";
 import type { Kernel } from "../kernel";
-import { keys, type DmDeferredWork, type MappedDevice } from "../objects";
-import { destroyDev, lockForDeletion, writeMd } from "./device";
+import { DM, DM_WORK, type DmDeferredWork } from "../objects";
+import { destroyDev, lockForDeletion } from "./device";
 import { cellByName, hashedNames, hashRemove } from "./hash";
 
 function work(ctx: StepContext, d: string): DmDeferredWork {
-  return ctx.store.get<DmDeferredWork>(keys.dmWork(d)) ?? { queued: false, teardown: false };
+  return DM_WORK.get(ctx.store, DM_WORK.key(d)) ?? { queued: false, teardown: false };
 }
 
 function setWork(ctx: StepContext, d: string, w: DmDeferredWork): void {
-  if (!w.queued && !w.teardown) ctx.store.delete(keys.dmWork(d));
-  else ctx.store.set(keys.dmWork(d), w);
+  if (!w.queued && !w.teardown) DM_WORK.delete(ctx.store, DM_WORK.key(d));
+  else DM_WORK.set(ctx.store, DM_WORK.key(d), w);
 }
 
 function unhash(ctx: StepContext, d: string): void {
@@ -34,7 +34,7 @@ function unhash(ctx: StepContext, d: string): void {
     const cell = cellByName(ctx.store, d, name)!;
     if (lockForDeletion(ctx, cell.key, cell.md, false, true) !== "ok") continue;
     const md = hashRemove(ctx, d, cell.key);
-    writeMd(ctx, cell.key, md, { teardown: true });
+    DM.update(ctx.store, cell.key, md, { teardown: true });
     any = true;
   }
   const w = work(ctx, d);
@@ -42,8 +42,8 @@ function unhash(ctx: StepContext, d: string): void {
 }
 
 function destroy(ctx: StepContext, k: Kernel, d: string): void {
-  for (const key of ctx.store.list("dm", d)) {
-    if (ctx.store.get<MappedDevice>(key)?.teardown) destroyDev(ctx, k, d, key);
+  for (const key of DM.list(ctx.store, d)) {
+    if (DM.get(ctx.store, key)?.teardown) destroyDev(ctx, k, d, key);
   }
   setWork(ctx, d, { ...work(ctx, d), teardown: false });
 }
@@ -55,7 +55,7 @@ export function dmDeferredStep(k: Kernel, d: string): Op<void> {
     args: [],
     waitingFor: "a deferred removal",
     ready: (store) => {
-      const w = store.get<DmDeferredWork>(keys.dmWork(d));
+      const w = DM_WORK.get(store, DM_WORK.key(d));
       return w !== undefined && (w.queued || w.teardown);
     },
     run: (ctx) => {

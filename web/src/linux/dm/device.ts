@@ -9,26 +9,19 @@ import type { StepContext } from "../../sim/op";
 import type { Store } from "../../sim/store";
 import { allocDisk, delDisk } from "../block";
 import { fail, must, type Kernel } from "../kernel";
-import { keys, type MappedDevice } from "../objects";
+import { DM, type MappedDevice } from "../objects";
 import { releaseTables } from "./table";
 
 /** MINORBITS */
 export const DM_MAX_MINOR = (1 << 20) - 1;
 
 export function readMd(store: Store, key: string): MappedDevice {
-  return must(store.get<MappedDevice>(key), `mapped device ${key}`);
-}
-
-export function writeMd(ctx: StepContext, key: string, md: MappedDevice, change: Partial<MappedDevice>): MappedDevice {
-  const next = { ...md, ...change };
-  ctx.store.set(key, next);
-  return next;
+  return must(DM.get(store, key), `mapped device ${key}`);
 }
 
 /** The minors in use (the idr): every `dm:<d>:*` key, ascending. */
 function usedMinors(ctx: StepContext, d: string): number[] {
-  const prefix = `dm:${d}:`;
-  return ctx.store.list("dm", d).map((k) => Number(k.slice(prefix.length))).sort((a, b) => a - b);
+  return DM.list(ctx.store, d).map((k) => Number(DM.tail(k, d))).sort((a, b) => a - b);
 }
 
 /**
@@ -41,7 +34,7 @@ function usedMinors(ctx: StepContext, d: string): number[] {
 function takeMinor(ctx: StepContext, d: string, persistent: number | undefined): number {
   if (persistent !== undefined) {
     if (persistent > DM_MAX_MINOR) fail("ENXIO", `minor ${persistent} does not fit MINORBITS (specific_minor: EINVAL, which dm_create reports as ENXIO)`);
-    if (ctx.store.has(keys.dm(d, persistent))) fail("ENXIO", `minor ${persistent} is taken (specific_minor: EBUSY, which dm_create reports as ENXIO)`);
+    if (DM.has(ctx.store, DM.key(d, persistent))) fail("ENXIO", `minor ${persistent} is taken (specific_minor: EBUSY, which dm_create reports as ENXIO)`);
     return persistent;
   }
   let m = 0;
@@ -56,13 +49,13 @@ function takeMinor(ctx: StepContext, d: string, persistent: number | undefined):
 /** dm_create → alloc_dev: a new, unhashed device with no tables, not suspended, its gendisk allocated (the next diskseq) but not added. */
 export function allocDev(ctx: StepContext, k: Kernel, d: string, persistentMinor: number | undefined, opts: { disableUevents?: boolean } = {}): { key: string; md: MappedDevice } {
   const minor = takeMinor(ctx, d, persistentMinor);
-  const key = keys.dm(d, minor);
+  const key = DM.key(d, minor);
   const disk = allocDisk(ctx, d, { name: `dm-${minor}`, major: k.cfg.dmMajor, minor, driver: "dm", driverKey: key });
   const md: MappedDevice = {
     minor, disk, name: null, uuid: null, live: null, inactive: null, typeSet: false, suspended: false, openCount: 0,
     eventNr: 0, deferredRemove: false, deleting: false, teardown: false, disableUevents: opts.disableUevents ?? false, geometry: null,
   };
-  ctx.store.set(key, md);
+  DM.set(ctx.store, key, md);
   ctx.emit({ kind: "dm-alloc", domain: d, minor });
   return { key, md };
 }
@@ -75,10 +68,10 @@ export function allocDev(ctx: StepContext, k: Kernel, d: string, persistentMinor
  */
 export function destroyDev(ctx: StepContext, k: Kernel, d: string, key: string): void {
   let md = readMd(ctx.store, key);
-  md = writeMd(ctx, key, md, { deleting: true });
+  md = DM.update(ctx.store, key, md, { deleting: true });
   releaseTables(ctx, k, d, md, [md.live, md.inactive], []);
   delDisk(ctx, d, md.disk, { uevent: !md.disableUevents });
-  ctx.store.delete(key);
+  DM.delete(ctx.store, key);
   ctx.emit({ kind: "dm-free", domain: d, minor: md.minor });
 }
 
@@ -91,10 +84,10 @@ export type Deletion = "ok" | "EBUSY" | "EEXIST";
  */
 export function lockForDeletion(ctx: StepContext, key: string, md: MappedDevice, markDeferred: boolean, onlyDeferred: boolean): Deletion {
   if (md.openCount > 0) {
-    if (markDeferred && !md.deferredRemove) writeMd(ctx, key, md, { deferredRemove: true });
+    if (markDeferred && !md.deferredRemove) DM.update(ctx.store, key, md, { deferredRemove: true });
     return "EBUSY";
   }
   if (onlyDeferred && !md.deferredRemove) return "EEXIST";
-  writeMd(ctx, key, md, { deleting: true });
+  DM.update(ctx.store, key, md, { deleting: true });
   return "ok";
 }

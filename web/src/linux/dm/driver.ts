@@ -5,22 +5,22 @@
 
 import type { StepContext } from "../../sim/op";
 import { fail, must, type Kernel } from "../kernel";
-import { keys, type DmDeferredWork, type Gendisk, type MappedDevice } from "../objects";
+import { DM, DM_WORK, type Gendisk } from "../objects";
 
 export function dmDriverOpen(ctx: StepContext, _k: Kernel, _d: string, disk: Gendisk): void {
-  const md = must(ctx.store.get<MappedDevice>(disk.driverKey), `mapped device ${disk.driverKey}`);
+  const md = must(DM.get(ctx.store, disk.driverKey), `mapped device ${disk.driverKey}`);
   if (md.deleting) fail("ENXIO", `${disk.name} is being removed`);
-  ctx.store.set(disk.driverKey, { ...md, openCount: md.openCount + 1 } satisfies MappedDevice);
+  DM.update(ctx.store, disk.driverKey, md, { openCount: md.openCount + 1 });
 }
 
 export function dmDriverRelease(ctx: StepContext, _k: Kernel, d: string, _key: string, disk: Gendisk): void {
-  const md = ctx.store.get<MappedDevice>(disk.driverKey);
+  const md = DM.get(ctx.store, disk.driverKey);
   if (!md) return;
   const openCount = md.openCount - 1;
-  ctx.store.set(disk.driverKey, { ...md, openCount } satisfies MappedDevice);
+  DM.update(ctx.store, disk.driverKey, md, { openCount });
   if (openCount === 0 && md.deferredRemove) {
-    const wk = keys.dmWork(d);
-    const w = ctx.store.get<DmDeferredWork>(wk) ?? { queued: false, teardown: false };
-    if (!w.queued) ctx.store.set(wk, { ...w, queued: true } satisfies DmDeferredWork);
+    const wk = DM_WORK.key(d);
+    const w = DM_WORK.get(ctx.store, wk) ?? { queued: false, teardown: false };
+    if (!w.queued) DM_WORK.update(ctx.store, wk, w, { queued: true });
   }
 }

@@ -16,9 +16,10 @@ import { blkdevOpen } from "../bdev";
 import { freeFd, installFd } from "../fdtable";
 import { fail } from "../kernel";
 import type { DmCall } from "./call";
-import { destroyDev, readMd, writeMd } from "./device";
+import { destroyDev, readMd } from "./device";
 import { hashRemove } from "./hash";
 import { DM_FLAGS } from "./uapi";
+import { DM } from "../objects";
 
 const F = DM_FLAGS;
 /** Any bit above DM_FILE_DESCRIPTOR_FLAG: `flags > 2 * (1 << 20) - 1`. */
@@ -62,10 +63,10 @@ export function createWithFd(c: DmCall, key: string): void {
   // "simulate opening the device": the RFC's second count of the same open.
   if (k.cfg.patches["rfc-dm-refcount-bug"]) {
     const opened = readMd(ctx.store, key);
-    writeMd(ctx, key, opened, { openCount: opened.openCount + 1 });
+    DM.update(ctx.store, key, opened, { openCount: opened.openCount + 1 });
   }
   installFd(ctx, fd, { kind: "disk", disk: md.disk, write: true, excl: false });
-  if ((p.flags & F.DM_DEFERRED_REMOVE) !== 0) writeMd(ctx, key, readMd(ctx.store, key), { deferredRemove: true });
+  if ((p.flags & F.DM_DEFERRED_REMOVE) !== 0) DM.update(ctx.store, key, readMd(ctx.store, key), { deferredRemove: true });
   p.fd = fd;
   p.padding = fd;
 }

@@ -36,7 +36,7 @@ function failedWith(e: unknown, input: DmParam, secureWiped: boolean): never {
   if (e.result instanceof CopiedBack) result = encodeResult(e.result.param);
   else if (secureWiped) result = encodeResult(wiped(input));
   else result = encodeResult(input);
-  return fail(e.errno, e.message.slice(e.errno.length + 2), result);
+  throw new SysError(e.errno, e.message.slice(e.errno.length + 2), result);
 }
 
 /** DM_SECURE_DATA_FLAG: copy_params clears the caller's buffer as soon as it is copied in. */

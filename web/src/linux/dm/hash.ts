@@ -7,8 +7,8 @@
 import type { StepContext } from "../../sim/op";
 import type { Store } from "../../sim/store";
 import type { Kernel } from "../kernel";
-import { keys, type DmHashEntry, type Gendisk, type MappedDevice } from "../objects";
-import { readMd, writeMd } from "./device";
+import { DISK, DM, DM_NAME, DM_UUID, type MappedDevice } from "../objects";
+import { readMd } from "./device";
 import { isDevZero, type DmParam } from "./header";
 import { DM_FLAGS } from "./uapi";
 
@@ -17,27 +17,27 @@ export interface Cell {
   md: MappedDevice;
 }
 
-function cellAt(store: Store, d: string, entryKey: string): Cell | undefined {
-  const e = store.get<DmHashEntry>(entryKey);
+function cellAt(store: Store, d: string, table: typeof DM_NAME, entryKey: string): Cell | undefined {
+  const e = table.get(store, entryKey);
   if (!e) return undefined;
-  const key = keys.dm(d, e.minor);
-  const md = store.get<MappedDevice>(key);
+  const key = DM.key(d, e.minor);
+  const md = DM.get(store, key);
   return md ? { key, md } : undefined;
 }
 
 export function cellByName(store: Store, d: string, name: string): Cell | undefined {
-  return cellAt(store, d, keys.dmName(d, name));
+  return cellAt(store, d, DM_NAME, DM_NAME.key(d, name));
 }
 
 export function cellByUuid(store: Store, d: string, uuid: string): Cell | undefined {
-  return cellAt(store, d, keys.dmUuid(d, uuid));
+  return cellAt(store, d, DM_UUID, DM_UUID.key(d, uuid));
 }
 
 /** __get_dev_cell → dm_get_md: the right major, a live minor that is neither being freed nor deleted, and still hashed. */
 function cellByDev(store: Store, k: Kernel, d: string, major: number, minor: number): Cell | undefined {
   if (major !== k.cfg.dmMajor) return undefined;
-  const key = keys.dm(d, minor);
-  const md = store.get<MappedDevice>(key);
+  const key = DM.key(d, minor);
+  const md = DM.get(store, key);
   if (!md || md.deleting || md.teardown || md.name === null) return undefined;
   return { key, md };
 }
@@ -60,7 +60,7 @@ export function findCell(ctx: StepContext, k: Kernel, p: DmParam, expectDiskseq 
     c = cellByDev(ctx.store, k, d, p.dev.major, p.dev.minor);
   }
   if (!c) return undefined;
-  if (expectDiskseq !== 0 && ctx.store.get<Gendisk>(c.md.disk)?.diskseq !== expectDiskseq) return undefined;
+  if (expectDiskseq !== 0 && DISK.get(ctx.store, c.md.disk)?.diskseq !== expectDiskseq) return undefined;
   p.name = c.md.name ?? "";
   p.uuid = c.md.uuid ?? "";
   if (c.md.inactive !== null) p.flags |= DM_FLAGS.DM_INACTIVE_PRESENT_FLAG;
@@ -70,12 +70,12 @@ export function findCell(ctx: StepContext, k: Kernel, p: DmParam, expectDiskseq 
 
 /** dm_hash_insert: the name first, then the uuid; either taken is EBUSY (the caller destroys the new device). */
 export function hashInsert(ctx: StepContext, d: string, key: string, name: string, uuid: string | null): "ok" | "name" | "uuid" {
-  if (ctx.store.has(keys.dmName(d, name))) return "name";
-  if (uuid !== null && ctx.store.has(keys.dmUuid(d, uuid))) return "uuid";
+  if (DM_NAME.has(ctx.store, DM_NAME.key(d, name))) return "name";
+  if (uuid !== null && DM_UUID.has(ctx.store, DM_UUID.key(d, uuid))) return "uuid";
   const md = readMd(ctx.store, key);
-  ctx.store.set(keys.dmName(d, name), { minor: md.minor } satisfies DmHashEntry);
-  if (uuid !== null) ctx.store.set(keys.dmUuid(d, uuid), { minor: md.minor } satisfies DmHashEntry);
-  writeMd(ctx, key, md, { name, uuid });
+  DM_NAME.set(ctx.store, DM_NAME.key(d, name), { minor: md.minor });
+  if (uuid !== null) DM_UUID.set(ctx.store, DM_UUID.key(d, uuid), { minor: md.minor });
+  DM.update(ctx.store, key, md, { name, uuid });
   return "ok";
 }
 
@@ -85,15 +85,14 @@ export function hashInsert(ctx: StepContext, d: string, key: string, name: strin
  */
 export function hashRemove(ctx: StepContext, d: string, key: string): MappedDevice {
   const md = readMd(ctx.store, key);
-  if (md.name !== null) ctx.store.delete(keys.dmName(d, md.name));
-  if (md.uuid !== null) ctx.store.delete(keys.dmUuid(d, md.uuid));
-  return writeMd(ctx, key, md, { name: null, uuid: null, eventNr: md.live !== null ? md.eventNr + 1 : md.eventNr });
+  if (md.name !== null) DM_NAME.delete(ctx.store, DM_NAME.key(d, md.name));
+  if (md.uuid !== null) DM_UUID.delete(ctx.store, DM_UUID.key(d, md.uuid));
+  return DM.update(ctx.store, key, md, { name: null, uuid: null, eventNr: md.live !== null ? md.eventNr + 1 : md.eventNr });
 }
 
 /** The hashed names of a domain in strcmp order (the rb-tree's in-order walk). */
 export function hashedNames(store: Store, d: string): string[] {
-  const prefix = `dmname:${d}:`;
-  return store.list("dmname", d).map((k) => k.slice(prefix.length)).sort(strcmp);
+  return DM_NAME.list(store, d).map((k) => DM_NAME.tail(k, d)).sort(strcmp);
 }
 
 /** strcmp on UTF-8 bytes (JavaScript's < compares UTF-16 units, which orders some characters differently). */

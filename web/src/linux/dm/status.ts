@@ -5,12 +5,10 @@
 
 import type { Store } from "../../sim/store";
 import { readDisk } from "../block";
-import type { DmTable, Gendisk, MappedDevice } from "../objects";
+import { DISK, type DmTable, type Gendisk, type MappedDevice } from "../objects";
 import { type DmParam } from "./header";
 import { TARGET_VERSIONS, targetStatus } from "./table";
-import {
-  align8, DM_FLAGS, DM_NAME_LIST_HEAD, DM_RESULT_START, DM_TARGET_SPEC_SIZE, DM_TARGET_VERSIONS_SIZE,
-} from "./uapi";
+import { align8, DM_FLAGS, DM_NAME_LIST_HEAD, DM_RESULT_START, DM_TARGET_SPEC_SIZE, DM_TARGET_VERSIONS_SIZE } from "./uapi";
 
 const F = DM_FLAGS;
 
@@ -105,7 +103,7 @@ export function retrieveDeps(store: Store, table: DmTable, p: DmParam, paramSize
     return;
   }
   p.out.deps = table.devices.map((key) => {
-    const disk = store.get<Gendisk>(key);
+    const disk = DISK.get(store, key);
     return { major: disk?.major ?? 0, minor: disk?.minor ?? 0 };
   });
   p.data_size = p.data_start + needed;

@@ -12,14 +12,14 @@
 // or a loop device's claim keeps dm out (EBUSY). Once the dm disk is
 // registered, each lower disk lists it in sysfs holders/.
 
-import type { StepContext } from "../../sim/op";
+import { errnoOf, type StepContext } from "../../sim/op";
 import type { Store } from "../../sim/store";
-import { diskByDevt, readDisk, writeDisk } from "../block";
+import { diskByDevt, readDisk } from "../block";
 import { blkdevClose, blkdevOpen } from "../bdev";
 import { LOOP_MAJOR } from "../kconfig";
 import { fail, type Kernel } from "../kernel";
 import { loopAdd } from "../loop/device";
-import { keys, type DmTable, type DmTableTarget, type DmTargetType, type Gendisk, type MappedDevice } from "../objects";
+import { DISK, LOOP, type DmTable, type DmTableTarget, type DmTargetType, type MappedDevice } from "../objects";
 import { vfsStat } from "../vfs";
 import { byteLength, type DmParam } from "./header";
 import { align8, DM_IOCTL_SIZE, DM_TARGET_SPEC_SIZE } from "./uapi";
@@ -82,7 +82,7 @@ function devtFromPath(ctx: StepContext, k: Kernel, path: string): { major: numbe
   try {
     st = vfsStat(ctx, k, path);
   } catch (e) {
-    if (!exact && (e as { errno?: string }).errno !== undefined) fail("ENODEV", `${path}: no such block device`);
+    if (!exact && errnoOf(e) !== undefined) fail("ENODEV", `${path}: no such block device`);
     throw e;
   }
   if (st.type !== "block") fail(exact ? "ENOTBLK" : "ENODEV", `${path} is not a block device`);
@@ -92,7 +92,7 @@ function devtFromPath(ctx: StepContext, k: Kernel, path: string): { major: numbe
 /** blkdev_get_by_dev's lookup: the registered disk under a number; a missing loopN below max_loop is created (loop_probe), as an open of its node does. */
 function diskForDevt(ctx: StepContext, k: Kernel, d: string, major: number, minor: number): string {
   let disk = diskByDevt(ctx.store, d, major, minor);
-  if (disk === undefined && major === LOOP_MAJOR && minor < k.cfg.maxLoop && !ctx.store.has(keys.loop(d, minor))) {
+  if (disk === undefined && major === LOOP_MAJOR && minor < k.cfg.maxLoop && !LOOP.has(ctx.store, LOOP.key(d, minor))) {
     loopAdd(ctx, d, minor);
     disk = diskByDevt(ctx.store, d, major, minor);
   }
@@ -173,7 +173,7 @@ export function deviceTooSmall(store: Store, t: DmTable): string | undefined {
   for (const tg of t.targets) {
     const width = tg.type === "striped" ? tg.length / tg.legs.length : tg.length;
     for (const leg of tg.legs) {
-      const disk = store.get<Gendisk>(leg.disk);
+      const disk = DISK.get(store, leg.disk);
       if (!disk || disk.sectors === 0) continue;
       if (leg.offset >= disk.sectors || leg.offset + width > disk.sectors) return `${disk.name} is too small for the ${tg.type} target at sector ${tg.start}`;
     }
@@ -224,12 +224,12 @@ export function buildTable(ctx: StepContext, k: Kernel, md: MappedDevice, p: DmP
 
 function linkHolder(ctx: StepContext, lower: string, upperName: string): void {
   const disk = readDisk(ctx.store, lower);
-  if (!disk.holders.includes(upperName)) writeDisk(ctx.store, lower, disk, { holders: [...disk.holders, upperName] });
+  if (!disk.holders.includes(upperName)) DISK.update(ctx.store, lower, disk, { holders: [...disk.holders, upperName] });
 }
 
 function unlinkHolder(ctx: StepContext, lower: string, upperName: string): void {
-  const disk = ctx.store.get<Gendisk>(lower);
-  if (disk?.holders.includes(upperName)) writeDisk(ctx.store, lower, disk, { holders: disk.holders.filter((h) => h !== upperName) });
+  const disk = DISK.get(ctx.store, lower);
+  if (disk?.holders.includes(upperName)) DISK.update(ctx.store, lower, disk, { holders: disk.holders.filter((h) => h !== upperName) });
 }
 
 /** dm_setup_md_queue after add_disk: every device the md already holds gets its holders/ link. */
@@ -240,9 +240,9 @@ export function linkAllHolders(ctx: StepContext, md: MappedDevice, devices: stri
 
 /** close_table_device: the holder link goes (if the dm disk is registered), then the exclusive open. */
 function closeDevices(ctx: StepContext, k: Kernel, d: string, md: MappedDevice, devices: string[]): void {
-  const own = ctx.store.get<Gendisk>(md.disk);
+  const own = DISK.get(ctx.store, md.disk);
   for (const dev of devices) {
-    if (!ctx.store.has(dev)) continue;
+    if (!DISK.has(ctx.store, dev)) continue;
     if (own?.registered) unlinkHolder(ctx, dev, own.name);
     blkdevClose(ctx, k, d, dev, dmHolder(d));
   }
@@ -255,7 +255,7 @@ export function releaseTables(ctx: StepContext, k: Kernel, d: string, md: Mapped
 }
 
 function devName(store: Store, key: string): string {
-  const disk = store.get<Gendisk>(key);
+  const disk = DISK.get(store, key);
   return disk ? `${disk.major}:${disk.minor}` : "?";
 }
 

@@ -6,7 +6,7 @@
 
 import type { Store } from "../../sim/store";
 import type { Kernel } from "../kernel";
-import { keys, type FdTable, type MappedDevice } from "../objects";
+import { DM, FDTABLE, type MappedDevice } from "../objects";
 import { cellByName, cellByUuid } from "./hash";
 
 function waitedDevice(store: Store, k: Kernel, d: string, a: Record<string, unknown>): MappedDevice | undefined {
@@ -16,7 +16,7 @@ function waitedDevice(store: Store, k: Kernel, d: string, a: Record<string, unkn
   if (uuid !== "") return cellByUuid(store, d, uuid)?.md;
   if (name !== "") return cellByName(store, d, name)?.md;
   if (dev && dev.major === k.cfg.dmMajor && typeof dev.minor === "number") {
-    const md = store.get<MappedDevice>(keys.dm(d, dev.minor));
+    const md = DM.get(store, DM.key(d, dev.minor));
     return md && !md.deleting && md.name !== null ? md : undefined;
   }
   return undefined;
@@ -26,7 +26,7 @@ function waitedDevice(store: Store, k: Kernel, d: string, a: Record<string, unkn
 export function dmIoctlReady(k: Kernel, d: string, proc: string, fd: unknown, name: unknown, arg: unknown): ((store: Store) => boolean) | undefined {
   if (name !== "DM_DEV_WAIT") return undefined;
   return (store) => {
-    const f = store.get<FdTable>(keys.fdtable(d, proc))?.fds[String(fd)];
+    const f = FDTABLE.get(store, FDTABLE.key(d, proc))?.fds[String(fd)];
     if (f?.kind !== "misc" || f.dev !== "mapper-control") return true;
     if (typeof arg !== "object" || arg === null) return true;
     const a = arg as Record<string, unknown>;

@@ -4,7 +4,7 @@
 import type { StepContext } from "../../sim/op";
 import { readDisk } from "../block";
 import { fail, type Kernel } from "../kernel";
-import { keys, type LoopDevice } from "../objects";
+import { LOOP } from "../objects";
 import { MAX_LOOP_INDEX, loopAdd, loopRemove } from "./device";
 
 export const LOOP_CTL_IOCTLS = {
@@ -20,8 +20,7 @@ function indexArg(arg: unknown, name: string): number {
 
 /** The indices in use, ascending (the idr). */
 function loopIndices(ctx: StepContext, d: string): number[] {
-  const prefix = `loop:${d}:`;
-  return ctx.store.list("loop", d).map((k) => Number(k.slice(prefix.length))).sort((a, b) => a - b);
+  return LOOP.list(ctx.store, d).map((k) => Number(LOOP.tail(k, d))).sort((a, b) => a - b);
 }
 
 function lowestFree(used: number[]): number {
@@ -43,7 +42,7 @@ function add(ctx: StepContext, _k: Kernel, arg: unknown): number {
   // blk_mq_alloc_disk, which would use up a diskseq.
   if (i > MAX_LOOP_INDEX) fail("EINVAL", `loop index ${i} does not fit a minor number`);
   if (i >= 0) {
-    if (ctx.store.has(keys.loop(d, i))) fail("EEXIST", `loop${i} exists`);
+    if (LOOP.has(ctx.store, LOOP.key(d, i))) fail("EEXIST", `loop${i} exists`);
   } else {
     i = lowestFree(loopIndices(ctx, d));
   }
@@ -56,8 +55,8 @@ function remove(ctx: StepContext, _k: Kernel, arg: unknown): number {
   const d = ctx.who.domain;
   const i = indexArg(arg, "LOOP_CTL_REMOVE");
   if (i < 0) fail("EINVAL", `negative loop index ${i}`);
-  const key = keys.loop(d, i);
-  const lo = ctx.store.get<LoopDevice>(key);
+  const key = LOOP.key(d, i);
+  const lo = LOOP.get(ctx.store, key);
   if (!lo) fail("ENODEV", `loop${i} does not exist`);
   const disk = readDisk(ctx.store, lo.disk);
   if (lo.state !== "unbound" || disk.openers > 0) fail("EBUSY", `loop${i} is ${lo.state === "unbound" ? "open" : lo.state}`);
@@ -69,7 +68,7 @@ function remove(ctx: StepContext, _k: Kernel, arg: unknown): number {
 function getFree(ctx: StepContext, _k: Kernel): number {
   const d = ctx.who.domain;
   for (const i of loopIndices(ctx, d)) {
-    if (ctx.store.get<LoopDevice>(keys.loop(d, i))!.state === "unbound") return i;
+    if (LOOP.get(ctx.store, LOOP.key(d, i))!.state === "unbound") return i;
   }
   const i = lowestFree(loopIndices(ctx, d));
   loopAdd(ctx, d, i);

@@ -4,12 +4,12 @@
 
 import type { StepContext } from "../../sim/op";
 import type { Store } from "../../sim/store";
-import { addDisk, allocDisk, bumpDiskseq, delDisk, mediaChange, queueUevent, readDisk, writeDisk, SECTOR } from "../block";
+import { addDisk, allocDisk, bumpDiskseq, delDisk, mediaChange, queueUevent, readDisk, SECTOR } from "../block";
 import { blkdevClose } from "../bdev";
-import { isTextFile, type FileObject } from "../files";
+import { FILE, filePath, isTextFile } from "../files";
 import { LOOP_MAJOR } from "../kconfig";
 import { must, type Kernel } from "../kernel";
-import { keys, type Gendisk, type LoopDevice, type LoopState } from "../objects";
+import { DISK, LOOP, type Gendisk, type LoopDevice, type LoopState } from "../objects";
 
 /** uapi loop.h */
 export const LO_FLAGS = {
@@ -29,12 +29,12 @@ export const LOOP_SET_STATUS_CLEARABLE_FLAGS = 4;
 export const MAX_LOOP_INDEX = (1 << 20) - 1;
 
 export function readLoop(store: Store, key: string): LoopDevice {
-  return must(store.get<LoopDevice>(key), `loop device ${key}`);
+  return must(LOOP.get(store, key), `loop device ${key}`);
 }
 
+/** LOOP.update, and a "loop-state" event when the state changes. */
 export function writeLoop(ctx: StepContext, d: string, key: string, lo: LoopDevice, change: Partial<LoopDevice>): LoopDevice {
-  const next = { ...lo, ...change };
-  ctx.store.set(key, next);
+  const next = LOOP.update(ctx.store, key, lo, change);
   if (change.state !== undefined && change.state !== lo.state) {
     ctx.emit({ kind: "loop-state", domain: d, index: lo.index, from: lo.state, to: change.state });
   }
@@ -43,10 +43,10 @@ export function writeLoop(ctx: StepContext, d: string, key: string, lo: LoopDevi
 
 /** loop_add: a new unbound device with a new disk (the next diskseq), its node, sysfs directory and `add` uevent. */
 export function loopAdd(ctx: StepContext, d: string, index: number): string {
-  const key = keys.loop(d, index);
+  const key = LOOP.key(d, index);
   const disk = allocDisk(ctx, d, { name: `loop${index}`, major: LOOP_MAJOR, minor: index, driver: "loop", driverKey: key });
   const lo: LoopDevice = { index, disk, state: "unbound", backing: null, offset: 0, sizelimit: 0, flags: 0, fileName: "", blockSize: 512 };
-  ctx.store.set(key, lo);
+  LOOP.set(ctx.store, key, lo);
   addDisk(ctx, d, disk);
   return key;
 }
@@ -56,13 +56,13 @@ export function loopRemove(ctx: StepContext, d: string, key: string): void {
   const lo = readLoop(ctx.store, key);
   writeLoop(ctx, d, key, lo, { state: "deleting" });
   delDisk(ctx, d, lo.disk);
-  ctx.store.delete(key);
+  LOOP.delete(ctx.store, key);
 }
 
 /** Bytes of what a backing key refers to: an image's or a text file's size, or a disk's capacity. */
 export function backingBytes(store: Store, backing: string): number {
-  if (backing.startsWith("disk:")) return readDisk(store, backing).sectors * SECTOR;
-  const f = must(store.get<FileObject>(backing), `backing file ${backing}`);
+  if (DISK.is(backing)) return readDisk(store, backing).sectors * SECTOR;
+  const f = must(FILE.get(store, backing), `backing file ${backing}`);
   return isTextFile(f) ? new TextEncoder().encode(f.content).length : f.size;
 }
 
@@ -78,7 +78,7 @@ export function loopSectors(store: Store, backing: string, offset: number, sizel
 /** The path sysfs `loop/backing_file` shows: the file's path, or /dev/NAME of a backing block device (`diskName` reads its name). */
 export function backingPath(lo: LoopDevice, diskName: (key: string) => string | undefined): string {
   const b = lo.backing?.file ?? "";
-  if (b.startsWith("file:")) return b.slice(b.indexOf(":", 5) + 1);
+  if (FILE.is(b)) return filePath(b);
   return `/dev/${diskName(b) ?? "(deleted)"}`;
 }
 
@@ -92,7 +92,7 @@ export function loopUnbind(ctx: StepContext, k: Kernel, d: string, key: string):
   let lo = readLoop(ctx.store, key);
   const backing = lo.backing;
   lo = writeLoop(ctx, d, key, lo, { backing: null, offset: 0, sizelimit: 0, fileName: "", blockSize: 512 });
-  let disk: Gendisk = writeDisk(ctx.store, lo.disk, readDisk(ctx.store, lo.disk), { sectors: 0, readOnly: false });
+  let disk: Gendisk = DISK.update(ctx.store, lo.disk, readDisk(ctx.store, lo.disk), { sectors: 0, readOnly: false });
   queueUevent(ctx, d, disk, "change");
   disk = mediaChange(ctx, k, d, lo.disk);
   lo = writeLoop(ctx, d, key, lo, { flags: 0 });
@@ -101,7 +101,7 @@ export function loopUnbind(ctx: StepContext, k: Kernel, d: string, key: string):
   if (k.cfg.patches["loop-release-diskseq"]) bumpDiskseq(ctx, d, lo.disk, disk);
   writeLoop(ctx, d, key, lo, { state: "unbound" });
   // The backing file's reference goes; on a block device that is an opener.
-  if (backing?.file.startsWith("disk:") && ctx.store.has(backing.file)) blkdevClose(ctx, k, d, backing.file);
+  if (backing && DISK.is(backing.file) && DISK.has(ctx.store, backing.file)) blkdevClose(ctx, k, d, backing.file);
 }
 
 export function isBoundLike(state: LoopState): boolean {

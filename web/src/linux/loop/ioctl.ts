@@ -3,11 +3,11 @@
 // (drivers/block/loop.c; docs/linux-model.md §5.2 has the errno table by state).
 
 import type { StepContext } from "../../sim/op";
-import { readDisk, writeDisk, mediaChange, queueUevent, setCapacity, hugeEncodeDev } from "../block";
+import { readDisk, mediaChange, queueUevent, setCapacity, hugeEncodeDev } from "../block";
 import { fail, type Kernel } from "../kernel";
 import { lookupFd } from "../fdtable";
-import { type FileObject, isTextFile } from "../files";
-import type { Gendisk, LoopDevice, OpenFile } from "../objects";
+import { FILE, isTextFile } from "../files";
+import { DISK, type Gendisk, type LoopDevice, type OpenFile } from "../objects";
 import {
   LO_FLAGS, LO_NAME_SIZE, LOOP_CONFIGURE_SETTABLE_FLAGS, LOOP_SET_STATUS_CLEARABLE_FLAGS, LOOP_SET_STATUS_SETTABLE_FLAGS,
   loopSectors, loopUnbind, readLoop, writeLoop,
@@ -145,15 +145,15 @@ function validateBacking(ctx: StepContext, self: string, backingFd: unknown): { 
     const lo = readLoop(ctx.store, disk.driverKey);
     if (lo.state !== "bound") fail("EINVAL", `${disk.name} in the backing chain is not bound`);
     const next = lo.backing!.file;
-    if (!next.startsWith("disk:")) break;
+    if (!DISK.is(next)) break;
     key = next;
   }
   return { file: b.disk, writable: b.write };
 }
 
 function backingRdev(ctx: StepContext, backing: string | undefined): number {
-  if (!backing?.startsWith("disk:")) return 0;
-  const disk = ctx.store.get<Gendisk>(backing);
+  if (backing === undefined || !DISK.is(backing)) return 0;
+  const disk = DISK.get(ctx.store, backing);
   return disk ? hugeEncodeDev(disk.major, disk.minor) : 0;
 }
 
@@ -181,16 +181,16 @@ function configure(ctx: StepContext, k: Kernel, at: IoctlTarget, cfg: { fd: unkn
   let flags = info.flags;
   if (!backing.writable || !f.write) flags |= LO_FLAGS.LO_FLAGS_READ_ONLY;
   const sectors = loopSectors(ctx.store, backing.file, info.offset, info.sizelimit);
-  if (backing.file.startsWith("disk:")) {
+  if (DISK.is(backing.file)) {
     // The loop device keeps the backing file, and with it the lower device, open.
     const lower = readDisk(ctx.store, backing.file);
-    writeDisk(ctx.store, backing.file, lower, { openers: lower.openers + 1 });
+    DISK.update(ctx.store, backing.file, lower, { openers: lower.openers + 1 });
   }
   mediaChange(ctx, k, d, lo.disk);
   writeLoop(ctx, d, key, readLoop(ctx.store, key), {
     state: "bound", backing, offset: info.offset, sizelimit: info.sizelimit, flags, fileName: info.fileName, blockSize: bs || 512,
   });
-  const after = writeDisk(ctx.store, lo.disk, readDisk(ctx.store, lo.disk), { readOnly: (flags & LO_FLAGS.LO_FLAGS_READ_ONLY) !== 0 });
+  const after = DISK.update(ctx.store, lo.disk, readDisk(ctx.store, lo.disk), { readOnly: (flags & LO_FLAGS.LO_FLAGS_READ_ONLY) !== 0 });
   setCapacity(ctx, d, lo.disk, sectors);
   if (k.cfg.loopConfigureUevent) queueUevent(ctx, d, { ...after, sectors }, "change");
   return 0;
@@ -233,7 +233,7 @@ function getStatus64(ctx: StepContext, _k: Kernel, at: IoctlTarget): LoopInfo64R
   const { disk, lo } = loopOf(ctx, at);
   if (lo.state !== "bound") fail("ENXIO", `${disk.name} is ${lo.state}`);
   const backing = lo.backing!.file;
-  const f = backing.startsWith("file:") ? ctx.store.get<FileObject>(backing) : undefined;
+  const f = FILE.is(backing) ? FILE.get(ctx.store, backing) : undefined;
   return {
     // The model has no superblocks or inode numbers: lo_device is 0 and
     // lo_inode the data plane's image id + 1 (a text file: 0). lo_rdevice is
@@ -262,15 +262,15 @@ function changeFd(ctx: StepContext, k: Kernel, at: IoctlTarget, newFd: unknown):
   if (loopSectors(ctx.store, backing.file, lo.offset, lo.sizelimit) !== loopSectors(ctx.store, old, lo.offset, lo.sizelimit)) {
     fail("EINVAL", "the new backing file's size differs from the old one's");
   }
-  if (backing.file.startsWith("disk:")) {
+  if (DISK.is(backing.file)) {
     const lower = readDisk(ctx.store, backing.file);
-    writeDisk(ctx.store, backing.file, lower, { openers: lower.openers + 1 });
+    DISK.update(ctx.store, backing.file, lower, { openers: lower.openers + 1 });
   }
   const after = mediaChange(ctx, k, d, lo.disk);
   writeLoop(ctx, d, key, readLoop(ctx.store, key), { backing: { file: backing.file, writable: lo.backing!.writable } });
-  if (old.startsWith("disk:") && ctx.store.has(old)) {
+  if (DISK.is(old) && DISK.has(ctx.store, old)) {
     const lower = readDisk(ctx.store, old);
-    writeDisk(ctx.store, old, lower, { openers: lower.openers - 1 });
+    DISK.update(ctx.store, old, lower, { openers: lower.openers - 1 });
   }
   if (k.cfg.loopConfigureUevent) queueUevent(ctx, d, after, "change");
   return 0;

@@ -23,6 +23,7 @@
 import type { Channel } from "../../sim/actor";
 import type { ActorSpec } from "../../sim/execution";
 import { SysError, type Op, type Who } from "../../sim/op";
+import { declareKind } from "../../sim/object-kind";
 import type { Store } from "../../sim/store";
 import type { Sys } from "blocklab";
 import { blockScript } from "./block";
@@ -47,30 +48,31 @@ export interface HotplugExit {
 /** The functions scenarios gave as scripts, by job id (per built scenario). */
 export type ScriptTable = Map<string, HotplugFunction>;
 
-export const jobKey = (id: string): string => `hotplug:${id}`;
-const exitKey = (id: string): string => `hotplugexit:${id}`;
+const HOTPLUG_JOB = declareKind<HotplugJob, [id: string]>("hotplug", (id) => id);
+const HOTPLUG_EXIT = declareKind<HotplugExit, [id: string]>("hotplugexit", (id) => id);
 
 /** The toolstack's step: queue the job. */
 export function queueJob(id: string, job: Omit<HotplugJob, "state">): Op<void> {
   return {
     call: `hotplug ${job.action}`,
     args: [job.script, job.backend],
-    run: (ctx) => ctx.store.set(jobKey(id), { ...job, state: "queued" } satisfies HotplugJob),
+    run: (ctx) => HOTPLUG_JOB.set(ctx.store, HOTPLUG_JOB.key(id), { ...job, state: "queued" }),
   };
 }
 
 /** The toolstack's step: wait for the script to exit; its status (reaped). */
 export function awaitJob(id: string): Op<{ ok: boolean; error?: string }> {
-  const key = jobKey(id);
+  const key = HOTPLUG_JOB.key(id);
+  const exitKey = HOTPLUG_EXIT.key(id);
   return {
     call: "hotplug wait",
     args: [id],
     waitingFor: `the hotplug script of ${id} to exit`,
-    ready: (store) => store.has(exitKey(id)) || !store.has(key),
+    ready: (store) => HOTPLUG_EXIT.has(store, exitKey) || !HOTPLUG_JOB.has(store, key),
     run: (ctx) => {
-      const x = ctx.store.get<HotplugExit>(exitKey(id));
+      const x = HOTPLUG_EXIT.get(ctx.store, exitKey);
       if (!x) return { ok: false, error: "the job vanished" };
-      ctx.store.delete(exitKey(id));
+      HOTPLUG_EXIT.delete(ctx.store, exitKey);
       return x.ok ? { ok: true } : { ok: false, error: x.error ?? "failed" };
     },
   };
@@ -79,8 +81,8 @@ export function awaitJob(id: string): Op<{ ok: boolean; error?: string }> {
 /** The queued jobs of disks that domain `back` serves (their XENBUS_PATH is under its backend tree). */
 function queued(store: Store, back: number): string[] {
   const mine = `/local/domain/${back}/backend/`;
-  return store.list("hotplug").filter((k) => {
-    const job = store.get<HotplugJob>(k)!;
+  return HOTPLUG_JOB.list(store).filter((k) => {
+    const job = HOTPLUG_JOB.get(store, k)!;
     return job.state === "queued" && job.backend.startsWith(mine);
   });
 }
@@ -97,9 +99,9 @@ function takeJob(back: number): Op<{ id: string; job: HotplugJob }> {
     run: (ctx) => {
       const q = queued(ctx.store, back);
       const key = q.length === 1 ? q[0]! : q[ctx.choose("hotplug.job", q.length)]!;
-      const job = ctx.store.get<HotplugJob>(key)!;
-      ctx.store.set(key, { ...job, state: "running" } satisfies HotplugJob);
-      return { id: key.slice("hotplug:".length), job };
+      const job = HOTPLUG_JOB.get(ctx.store, key)!;
+      HOTPLUG_JOB.update(ctx.store, key, job, { state: "running" });
+      return { id: HOTPLUG_JOB.tail(key), job };
     },
   };
 }
@@ -109,10 +111,10 @@ function finishJob(id: string, error: string | undefined): Op<void> {
     call: "hotplug exit",
     args: [error === undefined ? 0 : 1],
     run: (ctx) => {
-      const key = jobKey(id);
-      if (!ctx.store.has(key)) return;
-      ctx.store.delete(key);
-      ctx.store.set(exitKey(id), (error === undefined ? { ok: true } : { ok: false, error }) satisfies HotplugExit);
+      const key = HOTPLUG_JOB.key(id);
+      if (!HOTPLUG_JOB.has(ctx.store, key)) return;
+      HOTPLUG_JOB.delete(ctx.store, key);
+      HOTPLUG_EXIT.set(ctx.store, HOTPLUG_EXIT.key(id), error === undefined ? { ok: true } : { ok: false, error });
     },
   };
 }

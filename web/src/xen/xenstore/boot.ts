@@ -6,20 +6,20 @@
 // toolstack's private /libxl/<id>).
 
 import type { Store } from "../../sim/store";
-import { nodeKey, type XsNode } from "./node";
+import { XS_NODE } from "./node";
 import { baseName, homeOf, parentOf, SPECIAL_PATHS } from "./path";
 
 /** Creates a node and its entry in the parent, outside any step (boot or domain build). */
 export function seedNode(store: Store, path: string, value: string, perms: string[]): void {
   const parent = parentOf(path);
   if (parent !== undefined) {
-    const p = store.get<XsNode>(nodeKey(parent));
+    const p = XS_NODE.get(store, XS_NODE.key(parent));
     if (!p) throw new Error(`xenstore seed: ${parent} must exist before ${path}`);
     const name = baseName(path);
-    if (!p.children.includes(name)) store.set(nodeKey(parent), { ...p, children: [...p.children, name], gen: p.gen + 1 } satisfies XsNode);
+    if (!p.children.includes(name)) XS_NODE.update(store, XS_NODE.key(parent), p, { children: [...p.children, name], gen: p.gen + 1 });
   }
-  const old = store.get<XsNode>(nodeKey(path));
-  store.set(nodeKey(path), { value, perms, children: old?.children ?? [], gen: old ? old.gen + 1 : 0 } satisfies XsNode);
+  const old = XS_NODE.get(store, XS_NODE.key(path));
+  XS_NODE.set(store, XS_NODE.key(path), { value, perms, children: old?.children ?? [], gen: old ? old.gen + 1 : 0 });
 }
 
 /** The nodes libxl writes for a domain it builds (dom0's are xen-init-dom0's). */
@@ -42,8 +42,8 @@ export function domainNodes(domid: number, name: string): [path: string, value: 
 
 /** The tree at boot for these domains (domid = index; dom0 first). */
 export function xsBoot(store: Store, domains: readonly { name: string; domid: number }[]): void {
-  store.set(nodeKey("/"), { value: "", perms: ["n0"], children: [], gen: 0 } satisfies XsNode);
-  for (const s of SPECIAL_PATHS) store.set(nodeKey(s), { value: "", perms: ["n0"], children: [], gen: 0 } satisfies XsNode);
+  XS_NODE.set(store, XS_NODE.key("/"), { value: "", perms: ["n0"], children: [], gen: 0 });
+  for (const s of SPECIAL_PATHS) XS_NODE.set(store, XS_NODE.key(s), { value: "", perms: ["n0"], children: [], gen: 0 });
   for (const p of ["/tool", "/tool/xenstored", "/local", "/local/domain", "/libxl"]) seedNode(store, p, "", ["n0"]);
   for (const d of domains) for (const [p, v, perms] of domainNodes(d.domid, d.name)) seedNode(store, p, v, perms);
 }

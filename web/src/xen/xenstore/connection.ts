@@ -4,6 +4,8 @@
 //
 //   "xsconn:<conn>"  { nextTx, open?, watches? }
 
+import { declareKind } from "../../sim/object-kind";
+
 export interface ConnState {
   nextTx: number;
   /** Transactions started and not ended. */
@@ -12,4 +14,4 @@ export interface ConnState {
   watches?: [string, string][];
 }
 
-export const connKey = (conn: string): string => `xsconn:${conn}`;
+export const XS_CONN = declareKind<ConnState, [conn: string]>("xsconn", (conn) => conn);

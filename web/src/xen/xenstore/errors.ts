@@ -3,12 +3,13 @@
 // throws them as SysError, like the kernel model's errnos.
 
 import { SysError } from "../../sim/op";
+import type { Errno } from "../../linux/errno";
 
 /** xs_wire.h's xsd_errors, in order. */
 export const XS_ERRORS = [
   "EINVAL", "EACCES", "EEXIST", "EISDIR", "ENOENT", "ENOMEM", "ENOSPC", "EIO",
   "ENOTEMPTY", "ENOSYS", "EROFS", "EBUSY", "EAGAIN", "EISCONN", "E2BIG", "EPERM",
-] as const;
+] as const satisfies readonly Errno[];
 export type XsErrno = (typeof XS_ERRORS)[number];
 
 export function xsFail(errno: XsErrno, message: string): never {

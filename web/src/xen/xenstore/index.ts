@@ -8,12 +8,12 @@
 import type { Op, StepContext } from "../../sim/op";
 import type { Store } from "../../sim/store";
 import { xsErrno } from "./errors";
-import { nodeKey, type TreeAccess, type XsNode } from "./node";
+import { XS_NODE, type TreeAccess, type XsNode } from "./node";
 import { opDirectory, opGetPerms, opMkdir, opRead, opRm, opSetPerms, opWrite, removeTree } from "./ops";
 import { canonicalize, childPath, homeOf, isSpecial, SPECIAL_PATHS } from "./path";
-import { connKey, type ConnState } from "./connection";
-import { directAccess, dropTransactionsOf, inTransaction, txEnd, txKey, txStart, type XsTransaction } from "./transaction";
-import { dropWatchesOf, fireWatches, hasEvent, registerWatch, takeEvent, unregisterWatch, watchKey, type WatchEvent } from "./watch";
+import { XS_CONN } from "./connection";
+import { directAccess, dropTransactionsOf, inTransaction, txEnd, txStart, XS_TX, type XsTransaction } from "./transaction";
+import { dropWatchesOf, fireWatches, hasEvent, registerWatch, takeEvent, unregisterWatch, XS_WATCH, type WatchEvent } from "./watch";
 
 export type { XsNode } from "./node";
 export type { XsTransaction } from "./transaction";
@@ -139,7 +139,7 @@ export function xsTransactionEnd(ctx: StepContext, domid: number, tx: XsTransact
 
 /** xenstored's own event on '@introduceDomain' or '@releaseDomain' (fire_special_watches). */
 export function xsFireSpecial(ctx: StepContext, name: "@introduceDomain" | "@releaseDomain"): void {
-  const node = ctx.store.get<XsNode>(nodeKey(name))!;
+  const node = XS_NODE.get(ctx.store, XS_NODE.key(name))!;
   fireWatches(ctx, { path: name, exact: true, perms: node.perms });
 }
 
@@ -172,12 +172,12 @@ export function xsDomainGone(ctx: StepContext, domid: number): void {
 
 /** The value at an absolute path, without recording a read: for invariants and views. */
 export function xsPeek(store: Store, path: string): string | undefined {
-  return store.peek<XsNode>(nodeKey(path))?.value;
+  return XS_NODE.peek(store, XS_NODE.key(path))?.value;
 }
 
 /** A node without recording a read (views). */
 export function xsPeekNode(store: Store, path: string): XsNode | undefined {
-  return store.peek<XsNode>(nodeKey(path));
+  return XS_NODE.peek(store, XS_NODE.key(path));
 }
 
 /** Whether `path` is a special watch name. */
@@ -193,13 +193,13 @@ export { xsBoot, seedNode, domainNodes } from "./boot";
  * dropped. Reads only what the connection holds.
  */
 export function xsConnectionClosed(ctx: StepContext, conn: string): void {
-  const key = connKey(conn);
-  const c = ctx.store.get<ConnState>(key);
+  const key = XS_CONN.key(conn);
+  const c = XS_CONN.get(ctx.store, key);
   if (!c) return;
   for (const [path, token] of c.watches ?? []) {
-    const list = ctx.store.get<{ conn: string; token: string }[]>(watchKey(path));
+    const list = XS_WATCH.get(ctx.store, XS_WATCH.key(path));
     if (list?.some((w) => w.conn === conn && w.token === token)) unregisterWatch(ctx, path, conn, token);
   }
-  for (const id of c.open ?? []) ctx.store.delete(txKey({ conn, id }));
-  ctx.store.set(key, { nextTx: c.nextTx } satisfies ConnState);
+  for (const id of c.open ?? []) XS_TX.delete(ctx.store, XS_TX.key({ conn, id }));
+  XS_CONN.set(ctx.store, key, { nextTx: c.nextTx });
 }

@@ -19,7 +19,8 @@ export interface KernelXs {
   unwatch(path: string, token: string): XsErrno | undefined;
 }
 
-function errnoOf(f: () => void): XsErrno | undefined {
+/** Runs a call: the xenstore errno it failed with, or undefined when it succeeded (anything else thrown goes on). */
+function errnoResult(f: () => void): XsErrno | undefined {
   try {
     f();
     return undefined;
@@ -48,10 +49,10 @@ export function kernelXs(ctx: StepContext, domid: number, conn: string, queue: s
   return {
     domid,
     read: (path) => valueOr(() => xsRead(ctx, domid, path, tx)),
-    write: (path, value) => errnoOf(() => xsWrite(ctx, domid, path, value, tx)),
-    rm: (path) => errnoOf(() => xsRm(ctx, domid, path, tx)),
+    write: (path, value) => errnoResult(() => xsWrite(ctx, domid, path, value, tx)),
+    rm: (path) => errnoResult(() => xsRm(ctx, domid, path, tx)),
     ls: (path) => valueOr(() => xsDirectory(ctx, domid, path, tx)),
-    watch: (path, token, opts) => errnoOf(() => xsWatch(ctx, domid, conn, path, token, queue, opts)),
-    unwatch: (path, token) => errnoOf(() => xsUnwatch(ctx, domid, conn, path, token)),
+    watch: (path, token, opts) => errnoResult(() => xsWatch(ctx, domid, conn, path, token, queue, opts)),
+    unwatch: (path, token) => errnoResult(() => xsUnwatch(ctx, domid, conn, path, token)),
   };
 }

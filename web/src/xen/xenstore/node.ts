@@ -21,6 +21,7 @@
 // too (no value, no children): they carry the permissions that decide who
 // may watch them, as in xenstored since 4.15.
 
+import { declareKind } from "../../sim/object-kind";
 import type { Store } from "../../sim/store";
 
 export interface XsNode {
@@ -32,12 +33,7 @@ export interface XsNode {
   gen: number;
 }
 
-export const nodeKey = (path: string): string => `xs:${path}`;
-
-/** The path a node key names ("xs:/local" → "/local"), or undefined for another kind. */
-export function pathOfKey(key: string): string | undefined {
-  return key.startsWith("xs:") ? key.slice(3) : undefined;
-}
+export const XS_NODE = declareKind<XsNode, [path: string]>("xs", (path) => path);
 
 /**
  * How an operation reaches the tree: the global tree, or a transaction's

@@ -19,10 +19,11 @@
 // the explorer interleaves other actors between them.
 
 import type { StepContext } from "../../sim/op";
+import { declareKind } from "../../sim/object-kind";
 import type { Store } from "../../sim/store";
 import { xsFail } from "./errors";
-import { nodeKey, type ChangeEvent, type TreeAccess, type XsNode } from "./node";
-import { connKey, type ConnState } from "./connection";
+import { XS_NODE, type ChangeEvent, type TreeAccess, type XsNode } from "./node";
+import { XS_CONN } from "./connection";
 import { fireWatches } from "./watch";
 
 /** A transaction as its client names it. */
@@ -41,7 +42,7 @@ interface TxState {
   events: ChangeEvent[];
 }
 
-export const txKey = (tx: XsTransaction): string => `xstx:${tx.conn}:${tx.id}`;
+export const XS_TX = declareKind<TxState, [tx: XsTransaction]>("xstx", (tx) => `${tx.conn}:${tx.id}`);
 
 /** The global tree: changes land at once and fire watches at once. */
 export function directAccess(ctx: StepContext, domid: number): TreeAccess {
@@ -49,27 +50,29 @@ export function directAccess(ctx: StepContext, domid: number): TreeAccess {
   return {
     domid,
     store,
-    get: (path) => store.get<XsNode>(nodeKey(path)),
+    get: (path) => XS_NODE.get(store, XS_NODE.key(path)),
     put: (path, node) => {
-      const old = store.get<XsNode>(nodeKey(path));
-      store.set(nodeKey(path), { ...node, gen: old ? old.gen + 1 : 0 } satisfies XsNode);
+      const key = XS_NODE.key(path);
+      const old = XS_NODE.get(store, key);
+      XS_NODE.set(store, key, { ...node, gen: old ? old.gen + 1 : 0 });
     },
-    del: (path) => store.delete(nodeKey(path)),
+    del: (path) => XS_NODE.delete(store, XS_NODE.key(path)),
     changed: (ev) => fireWatches(ctx, ev),
   };
 }
 
 /** TRANSACTION_START. */
 export function txStart(ctx: StepContext, domid: number, conn: string): XsTransaction {
-  const c = ctx.store.get<ConnState>(connKey(conn)) ?? { nextTx: 1 };
+  const ck = XS_CONN.key(conn);
+  const c = XS_CONN.get(ctx.store, ck) ?? { nextTx: 1 };
   const tx = { conn, id: c.nextTx };
-  ctx.store.set(connKey(conn), { ...c, nextTx: c.nextTx + 1, open: [...(c.open ?? []), tx.id] } satisfies ConnState);
-  ctx.store.set(txKey(tx), { domid, base: {}, nodes: {}, dirty: [], events: [] } satisfies TxState);
+  XS_CONN.update(ctx.store, ck, c, { nextTx: c.nextTx + 1, open: [...(c.open ?? []), tx.id] });
+  XS_TX.set(ctx.store, XS_TX.key(tx), { domid, base: {}, nodes: {}, dirty: [], events: [] });
   return tx;
 }
 
 function txState(store: Store, tx: XsTransaction, domid: number): TxState {
-  const s = store.get<TxState>(txKey(tx));
+  const s = XS_TX.get(store, XS_TX.key(tx));
   if (!s || s.domid !== domid) xsFail("ENOENT", `no transaction ${tx.id} on this connection`);
   return s;
 }
@@ -88,7 +91,7 @@ export function inTransaction<R>(ctx: StepContext, domid: number, tx: XsTransact
   let touched = false;
   const load = (path: string): XsNode | undefined => {
     if (path in nodes) return nodes[path] ?? undefined;
-    const g = ctx.store.get<XsNode>(nodeKey(path));
+    const g = XS_NODE.get(ctx.store, XS_NODE.key(path));
     base[path] = g ?? null;
     nodes[path] = g ?? null;
     touched = true;
@@ -118,23 +121,24 @@ export function inTransaction<R>(ctx: StepContext, domid: number, tx: XsTransact
   try {
     return body(t);
   } finally {
-    if (touched) ctx.store.set(txKey(tx), { domid, base, nodes, dirty: [...dirty].sort(), events } satisfies TxState);
+    if (touched) XS_TX.set(ctx.store, XS_TX.key(tx), { domid, base, nodes, dirty: [...dirty].sort(), events });
   }
 }
 
 /** TRANSACTION_END: commit (EAGAIN when a node it accessed changed since) or abort. */
 export function txEnd(ctx: StepContext, domid: number, tx: XsTransaction, commit: boolean): void {
   const s = txState(ctx.store, tx, domid);
-  ctx.store.delete(txKey(tx));
-  const c = ctx.store.get<ConnState>(connKey(tx.conn));
+  XS_TX.delete(ctx.store, XS_TX.key(tx));
+  const ck = XS_CONN.key(tx.conn);
+  const c = XS_CONN.get(ctx.store, ck);
   if (c?.open?.includes(tx.id)) {
     const open = c.open.filter((i) => i !== tx.id);
     const { open: _, ...rest } = c;
-    ctx.store.set(connKey(tx.conn), (open.length > 0 ? { ...rest, open } : rest) satisfies ConnState);
+    XS_CONN.set(ctx.store, ck, open.length > 0 ? { ...rest, open } : rest);
   }
   if (!commit) return;
   for (const [path, was] of Object.entries(s.base)) {
-    if (!unchanged(ctx.store.get<XsNode>(nodeKey(path)), was)) xsFail("EAGAIN", `transaction ${tx.id}: ${path} changed since the transaction read it`);
+    if (!unchanged(XS_NODE.get(ctx.store, XS_NODE.key(path)), was)) xsFail("EAGAIN", `transaction ${tx.id}: ${path} changed since the transaction read it`);
   }
   const direct = directAccess(ctx, domid);
   for (const path of s.dirty) {
@@ -165,7 +169,7 @@ const sameList = (a: string[], b: string[]): boolean => a.length === b.length &&
 
 /** Every open transaction of a domain goes (the domain died). */
 export function dropTransactionsOf(ctx: StepContext, domid: number): void {
-  for (const key of ctx.store.list("xstx")) {
-    if (ctx.store.get<TxState>(key)!.domid === domid) ctx.store.delete(key);
+  for (const key of XS_TX.list(ctx.store)) {
+    if (XS_TX.get(ctx.store, key)!.domid === domid) XS_TX.delete(ctx.store, key);
   }
 }

@@ -50,10 +50,11 @@
 // xenstored's behaviour is the above.
 
 import type { StepContext } from "../../sim/op";
+import { declareKind } from "../../sim/object-kind";
 import type { Store } from "../../sim/store";
 import { xsFail } from "./errors";
 import type { ChangeEvent } from "./node";
-import { connKey, type ConnState } from "./connection";
+import { XS_CONN } from "./connection";
 import { isAtOrBelow, selfAndAncestors } from "./path";
 import { permFor, PERM_READ } from "./perms";
 
@@ -74,12 +75,18 @@ export interface WatchEvent {
   token: string;
 }
 
-export const watchKey = (path: string): string => `xswatch:${path}`;
+export const XS_WATCH = declareKind<WatchRecord[], [path: string]>("xswatch", (path) => path);
 
 /** A queued event as stored: `counted` names the identity count it holds (none for an '@' event of a plain watch). */
 interface QueuedEvent extends WatchEvent {
   counted?: string;
 }
+
+const XSQ_EVENT = declareKind<QueuedEvent, [queue: string, n: number]>("xsqe", (queue, n) => `${queue}:${n}`);
+const XSQ_HEAD = declareKind<number, [queue: string]>("xsqhead", (queue) => queue);
+const XSQ_TAIL = declareKind<number, [queue: string]>("xsqtail", (queue) => queue);
+/** The count of waiting events of one identity. */
+const XSQ_COUNT = declareKind<number, [queue: string, id: string]>("xsqn", (queue, id) => `${queue}:${id}`);
 
 /**
  * Whether a queue's indices go back to 0 when it empties, so that how many
@@ -95,82 +102,80 @@ interface QueuedEvent extends WatchEvent {
  */
 export const resetsWhenEmpty = (queue: string): boolean => queue !== "xenwatch@dom0";
 
-const headKey = (queue: string): string => `xsqhead:${queue}`;
-const tailKey = (queue: string): string => `xsqtail:${queue}`;
-const eventKey = (queue: string, n: number): string => `xsqe:${queue}:${n}`;
-const countKey = (queue: string, id: string): string => `xsqn:${queue}:${id}`;
-
 function bump(store: Store, key: string, by: number): void {
-  const n = (store.get<number>(key) ?? 0) + by;
-  if (n > 0) store.set(key, n);
-  else store.delete(key);
+  const n = (XSQ_COUNT.get(store, key) ?? 0) + by;
+  if (n > 0) XSQ_COUNT.set(store, key, n);
+  else XSQ_COUNT.delete(store, key);
 }
 
 function enqueue(ctx: StepContext, queue: string, ev: WatchEvent, dropWhilePending: boolean): void {
-  const counted = dropWhilePending ? countKey(queue, `t ${ev.token}`) : ev.path.startsWith("@") ? undefined : countKey(queue, `e ${ev.path} ${ev.token}`);
-  if (counted !== undefined && (ctx.store.get<number>(counted) ?? 0) > 0) {
+  const counted = dropWhilePending ? XSQ_COUNT.key(queue, `t ${ev.token}`) : ev.path.startsWith("@") ? undefined : XSQ_COUNT.key(queue, `e ${ev.path} ${ev.token}`);
+  if (counted !== undefined && (XSQ_COUNT.get(ctx.store, counted) ?? 0) > 0) {
     if (dropWhilePending) return;
     if (ctx.choose("xenstore.coalesce", 2) === 1) {
       ctx.emit({ kind: "xs-watch-coalesced", queue, path: ev.path, token: ev.token });
       return;
     }
   }
-  const tail = ctx.store.get<number>(tailKey(queue)) ?? 0;
-  ctx.store.set(eventKey(queue, tail), (counted !== undefined ? { ...ev, counted } : ev) satisfies QueuedEvent);
-  ctx.store.set(tailKey(queue), tail + 1);
+  const tailKey = XSQ_TAIL.key(queue);
+  const tail = XSQ_TAIL.get(ctx.store, tailKey) ?? 0;
+  XSQ_EVENT.set(ctx.store, XSQ_EVENT.key(queue, tail), counted !== undefined ? { ...ev, counted } : ev);
+  XSQ_TAIL.set(ctx.store, tailKey, tail + 1);
   if (counted !== undefined) bump(ctx.store, counted, 1);
   ctx.emit({ kind: "xs-watch-event", queue, path: ev.path, token: ev.token });
 }
 
 export function registerWatch(ctx: StepContext, path: string, w: WatchRecord): void {
-  const key = watchKey(path);
-  const list = ctx.store.get<WatchRecord[]>(key) ?? [];
+  const key = XS_WATCH.key(path);
+  const list = XS_WATCH.get(ctx.store, key) ?? [];
   if (list.some((x) => x.conn === w.conn && x.token === w.token)) xsFail("EEXIST", `${path}: this connection already watches it with token "${w.token}"`);
-  ctx.store.set(key, [...list, w]);
-  const c = ctx.store.get<ConnState>(connKey(w.conn)) ?? { nextTx: 1 };
-  ctx.store.set(connKey(w.conn), { ...c, watches: [...(c.watches ?? []), [path, w.token]] } satisfies ConnState);
+  XS_WATCH.set(ctx.store, key, [...list, w]);
+  const ck = XS_CONN.key(w.conn);
+  const c = XS_CONN.get(ctx.store, ck) ?? { nextTx: 1 };
+  XS_CONN.update(ctx.store, ck, c, { watches: [...(c.watches ?? []), [path, w.token]] });
   // "We fire once up front: simplifies clients and restart."
   enqueue(ctx, w.queue, { path: path.slice(w.prefix), token: w.token }, w.dropWhilePending ?? false);
 }
 
 export function unregisterWatch(ctx: StepContext, path: string, conn: string, token: string): void {
-  const key = watchKey(path);
-  const list = ctx.store.get<WatchRecord[]>(key) ?? [];
+  const key = XS_WATCH.key(path);
+  const list = XS_WATCH.get(ctx.store, key) ?? [];
   const w = list.find((x) => x.conn === conn && x.token === token);
   if (!w) xsFail("ENOENT", `${path}: no watch with token "${token}"`);
   const rest = list.filter((x) => x !== w);
-  if (rest.length > 0) ctx.store.set(key, rest);
-  else ctx.store.delete(key);
+  if (rest.length > 0) XS_WATCH.set(ctx.store, key, rest);
+  else XS_WATCH.delete(ctx.store, key);
   forgetWatch(ctx.store, conn, path, token);
   // As Linux's unregister_xenbus_watch: events of that watch not yet taken are dropped.
   dropEvents(ctx.store, w.queue, (e) => e.token === token);
 }
 
 function forgetWatch(store: Store, conn: string, path: string, token: string): void {
-  const c = store.get<ConnState>(connKey(conn));
+  const ck = XS_CONN.key(conn);
+  const c = XS_CONN.get(store, ck);
   if (!c?.watches) return;
   const watches = c.watches.filter(([p, t]) => p !== path || t !== token);
   const { watches: _, ...rest } = c;
-  store.set(connKey(conn), (watches.length > 0 ? { ...rest, watches } : rest) satisfies ConnState);
+  XS_CONN.set(store, ck, watches.length > 0 ? { ...rest, watches } : rest);
 }
 
 /** Drops the waiting events `which` picks; the rest close up in order (rare: an unwatch, a dead domain). */
 function dropEvents(store: Store, queue: string, which: (e: WatchEvent) => boolean): void {
-  const head = store.get<number>(headKey(queue)) ?? 0;
-  const tail = store.get<number>(tailKey(queue)) ?? 0;
+  const head = XSQ_HEAD.get(store, XSQ_HEAD.key(queue)) ?? 0;
+  const tail = XSQ_TAIL.get(store, XSQ_TAIL.key(queue)) ?? 0;
   const waiting: QueuedEvent[] = [];
-  for (let n = head; n < tail; n++) waiting.push(store.get<QueuedEvent>(eventKey(queue, n))!);
+  for (let n = head; n < tail; n++) waiting.push(XSQ_EVENT.get(store, XSQ_EVENT.key(queue, n))!);
   const kept = waiting.filter((e) => !which(e));
   if (kept.length === waiting.length) return;
   for (const e of waiting) if (which(e) && e.counted !== undefined) bump(store, e.counted, -1);
-  kept.forEach((e, i) => store.set(eventKey(queue, head + i), e));
-  for (let n = head + kept.length; n < tail; n++) store.delete(eventKey(queue, n));
+  kept.forEach((e, i) => XSQ_EVENT.set(store, XSQ_EVENT.key(queue, head + i), e));
+  for (let n = head + kept.length; n < tail; n++) XSQ_EVENT.delete(store, XSQ_EVENT.key(queue, n));
   if (resetsWhenEmpty(queue) && kept.length === 0) {
-    store.delete(headKey(queue));
-    store.delete(tailKey(queue));
+    XSQ_HEAD.delete(store, XSQ_HEAD.key(queue));
+    XSQ_TAIL.delete(store, XSQ_TAIL.key(queue));
     return;
   }
-  store.set(tailKey(queue), head + kept.length);
+  XSQ_TAIL.set(store, XSQ_TAIL.key(queue), head + kept.length);
 }
 
 /** watch_permitted. */
@@ -187,7 +192,7 @@ export function fireWatches(ctx: StepContext, ev: ChangeEvent): void {
   // registration order; per queue, the order of events is what matters,
   // and for one change a queue gets them root first.
   for (const p of at.reverse()) {
-    const list = ctx.store.get<WatchRecord[]>(watchKey(p));
+    const list = XS_WATCH.get(ctx.store, XS_WATCH.key(p));
     if (!list) continue;
     for (const w of list) {
       if (!isAtOrBelow(ev.path, p) || !permitted(w, ev)) continue;
@@ -198,34 +203,35 @@ export function fireWatches(ctx: StepContext, ev: ChangeEvent): void {
 
 /** Takes the oldest event of a queue (undefined when empty). */
 export function takeEvent(ctx: StepContext, queue: string): WatchEvent | undefined {
-  const head = ctx.store.get<number>(headKey(queue)) ?? 0;
-  const ev = ctx.store.get<QueuedEvent>(eventKey(queue, head));
+  const headKey = XSQ_HEAD.key(queue);
+  const head = XSQ_HEAD.get(ctx.store, headKey) ?? 0;
+  const ev = XSQ_EVENT.get(ctx.store, XSQ_EVENT.key(queue, head));
   if (!ev) return undefined;
-  ctx.store.delete(eventKey(queue, head));
-  if (resetsWhenEmpty(queue) && !ctx.store.has(eventKey(queue, head + 1))) {
+  XSQ_EVENT.delete(ctx.store, XSQ_EVENT.key(queue, head));
+  if (resetsWhenEmpty(queue) && !XSQ_EVENT.has(ctx.store, XSQ_EVENT.key(queue, head + 1))) {
     // Empty again: both indices go back to 0 (absent). Asked of the next slot, not the tail: a
     // change queueing behind two or more events still does not conflict with this.
-    ctx.store.delete(headKey(queue));
-    ctx.store.delete(tailKey(queue));
-  } else ctx.store.set(headKey(queue), head + 1);
+    XSQ_HEAD.delete(ctx.store, headKey);
+    XSQ_TAIL.delete(ctx.store, XSQ_TAIL.key(queue));
+  } else XSQ_HEAD.set(ctx.store, headKey, head + 1);
   if (ev.counted !== undefined) bump(ctx.store, ev.counted, -1);
   return { path: ev.path, token: ev.token };
 }
 
 /** A guard: whether a queue has an event (its reads count in the blocked step's footprint: the head and the slot the next event fills). */
 export function hasEvent(store: Store, queue: string): boolean {
-  return store.has(eventKey(queue, store.get<number>(headKey(queue)) ?? 0));
+  return XSQ_EVENT.has(store, XSQ_EVENT.key(queue, XSQ_HEAD.get(store, XSQ_HEAD.key(queue)) ?? 0));
 }
 
 /** Every watch of the given connections goes, with their queued events (a dead domain's, RESET_WATCHES). */
 export function dropWatchesOf(ctx: StepContext, isGone: (w: WatchRecord) => boolean): void {
-  for (const key of ctx.store.list("xswatch")) {
-    const list = ctx.store.get<WatchRecord[]>(key)!;
+  for (const key of XS_WATCH.list(ctx.store)) {
+    const list = XS_WATCH.get(ctx.store, key)!;
     const gone = list.filter(isGone);
     if (gone.length === 0) continue;
     const rest = list.filter((w) => !isGone(w));
-    if (rest.length > 0) ctx.store.set(key, rest);
-    else ctx.store.delete(key);
+    if (rest.length > 0) XS_WATCH.set(ctx.store, key, rest);
+    else XS_WATCH.delete(ctx.store, key);
     for (const w of gone) dropEvents(ctx.store, w.queue, (e) => e.token === w.token);
   }
 }
