@@ -5,6 +5,7 @@
 // hash cells pointing at the device with that name, dev_t entries at
 // registered live disks, and every exclusive claim held by someone who exists.
 
+import { errnoOf } from "../../web/src/sim/op";
 import type { ScenarioDefinition, Sys } from "blocklab";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -74,7 +75,7 @@ function actor(ops: Op[]) {
         await run(sys, ctl, fds, op);
         succeeded.set(op.k, (succeeded.get(op.k) ?? 0) + 1);
       } catch (e) {
-        if ((e as { errno?: string }).errno === undefined) throw e;
+        if (errnoOf(e) === undefined) throw e;
       }
     }
   };

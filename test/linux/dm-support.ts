@@ -2,6 +2,7 @@
 // deferred-remove worker runs only when a test says so (at a `log` marker),
 // and reading a dm reply as errno-plus-flags.
 
+import { errnoOf as errnoOfError } from "../../web/src/sim/op";
 import type { KernelId, PatchSelection, Sys } from "blocklab";
 import type { Execution } from "../../web/src/sim/execution";
 import { started, type Files } from "./harness";
@@ -53,7 +54,7 @@ export async function dmOutcome(p: Promise<{ flags: number }>, watch: (keyof typ
     const set = watch.filter((n) => (r.flags & F[n]) !== 0);
     return ["0", ...set].join("+");
   } catch (e) {
-    const errno = (e as { errno?: string }).errno;
+    const errno = errnoOfError(e);
     if (errno === undefined) throw e;
     return errno;
   }
@@ -64,7 +65,7 @@ export async function errnoOf(p: Promise<unknown>): Promise<string> {
     await p;
     return "ok";
   } catch (e) {
-    const errno = (e as { errno?: string }).errno;
+    const errno = errnoOfError(e);
     if (errno === undefined) throw e;
     return errno;
   }

@@ -3,6 +3,7 @@
 // world afterwards. Errors come back as errno names, so a table of
 // expectations reads like the kernel's.
 
+import { errnoOf } from "../../web/src/sim/op";
 import type { KernelId, PatchSelection, ScenarioDefinition, Sys } from "blocklab";
 import { buildScenario } from "../../web/src/api/build";
 import { resolveConfig } from "../../web/src/api/config";
@@ -17,7 +18,7 @@ export async function outcome(p: Promise<unknown>): Promise<string> {
     const v = await p;
     return `ok${v === undefined ? "" : `:${JSON.stringify(v)}`}`;
   } catch (e) {
-    const errno = (e as { errno?: string }).errno;
+    const errno = errnoOf(e);
     if (errno === undefined) throw e;
     return errno;
   }

@@ -4,6 +4,7 @@
 // particular interleaving (a detach while bios are in flight) without
 // exploring them all.
 
+import { errnoOf } from "../../web/src/sim/op";
 import type { KernelId, PatchSelection, ScenarioDefinition } from "blocklab";
 import { buildScenario, type BuiltScenario } from "../../web/src/api/build";
 import { resolveConfig } from "../../web/src/api/config";
@@ -50,7 +51,7 @@ export async function drive(def: ScenarioDefinition, opts: DriveOptions = {}): P
     opts.onStep?.(rec, exec);
   }
   const errors: Record<string, string> = {};
-  for (const a of exec.actors) if (a.status === "failed") errors[a.who.name] = (a.error as { errno?: string }).errno ?? String(a.error);
+  for (const a of exec.actors) if (a.status === "failed") errors[a.who.name] = errnoOf(a.error) ?? String(a.error);
   return { b, exec, calls, errors };
 }
 

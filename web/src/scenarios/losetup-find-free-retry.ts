@@ -1,7 +1,7 @@
 // The fix for `losetup-find-free`: when the device LOOP_CTL_GET_FREE offered
 // was bound by someone else before our LOOP_CONFIGURE (EBUSY), ask again, as
 // util-linux's `losetup -f` does (and the library's sys.losetup.attach).
-import { scenario, type Sys } from "blocklab";
+import { scenario, SysError, type Sys } from "blocklab";
 
 async function attachWithRetry(sys: Sys, image: string, vm: string): Promise<void> {
   const file = await sys.open(image, { write: true });
@@ -16,7 +16,7 @@ async function attachWithRetry(sys: Sys, image: string, vm: string): Promise<voi
       break;
     } catch (e) {
       await sys.close(loop);
-      if ((e as { errno?: string }).errno !== "EBUSY" || attempt === 8) throw e;
+      if (!(e instanceof SysError) || e.errno !== "EBUSY" || attempt === 8) throw e;
       await sys.writeFile(`/run/${vm}.retried`, `loop${n} was taken`);
     }
   }

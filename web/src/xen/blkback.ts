@@ -33,7 +33,7 @@
 import { errnoOf, type StepContext } from "../sim/op";
 import { declareKind } from "../sim/object-kind";
 import type { Store } from "../sim/store";
-import type { BlkifAbi } from "../core/abi";
+import { MAX_INDIRECT_SEGMENTS, type BlkifAbi } from "../core/abi";
 import { bumpImageGens } from "./images";
 import { BLKIF_RING, EMPTY_RING } from "./blkif-ring";
 import { parsePhysicalDevice, vbdCreate, vbdFree, type Vbd } from "./blkback-vbd";
@@ -147,7 +147,7 @@ function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, n
   // xenbus_dev_probe's watch_otherend: the backend bus gives it frontend_will_handle (XSA-349),
   // so a guest flooding its state node queues one event at a time.
   xs.watch(`${frontend}/state`, deviceToken("blkbackOtherend", nodename), { dropWhilePending: true });
-  xs.write(`${nodename}/feature-max-indirect-segments`, "256");
+  xs.write(`${nodename}/feature-max-indirect-segments`, String(MAX_INDIRECT_SEGMENTS));
   xs.write(`${nodename}/multi-queue-max-queues`, "1");
   // xenbus_watch_pathfmt(dev, &be->backend_watch, NULL, backend_changed, ...): no will_handle, every event.
   xs.watch(`${nodename}/physical-device`, deviceToken("blkbackPhysicalDevice", nodename));

@@ -25,7 +25,7 @@
 import type { Op, StepContext } from "../sim/op";
 import { declareKind } from "../sim/object-kind";
 import type { Store } from "../sim/store";
-import { BLKIF_RSP, encodeRequest, type Segment } from "../core/abi";
+import { BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_RSP, encodeRequest, SECTOR_SIZE, PAGE_SIZE, type Segment } from "../core/abi";
 import { fail } from "../linux/kernel";
 import { BLKIF_RING, EMPTY_RING } from "./blkif-ring";
 import { evtchnAllocUnbound, evtchnClose, evtchnSend, evtchnTake, EVTCHN_PORT } from "./evtchn";
@@ -40,8 +40,8 @@ const PAGES_PER_DEVICE = 48;
 const FIRST_GFN = 64;
 /** Grant refs 0..7 are reserved (console, xenstore). */
 const FIRST_REF = 8;
-const SEGMENTS = 11;
-const SECTORS_PER_PAGE = 8;
+const SEGMENTS = BLKIF_MAX_SEGMENTS_PER_REQUEST;
+const SECTORS_PER_PAGE = PAGE_SIZE / SECTOR_SIZE;
 export const MAX_REQUESTS_PER_CALL = 4;
 export const MAX_SECTORS_PER_CALL = MAX_REQUESTS_PER_CALL * SEGMENTS * SECTORS_PER_PAGE;
 
