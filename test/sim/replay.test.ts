@@ -98,8 +98,8 @@ describe("reading aids for a trace", () => {
     expect(r.violation?.message).toBe("n is 1, expected 2");
     expect(segments(r.taken, r.exec.steps, ["a", "b"])).toEqual([
       { actor: "a", from: 0, to: 0, calls: [`read("n")`] },
-      { actor: "b", from: 1, to: 2, calls: [`read("n")`, `write("n",1)`] },
-      { actor: "a", from: 3, to: 3, calls: [`write("n",1)`] },
+      { actor: "b", from: 1, to: 2, calls: [`read("n")`, `write("n", 1)`] },
+      { actor: "a", from: 3, to: 3, calls: [`write("n", 1)`] },
     ]);
     // b's write and a's write of n: the last two steps of different actors touching the same object.
     expect(racingPair(r.exec.steps)).toEqual([2, 3]);

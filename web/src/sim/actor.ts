@@ -13,6 +13,7 @@
 // there (no world involved). Exploration mostly revisits the same outcomes,
 // so most steps never touch the actor's code.
 
+import { callText } from "./format-value";
 import { canonical, hashString, mix, type Hash64 } from "./hash";
 import { SysError, type Op, type Who } from "./op";
 
@@ -214,7 +215,7 @@ export class ActorRuntime {
     if (this.replayed < this.replayUntil) {
       const e = this.log[this.replayed]!;
       if (e.op.call !== op.call || e.argsText !== argsText) {
-        this.divergence = new DivergenceError(this.who.name, this.replayed, `${e.op.call}(${e.argsText})`, `${op.call}(${argsText})`);
+        this.divergence = new DivergenceError(this.who.name, this.replayed, callText(e.op.call, e.op.args), callText(op.call, op.args));
         return Promise.reject(this.divergence);
       }
       e.op = op; // the new incarnation's op (same call and arguments)

@@ -2,7 +2,7 @@
 // a timeline draws as one block, and where the context switches are), and
 // the racing pair a reader should look at first.
 
-import { canonical } from "./hash";
+import { callText, formatValue } from "./format-value";
 import type { StepRecord, Transition } from "./execution";
 import { conflicts } from "./store";
 
@@ -12,14 +12,16 @@ export interface Segment {
   from: number;
   /** Last step of the run, inclusive. */
   to: number;
-  /** Each step as people read it: `write("n",1)`, `tryLock("L") -> EBUSY`, `<killed> in lock`. */
+  /** Each step as people read it (sim/format-value.ts): `write("n", 1)`, `tryLock("L") -> EBUSY`, `<killed> in lock`. */
   calls: string[];
 }
 
 export function describeStep(s: StepRecord): string {
-  if (s.call === "<killed>") return `<killed> in ${String(s.args[0] ?? "?")}`;
-  const a = canonical(s.args);
-  const text = `${s.call}(${a.startsWith("[") && a.endsWith("]") ? a.slice(1, -1) : a})`;
+  if (s.call === "<killed>") {
+    const where = s.args[0]; // the name of the call it was killed in
+    return `<killed> in ${where === undefined ? "?" : typeof where === "string" ? where : formatValue(where)}`;
+  }
+  const text = callText(s.call, s.args);
   return s.outcome.ok ? text : `${text} -> ${s.outcome.error.errno}`;
 }
 
