@@ -15,7 +15,7 @@ import { fail, ModelBug, type Kernel } from "./kernel";
 import { readDiskBytes, writeDiskBytes } from "./io";
 import { loopAdd } from "./loop/device";
 import { DEV_NODE, LOOP, SYMLINK, type DeviceNode, type OpenFile } from "./objects";
-import { isSysfsPath, readSysfs, sysBlockDisk, sysfsEntries } from "./sysfs";
+import { isSysfsPath, readSysfs, sysBlockDisk, sysfsEntry } from "./sysfs";
 import { observePair } from "./pairs";
 
 export interface OpenFlags {
@@ -56,10 +56,7 @@ function linkTarget(linkPath: string, target: string): string {
 /** Whether a path is a directory: fixed, a sysfs directory, or a prefix of something that exists. */
 function isDir(store: Store, k: Kernel, d: string, path: string): boolean {
   if (FIXED_DIRS.has(path)) return true;
-  if (isSysfsPath(path)) {
-    const e = sysfsEntries(store, k, d, path);
-    return e !== undefined && e !== "attr";
-  }
+  if (isSysfsPath(path)) return sysfsEntry(store, k, d, path)?.kind === "dir";
   const prefix = `${path}/`;
   for (const kind of PATH_KINDS) {
     const head = kind.key(d, prefix);
@@ -68,18 +65,27 @@ function isDir(store: Store, k: Kernel, d: string, path: string): boolean {
   return false;
 }
 
+/** The target of the symlink at `path`: udev's (stored) or sysfs's (holders/, slaves/), or undefined. */
+function linkAt(store: Store, k: Kernel, d: string, path: string): string | undefined {
+  if (isSysfsPath(path)) {
+    const e = sysfsEntry(store, k, d, path);
+    return e?.kind === "link" ? e.target : undefined;
+  }
+  return SYMLINK.get(store, SYMLINK.key(d, path))?.target;
+}
+
 /** Resolves a path, following a final symlink (ELOOP after 8 hops); ENOENT when nothing is there. */
 function resolve(store: Store, k: Kernel, d: string, rawPath: unknown, follow = true): Resolved | { kind: "link"; path: string; target: string } {
   let path = normalizePath(rawPath);
   for (let hop = 0; ; hop++) {
-    const link = SYMLINK.get(store, SYMLINK.key(d, path));
-    if (link === undefined) break;
-    if (!follow) return { kind: "link", path, target: link.target };
+    const target = linkAt(store, k, d, path);
+    if (target === undefined) break;
+    if (!follow) return { kind: "link", path, target };
     if (hop >= MAX_SYMLINK_HOPS) fail("ELOOP", `${String(rawPath)}: too many levels of symbolic links`);
-    path = linkTarget(path, link.target);
+    path = linkTarget(path, target);
   }
   if (isSysfsPath(path)) {
-    if (sysfsEntries(store, k, d, path) === undefined) fail("ENOENT", `${path}: no such file or directory`);
+    if (sysfsEntry(store, k, d, path) === undefined) fail("ENOENT", `${path}: no such file or directory`);
     return { kind: "sysfs", path };
   }
   const node = DEV_NODE.get(store, DEV_NODE.key(d, path));
@@ -231,7 +237,7 @@ export function vfsStat(ctx: StepContext, k: Kernel, path: unknown): StatResult 
     case "node": return { type: r.node.type, rdev: { major: r.node.major, minor: r.node.minor }, size: 0 };
     case "file": return { type: "file", rdev: none, size: isTextFile(r.file) ? new TextEncoder().encode(r.file.content).length : r.file.size };
     case "dir": return { type: "directory", rdev: none, size: 0 };
-    case "sysfs": return { type: sysfsEntries(ctx.store, k, ctx.who.domain, r.path) === "attr" ? "file" : "directory", rdev: none, size: 4096 };
+    case "sysfs": return { type: sysfsEntry(ctx.store, k, ctx.who.domain, r.path)?.kind === "attr" ? "file" : "directory", rdev: none, size: 4096 };
   }
 }
 
@@ -240,9 +246,9 @@ export function vfsReaddir(ctx: StepContext, k: Kernel, path: unknown): string[]
   const d = ctx.who.domain;
   const r = resolve(ctx.store, k, d, path);
   if (r.kind === "sysfs") {
-    const e = sysfsEntries(ctx.store, k, d, r.path);
-    if (e === "attr" || e === undefined) fail("ENOTDIR", `${r.path} is not a directory`);
-    return e;
+    const e = sysfsEntry(ctx.store, k, d, r.path);
+    if (e?.kind !== "dir") fail("ENOTDIR", `${r.path} is not a directory`);
+    return e.entries;
   }
   if (r.kind !== "dir") fail("ENOTDIR", `${r.path} is not a directory`);
   const dir = r.path === "/" ? "" : r.path;

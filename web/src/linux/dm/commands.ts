@@ -15,7 +15,8 @@ import type { DmCall } from "./call";
 import { CopiedBack, byteLength, cloneParam, type DmParam } from "./header";
 import { cellByName, cellByUuid, findCell, hashedNames, hashInsert, hashRemove, type Cell } from "./hash";
 import { devStatus, listDevices, listVersions, queriedTable, retrieveDeps, retrieveStatus } from "./status";
-import { buildTable, deviceTooSmall, heldDevices, linkAllHolders, releaseTables, TARGET_VERSIONS, tableSectors } from "./table";
+import { heldDevices } from "./held";
+import { buildTable, deviceTooSmall, linkAllHolders, releaseTables, TARGET_VERSIONS, tableSectors } from "./table";
 import { DM_DATA_OFFSET, DM_DISABLE_UEVENTS_FLAG, DM_FLAGS, DM_IOCTL_SIZE, DM_NAME_LEN, DM_UUID_LEN, type DmCommand } from "./uapi";
 
 const F = DM_FLAGS;

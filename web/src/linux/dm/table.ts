@@ -22,6 +22,7 @@ import { loopAdd } from "../loop/device";
 import { DISK, LOOP, type DmTable, type DmTableTarget, type DmTargetType, type MappedDevice } from "../objects";
 import { vfsStat } from "../vfs";
 import { byteLength, type DmParam } from "./header";
+import { heldDevices } from "./held";
 import { align8, DM_IOCTL_SIZE, DM_TARGET_SPEC_SIZE } from "./uapi";
 
 /** The holder of every table open: dm's one claim pointer, per domain. */
@@ -39,13 +40,6 @@ export const TARGET_VERSIONS: { name: DmTargetType; version: [number, number, nu
 
 /** The data plane keeps a table in 4080 bytes: 32 per target, 16 per stripe leg (a model limit, reported as ENOMEM). */
 const TABLE_BYTES = 4096 - 16;
-
-/** The gendisks a set of tables holds open, each once. */
-export function heldDevices(tables: (DmTable | null)[]): string[] {
-  const out: string[] = [];
-  for (const t of tables) for (const dev of t?.devices ?? []) if (!out.includes(dev)) out.push(dev);
-  return out;
-}
 
 export function tableSectors(t: DmTable): number {
   const last = t.targets[t.targets.length - 1];
