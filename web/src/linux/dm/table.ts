@@ -226,6 +226,26 @@ function unlinkHolder(ctx: StepContext, lower: string, upperName: string): void 
   if (disk?.holders.includes(upperName)) DISK.update(ctx.store, lower, disk, { holders: disk.holders.filter((h) => h !== upperName) });
 }
 
+/**
+ * dm_calculate_queue_limits, for the block sizes: the largest logical and
+ * physical block size of the disks under the table, at least 512 (a zero or
+ * error target brings the stacking defaults). Taken when the table is bound
+ * (first load, resume), as Linux sets the queue's limits then.
+ */
+export function stackedBlockSizes(store: Store, t: DmTable): { logicalBlockSize: number; physicalBlockSize: number } {
+  let logicalBlockSize = 512;
+  let physicalBlockSize = 512;
+  for (const tg of t.targets) {
+    for (const leg of tg.legs) {
+      const disk = DISK.get(store, leg.disk);
+      if (!disk) continue;
+      logicalBlockSize = Math.max(logicalBlockSize, disk.logicalBlockSize);
+      physicalBlockSize = Math.max(physicalBlockSize, disk.physicalBlockSize);
+    }
+  }
+  return { logicalBlockSize, physicalBlockSize };
+}
+
 /** dm_setup_md_queue after add_disk: every device the md already holds gets its holders/ link. */
 export function linkAllHolders(ctx: StepContext, md: MappedDevice, devices: string[]): void {
   const own = readDisk(ctx.store, md.disk);
