@@ -38,12 +38,15 @@ function strayKey(exec: Execution): string | undefined {
   return undefined;
 }
 
-/** What the lessons leave out: credentials (an unprivileged process) and dm's uuid table. */
+/** What the lessons leave out: credentials (an unprivileged process), dm's uuid table, a buffered write (the page cache). */
 const SUPPLEMENT: ScenarioDefinition = {
   files: { "/tmp/note": { content: "hello" } },
   actors: {
     admin: async (sys) => {
       await sys.dmsetup.create("vol", "0 8 zero", { uuid: "uuid-vol" });
+      const fd = await sys.open("/dev/dm-0", { write: true });
+      await sys.write(fd, 0, new Uint8Array([1]));
+      await sys.close(fd);
       await sys.dmsetup.remove("vol");
     },
     user: { privileged: false, run: async (sys) => void (await sys.readFile("/tmp/note")) },

@@ -38,12 +38,15 @@ describe("I/O through dm over loop", () => {
       seen.push(Array.from(await sys.read(fd, 2 * 512, 5)));
       seen.push(await sys.ioctl(fd, "BLKGETSIZE64"));
       seen.push(await sys.write(fd, 99 * 512 + 510, new Uint8Array([7, 7, 7])));
+      // The write is in dm-0's page cache until fsync writes it through the stack.
+      seen.push(await peek(sys, "/img/a", (8 + 99) * 512 + 508, 5));
+      await sys.fsync(fd);
       seen.push(await peek(sys, "/img/a", (8 + 99) * 512 + 508, 5));
       await sys.close(fd);
     }, FILES);
     expect(r.verdict).toBe("pass");
     // The write stops at the device's end (100 sectors): 2 of the 3 bytes.
-    expect(seen).toEqual([[1, 2, 3, 4, 0xaa], 100 * 512, 2, [0xaa, 0xaa, 7, 7, 0xaa]]);
+    expect(seen).toEqual([[1, 2, 3, 4, 0xaa], 100 * 512, 2, [0xaa, 0xaa, 0xaa, 0xaa, 0xaa], [0xaa, 0xaa, 7, 7, 0xaa]]);
   });
 
   it("striped across two loop devices: chunk by chunk, alternating images; zero reads zeros and error fails with EIO", async () => {
@@ -66,6 +69,7 @@ describe("I/O through dm over loop", () => {
       // Chunk 0 → loop1 sector 0, chunk 1 → loop2 sector 16, chunk 2 → loop1 sector 8, chunk 3 → loop2 sector 24.
       for (const chunk of [0, 1, 2, 3]) seen.push((await sys.read(fd, chunk * 8 * 512, 1))[0]);
       await sys.write(fd, 3 * 8 * 512, new Uint8Array([9]));
+      await sys.fsync(fd);
       seen.push(await peek(sys, "/img/b", 24 * 512, 1));
       seen.push(Array.from(await sys.read(fd, 32 * 512, 2)));
       seen.push(await errnoOf(sys.read(fd, 40 * 512, 2)));

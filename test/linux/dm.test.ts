@@ -321,6 +321,48 @@ describe("deferred removal: the worker's two steps and the window between them (
   });
 });
 
+describe("sysfs holders/ and slaves/: the two links bd_link_disk_holder makes together (block/holder.c)", () => {
+  it("a registered dm device over loop1 and loop2: loop*/holders/dm-0 and dm-0/slaves/loop* are symlinks ../../<other>; an inactive table's devices count; both go with the table", async () => {
+    const seen: Record<string, unknown> = {};
+    await drive(async (sys) => {
+      const ctl = await control(sys);
+      await attachLoop(sys, 1);
+      await attachLoop(sys, 2, "b");
+      await sys.ioctl(ctl, "DM_DEV_CREATE", { name: "a" });
+      seen.before = [await sys.readdir("/sys/block/loop1/slaves"), await errnoOf(sys.stat("/sys/block/dm-0/slaves"))];
+      await sys.ioctl(ctl, "DM_TABLE_LOAD", { name: "a", targets: linear(8, "7:1") });
+      await sys.ioctl(ctl, "DM_DEV_SUSPEND", { name: "a" });
+      seen.loaded = [await sys.readdir("/sys/block/dm-0/slaves"), await sys.readdir("/sys/block/loop1/holders"), await sys.readdir("/sys/block/dm-0/holders")];
+      seen.links = [await sys.readlink("/sys/block/dm-0/slaves/loop1"), await sys.readlink("/sys/block/loop1/holders/dm-0")];
+      // The links are followed: stat gives the other disk's directory, a path through them reaches its attributes.
+      seen.follow = [
+        (await sys.stat("/sys/block/dm-0/slaves/loop1")).type,
+        await sys.exists("/sys/block/dm-0/slaves/loop1"),
+        (await sys.readFile("/sys/block/dm-0/slaves/loop1/loop/backing_file")).trim(),
+        (await sys.readFile("/sys/block/loop1/holders/dm-0/dm/name")).trim(),
+        await errnoOf(sys.readlink("/sys/block/dm-0/slaves")),
+        await sys.exists("/sys/block/dm-0/slaves/loop2"),
+      ];
+      // An inactive table next to the live one opens its devices too (md->table_devices): linked as the disk is registered.
+      await sys.ioctl(ctl, "DM_TABLE_LOAD", { name: "a", targets: linear(8, "7:2") });
+      seen.inactive = [await sys.readdir("/sys/block/dm-0/slaves"), await sys.readdir("/sys/block/loop2/holders")];
+      await sys.ioctl(ctl, "DM_DEV_SUSPEND", { name: "a" });
+      seen.swapped = [await sys.readdir("/sys/block/dm-0/slaves"), await sys.readdir("/sys/block/loop1/holders")];
+      await sys.ioctl(ctl, "DM_DEV_REMOVE", { name: "a" });
+      seen.removed = [await sys.readdir("/sys/block/loop2/holders"), await errnoOf(sys.readdir("/sys/block/dm-0/slaves"))];
+    });
+    expect(seen).toEqual({
+      before: [[], "ENOENT"],
+      loaded: [["loop1"], ["dm-0"], []],
+      links: ["../../loop1", "../../dm-0"],
+      follow: ["directory", true, "/img/a", "a", "EINVAL", false],
+      inactive: [["loop1", "loop2"], ["dm-0"]],
+      swapped: [["loop2"], []],
+      removed: [[], "ENOENT"],
+    });
+  });
+});
+
 describe("REMOVE_ALL, LIST_DEVICES, rename", () => {
   it("REMOVE_ALL removes every closed device, skips (and with DEFERRED_REMOVE marks) open ones, and copies back only the version", async () => {
     const seen: unknown[] = [];

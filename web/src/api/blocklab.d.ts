@@ -250,7 +250,18 @@ declare module "blocklab" {
     create?: boolean;
     /** O_DIRECTORY: ENOTDIR unless the path is a directory. */
     directory?: boolean;
+    /**
+     * O_DIRECT: a block device's reads and writes bypass its page cache (after
+     * writing back the dirty pages of their range) and must be in whole logical
+     * blocks (BLKSSZGET), offset and length, else EINVAL. EINVAL at open for a
+     * directory or a control device, and for a file on linux-6.1 and 6.1.192
+     * (tmpfs without direct I/O).
+     */
+    direct?: boolean;
   }
+
+  /** lseek(2)'s whence: from the start, the current position, or the end. */
+  export type Whence = "SEEK_SET" | "SEEK_CUR" | "SEEK_END";
 
   /** A device number. */
   export interface DevT {
@@ -414,6 +425,22 @@ declare module "blocklab" {
     LOOP_SET_CAPACITY: { arg: void; result: 0 };
     BLKGETDISKSEQ: { arg: void; result: number };
     BLKGETSIZE64: { arg: void; result: number };
+    /** The size in 512-byte sectors. */
+    BLKGETSIZE: { arg: void; result: number };
+    /** 1 while the device is read-only (a read-only binding or table, or BLKROSET), else 0. */
+    BLKROGET: { arg: void; result: 0 | 1 };
+    /** Sets the block device's read-only flag (nonzero: read-only); needs CAP_SYS_ADMIN (EACCES). Writes through fds then fail with EPERM. */
+    BLKROSET: { arg: number; result: 0 };
+    /** The logical block size (O_DIRECT's unit). */
+    BLKSSZGET: { arg: void; result: number };
+    /** The physical block size. */
+    BLKPBSZGET: { arg: void; result: number };
+    /** The block device's soft block size, set at its first open (4096 for most sizes). */
+    BLKBSZGET: { arg: void; result: number };
+    /** Writes the dirty pages of the device's page cache back and drops the cache; needs CAP_SYS_ADMIN (EACCES). */
+    BLKFLSBUF: { arg: void; result: 0 };
+    /** Discards `[start, length]` bytes (the fd opened for writing): loop punches a hole (reads as zeros), dm passes it down; EOPNOTSUPP where unsupported. */
+    BLKDISCARD: { arg: [start: number, length: number]; result: 0 };
     DM_VERSION: { arg: DmIoctlArg; result: DmIoctlResult };
     DM_REMOVE_ALL: { arg: DmIoctlArg; result: DmIoctlResult };
     DM_LIST_DEVICES: { arg: DmIoctlArg; result: DmIoctlResult };
@@ -717,6 +744,21 @@ declare module "blocklab" {
     read(fd: number, offset: number, length: number): Promise<Uint8Array>;
     /** pwrite(2): bytes written. */
     write(fd: number, offset: number, bytes: Uint8Array): Promise<number>;
+    /**
+     * fsync(2): a block device's dirty pages are written to the device (EIO
+     * if one could not be); a file or directory has nothing to sync; EINVAL
+     * on a control device.
+     */
+    fsync(fd: number): Promise<void>;
+    /** fdatasync(2): as fsync (a block device has no metadata to skip). */
+    fdatasync(fd: number): Promise<void>;
+    /**
+     * lseek(2): sets the fd's position and returns it. `read` and `write`
+     * are pread and pwrite: they neither use nor move it. On a block device
+     * SEEK_END is its size, and no position may pass it (EINVAL); ESPIPE on
+     * a control device.
+     */
+    lseek(fd: number, offset: number, whence: Whence): Promise<number>;
     /** ioctl(2) with the kernel's request names; arguments and results mirror the uapi structs (loop, block and `DM_*` on /dev/mapper/control). */
     ioctl<N extends IoctlName>(fd: number, name: N, arg?: IoctlMap[N]["arg"]): Promise<IoctlMap[N]["result"]>;
     /** stat(2): the type and, for a device node, its device number. */

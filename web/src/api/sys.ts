@@ -61,6 +61,9 @@ export function makeProcess(ch: Channel, who: Who, machine: Machine): Process {
     close: (fd) => call(k.close(fd)),
     read: (fd, offset, length) => call(k.read(fd, offset, length)),
     write: (fd, offset, bytes) => call(k.write(fd, offset, bytes)),
+    fsync: (fd) => call(k.fsync(fd)),
+    fdatasync: (fd) => call(k.fdatasync(fd)),
+    lseek: (fd, offset, whence) => call(k.lseek(fd, offset, whence)),
     // DM_DEV_CREATE with patch 2/7 returns an fd too.
     ioctl: (fd, name, arg) => (name === "DM_DEV_CREATE" ? holding(call(k.ioctl(fd, name, arg))) : call(k.ioctl(fd, name, arg))) as never,
     stat: (path) => call(k.stat(path)),

@@ -5,9 +5,10 @@
 // drivers (linux/drivers.ts). docs/linux-model.md §4.2-4.3.
 
 import type { StepContext } from "../sim/op";
-import { readDisk } from "./block";
+import { PAGE_SIZE, readDisk, SECTOR } from "./block";
 import { fail, type Kernel } from "./kernel";
 import { DISK, type Gendisk } from "./objects";
+import { flushBuffers } from "./pagecache";
 
 export interface BlkdevOpenOptions {
   write: boolean;
@@ -28,15 +29,31 @@ export function blkdevOpen(ctx: StepContext, k: Kernel, d: string, key: string, 
   }
   k.blockDrivers[disk.driver].open(ctx, k, d, disk);
   const claim = opts.holder === undefined ? disk.claim : { holder: opts.holder, count: (disk.claim?.count ?? 0) + 1 };
-  DISK.update(ctx.store, key, readDisk(ctx.store, key), { openers: disk.openers + 1, claim });
+  const now = readDisk(ctx.store, key);
+  // blkdev_get_whole: the first opener sets the inode's block size.
+  const bdevBlockSize = disk.openers === 0 ? initBlocksize(now.logicalBlockSize, now.sectors * SECTOR) : now.bdevBlockSize;
+  DISK.update(ctx.store, key, now, { openers: disk.openers + 1, claim, bdevBlockSize });
 }
 
-/** blkdev_put: the opener goes, its claim with it, then the driver's release (which may detach or delete). */
+/** set_init_blocksize: from the logical block size, doubled up to a page while it divides the size. */
+export function initBlocksize(logical: number, bytes: number): number {
+  let bsize = logical;
+  while (bsize < PAGE_SIZE && (bytes & bsize) === 0) bsize <<= 1;
+  return bsize;
+}
+
+/**
+ * blkdev_put: the opener goes, its claim with it; the last one writes the
+ * page cache back and drops it (sync_blockdev, then blkdev_flush_mapping's
+ * kill_bdev; writeback errors are not reported: close returns 0); then the
+ * driver's release (which may detach or delete).
+ */
 export function blkdevClose(ctx: StepContext, k: Kernel, d: string, key: string, holder?: string): void {
   const disk: Gendisk = readDisk(ctx.store, key);
   let claim = disk.claim;
   if (holder !== undefined && claim !== null && claim.holder === holder) claim = claim.count > 1 ? { holder, count: claim.count - 1 } : null;
-  const after = DISK.update(ctx.store, key, disk, { openers: disk.openers - 1, claim });
+  if (disk.openers === 1) flushBuffers(ctx, k, key);
+  const after = DISK.update(ctx.store, key, readDisk(ctx.store, key), { openers: disk.openers - 1, claim });
   k.blockDrivers[after.driver].release(ctx, k, d, key, after);
   // A disk that was deleted while open goes with its last opener (put_disk).
   const now = DISK.get(ctx.store, key);

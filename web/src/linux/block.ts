@@ -10,6 +10,9 @@ import { DEV_NODE, DEVT, DISK, DISKSEQ, UEVENTS, type DiskDriver, type Gendisk, 
 
 export const SECTOR = 512;
 
+/** The page size of the model's page cache and of set_init_blocksize (x86-64's 4 KiB). */
+export const PAGE_SIZE = 4096;
+
 export function readDisk(store: Store, key: string): Gendisk {
   return must(DISK.get(store, key), `disk ${key}`);
 }
@@ -37,6 +40,9 @@ export function allocDisk(ctx: StepContext, d: string, spec: { name: string; maj
   const disk: Gendisk = {
     name: spec.name, major: spec.major, minor: spec.minor, diskseq: seq, driver: spec.driver, driverKey: spec.driverKey,
     registered: false, live: true, sectors: 0, readOnly: false, openers: 0, claim: null, holders: [],
+    // blk_set_default_limits: 512-byte blocks. The bdev inode starts with its
+    // pseudo superblock's PAGE_SIZE block size, which the first open replaces.
+    logicalBlockSize: SECTOR, physicalBlockSize: SECTOR, bdevBlockSize: PAGE_SIZE, bdevReadOnly: false,
   };
   DISK.set(ctx.store, key, disk);
   ctx.emit({ kind: "disk-alloc", domain: d, name: spec.name, diskseq: seq });

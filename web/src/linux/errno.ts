@@ -25,6 +25,7 @@ export const ERRNO = {
   EMFILE: 24,
   ENOTTY: 25,
   ENOSPC: 28,
+  ESPIPE: 29,
   EROFS: 30,
   ERANGE: 34,
   ENAMETOOLONG: 36,

@@ -98,7 +98,7 @@ function readSectors(k: Kernel, slot: number, first: number, count: number, name
   return out;
 }
 
-/** pread on a block device: 0 bytes at or past the end (before anything else, as the page cache answers), else the bytes. */
+/** Bios that read a block device: 0 bytes at or past the end (before anything else, as blkdev_read_iter answers), else the bytes. */
 export function readDiskBytes(ctx: StepContext, k: Kernel, key: string, offset: number, length: number): Uint8Array {
   const disk = readDisk(ctx.store, key);
   if (!disk.live) fail("EIO", `${disk.name} has been deleted`);
@@ -112,32 +112,60 @@ export function readDiskBytes(ctx: StepContext, k: Kernel, key: string, offset: 
   return buf.slice(offset - first * SECTOR, offset - first * SECTOR + n);
 }
 
-/** pwrite on a block device: EPERM when read-only, ENOSPC at the end, partial sectors read, modified and written back. */
-export function writeDiskBytes(ctx: StepContext, k: Kernel, key: string, offset: number, bytes: Uint8Array): number {
+/**
+ * blkdev_write_iter's checks, in its order: EPERM while read-only
+ * (bdev_read_only: the disk's own flag or BLKROSET's), 0 for nothing,
+ * ENOSPC at or past the end. The bytes that fit, or 0.
+ */
+export function writableBytes(ctx: StepContext, key: string, offset: number, length: number): number {
   const disk = readDisk(ctx.store, key);
   if (!disk.live) fail("EIO", `${disk.name} has been deleted`);
-  if (disk.readOnly) fail("EPERM", `${disk.name} is read-only`);
+  if (disk.readOnly || disk.bdevReadOnly) fail("EPERM", `${disk.name} is read-only`);
   const cap = disk.sectors * SECTOR;
-  if (bytes.length === 0) return 0;
+  if (length === 0) return 0;
   if (offset >= cap) fail("ENOSPC", `${disk.name} ends at byte ${cap}`);
-  const n = Math.min(bytes.length, cap - offset);
+  return Math.min(length, cap - offset);
+}
+
+/**
+ * Bios that write `bytes` at `offset` (inside the disk) through the stack:
+ * partial sectors read, modified and written back. What pwrite with
+ * O_DIRECT and the page cache's writeback submit; EIO where a bio fails.
+ */
+export function writeThrough(ctx: StepContext, k: Kernel, key: string, offset: number, bytes: Uint8Array): void {
+  const disk = readDisk(ctx.store, key);
+  if (!disk.live) fail("EIO", `${disk.name} has been deleted`);
+  const n = bytes.length;
   const first = Math.floor(offset / SECTOR);
   const last = Math.ceil((offset + n) / SECTOR);
   const p: Programmed = { next: 0, images: new Set() };
   const slot = program(ctx, k, key, p, 0);
   const buf = (offset % SECTOR !== 0 || (offset + n) % SECTOR !== 0) ? readSectors(k, slot, first, last - first, disk.name) : new Uint8Array((last - first) * SECTOR);
-  buf.set(bytes.subarray(0, n), offset - first * SECTOR);
+  buf.set(bytes, offset - first * SECTOR);
   const step = chunkSectors(k);
   for (let s = 0; s < last - first; s += step) {
     const m = Math.min(step, last - first - s);
     if (!k.dp!.writeDevice(slot, first + s, buf.subarray(s * SECTOR, (s + m) * SECTOR))) fail("EIO", `I/O error writing ${disk.name}`);
   }
-  // The bytes are outside the store: a write shows in footprints and fingerprints through `gen`.
+  bumpImages(ctx, p);
+}
+
+/** Discard bios for `length` bytes at `offset` (whole sectors inside the disk): a loop image gets a hole, dm passes them down, zero drops them, error fails them (EIO). */
+export function discardThrough(ctx: StepContext, k: Kernel, key: string, offset: number, length: number): void {
+  const disk = readDisk(ctx.store, key);
+  if (!disk.live) fail("EIO", `${disk.name} has been deleted`);
+  const p: Programmed = { next: 0, images: new Set() };
+  const slot = program(ctx, k, key, p, 0);
+  if (!k.dp!.discardDevice(slot, offset / SECTOR, length / SECTOR)) fail("EIO", `I/O error discarding on ${disk.name}`);
+  bumpImages(ctx, p);
+}
+
+/** The bytes are outside the store: a write shows in footprints and fingerprints through the images' `gen`. */
+function bumpImages(ctx: StepContext, p: Programmed): void {
   for (const fk of p.images) {
     const f = FILE.get(ctx.store, fk) as ImageFile;
     FILE.update(ctx.store, fk, f, { gen: f.gen + 1 });
   }
-  return n;
 }
 
 /**

@@ -6,20 +6,13 @@
 // as an unknown request number is.
 
 import type { StepContext } from "../sim/op";
-import { readDisk, SECTOR } from "./block";
+import { BLK_IOCTLS, blkdevIoctl, isBlkIoctl } from "./blkdev-ioctl";
 import { DM_COMMANDS, dmControlIoctl } from "./dm/ioctl";
 import { lookupFd } from "./fdtable";
-import { observePair } from "./pairs";
 import { fail, type Kernel } from "./kernel";
 import { LOOP_CTL_IOCTLS, loopControlIoctl } from "./loop/control";
 import { LOOP_IOCTLS, targetOfFd } from "./loop/ioctl";
 import { driverIoctl } from "./dm/blk-ioctl";
-
-/** include/uapi/linux/fs.h */
-export const BLK_IOCTLS = {
-  BLKGETSIZE64: 0x80081272,
-  BLKGETDISKSEQ: 0x80081280,
-} as const;
 
 /** Request numbers by name, for traces and docs. dm's are _IOWR(0xfd, nr, struct dm_ioctl) = 0xC138FD00 + nr. */
 export const IOCTL_NUMBERS: Record<string, number> = {
@@ -32,7 +25,7 @@ export const IOCTL_NUMBERS: Record<string, number> = {
 type Family = "blk" | "loop" | "loop-ctl" | "dm";
 
 function familyOf(name: string): Family | undefined {
-  if (name in BLK_IOCTLS) return "blk";
+  if (isBlkIoctl(name)) return "blk";
   if (name in LOOP_IOCTLS) return "loop";
   if (name in LOOP_CTL_IOCTLS) return "loop-ctl";
   if ((DM_COMMANDS as readonly string[]).includes(name)) return "dm";
@@ -57,15 +50,10 @@ export function vfsIoctl(ctx: StepContext, k: Kernel, fd: number, name: unknown,
       // ctl_ioctl: a request whose type byte is not 0xfd is ENOTTY.
       if (family !== "dm") fail("ENOTTY", `${name} on /dev/mapper/control`);
       return dmControlIoctl(ctx, k, name, arg);
-    case "disk": {
-      const disk = readDisk(ctx.store, f.disk);
-      if (name === "BLKGETDISKSEQ") {
-        observePair(ctx, ctx.who.domain, f.disk, ctx.who.name);
-        return disk.diskseq;
-      }
-      if (name === "BLKGETSIZE64") return disk.sectors * SECTOR;
-      // The driver's own: lo_ioctl, or dm_blk_ioctl, which passes it down (dm/blk-ioctl.ts).
+    case "disk":
+      // The block layer's own (blkdev_ioctl, blkdev_common_ioctl), else the
+      // driver's: lo_ioctl, or dm_blk_ioctl, which passes it down (dm/blk-ioctl.ts).
+      if (isBlkIoctl(name)) return blkdevIoctl(ctx, k, f, name, arg);
       return driverIoctl(ctx, k, targetOfFd(f), name, family === "loop", arg);
-    }
   }
 }

@@ -25,6 +25,29 @@ export interface KernelConfig {
    * marked for stable and 6.1.192 is from 2025). No golden record shows it.
    */
   loopConfigureUevent: boolean;
+  /**
+   * 00065f925efb "dm zero: add discard support" (with the error target's,
+   * in the 6.6 cycle): zero and error targets advertise discard; zero drops
+   * discards, error fails them (EIO). Before it a table with either target
+   * has no discard support (EOPNOTSUPP).
+   */
+  dmZeroErrorDiscard: boolean;
+  /**
+   * BLKDISCARD's check order. 6.1: EBADF, EOPNOTSUPP, 512-byte alignment,
+   * range, the page cache range dropped, then __blkdev_issue_discard's
+   * EPERM (read-only), logical-block alignment and empty range. 6.12 ("block:
+   * move discard checks into the ioctl handler", then blk_validate_byte_range
+   * with the io_uring discard of 6.12): EOPNOTSUPP, EBADF, EPERM, the range
+   * against the logical block size, all before the page cache is touched.
+   */
+  discardChecksFirst: boolean;
+  /**
+   * O_DIRECT on a regular file. The model's files stand for tmpfs, which has
+   * no direct I/O in 6.1 (open gives EINVAL) and takes O_DIRECT since 6.6
+   * ("tmpfs: trivial support for direct IO"); the model's files have no
+   * page cache, so there it changes nothing.
+   */
+  tmpfsDirectIO: boolean;
   /** The loop module's max_loop (the golden setup passes max_loop=8): loop0..7 exist at boot, and an open by dev_t below it autoloads. */
   maxLoop: number;
   /** dm's block major: dynamic, 254 in the golden environment (the first dynamic major). */
@@ -49,6 +72,9 @@ export function kernelConfig(config: Config): KernelConfig {
     dmRefusesReservedNames: at6_12,
     dmVersion: at6_12 ? [4, 48, 0] : [4, 47, 0],
     loopConfigureUevent: k !== "linux-6.1",
+    dmZeroErrorDiscard: at6_12,
+    discardChecksFirst: at6_12,
+    tmpfsDirectIO: at6_12,
     maxLoop: 8,
     dmMajor: 254,
     dmFlagPolicy: config.patches.dmFlagPolicy,

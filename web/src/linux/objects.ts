@@ -45,11 +45,36 @@ export interface Gendisk {
   claim: { holder: string; count: number } | null;
   /** sysfs holders/: names of upper disks that claimed this one. */
   holders: string[];
+  /** The queue's logical and physical block size (BLKSSZGET, BLKPBSZGET): loop's block size; dm's, the largest of the disks under its table when it was bound. */
+  logicalBlockSize: number;
+  physicalBlockSize: number;
+  /** The block device inode's block size (BLKBSZGET), set at each first open from the logical block size and the capacity (set_init_blocksize). */
+  bdevBlockSize: number;
+  /** bd_read_only (BLKROSET), kept with the disk; a write through an fd fails with EPERM while it or `readOnly` is set (bdev_read_only). */
+  bdevReadOnly: boolean;
 }
 
 /** `devt:<d>:<major>:<minor>`: which registered disk a device number names now. */
 export interface DevtIndex {
   disk: string;
+}
+
+/**
+ * `pagecache:<d>:s<allocSeq>`: the pages of a disk's block-device page
+ * cache (bd_inode's mapping) that buffered writes put there, by page index
+ * (4096 bytes each). Dirty until written back (fsync, BLKFLSBUF, the last
+ * close); clean ones stay and answer buffered reads until the cache is
+ * dropped. Absent while no page is cached, as for every disk nobody wrote
+ * to through an fd. pagecache.ts says what the model leaves out.
+ */
+export interface PageCache {
+  pages: Record<string, CachedPage>;
+}
+
+export interface CachedPage {
+  /** The page's 4096 bytes, base64 (store values are plain JSON). */
+  data: string;
+  dirty: boolean;
 }
 
 // ---- loop (drivers/block/loop.c) ----
@@ -142,11 +167,19 @@ export interface FdTable {
 
 export type MiscDevice = "loop-control" | "mapper-control";
 
+/**
+ * An open file. `pos` is the file position (lseek; absent: 0): the model's
+ * read and write are pread and pwrite, which neither use nor move it.
+ * `direct`: opened with O_DIRECT (a disk's I/O bypasses its page cache).
+ */
 export type OpenFile =
-  | { kind: "file"; file: string; write: boolean }
-  | { kind: "dir"; path: string }
-  | { kind: "disk"; disk: string; write: boolean; excl: boolean }
+  | { kind: "file"; file: string; write: boolean; pos?: number }
+  | { kind: "dir"; path: string; pos?: number }
+  | { kind: "disk"; disk: string; write: boolean; excl: boolean; direct?: true; pos?: number }
   | { kind: "misc"; dev: MiscDevice };
+
+/** An open block device. */
+export type DiskFd = Extract<OpenFile, { kind: "disk" }>;
 
 // ---- device nodes, links, uevents, udev ----
 
@@ -191,6 +224,8 @@ export interface UdevRecord {
 
 export const DISKSEQ = declareKind<DiskseqCounter, [d: string]>("diskseq", (d) => d);
 export const DISK = declareKind<Gendisk, [d: string, allocSeq: number]>("disk", (d, allocSeq) => `${d}:s${allocSeq}`);
+/** A disk's page cache goes with its gendisk: the same tail as the disk's key (PAGECACHE.withTail). */
+export const PAGECACHE = declareKind<PageCache, [d: string, allocSeq: number]>("pagecache", (d, allocSeq) => `${d}:s${allocSeq}`);
 export const DEVT = declareKind<DevtIndex, [d: string, major: number, minor: number]>("devt", (d, major, minor) => `${d}:${major}:${minor}`);
 export const LOOP = declareKind<LoopDevice, [d: string, index: number]>("loop", (d, index) => `${d}:${index}`);
 export const DM = declareKind<MappedDevice, [d: string, minor: number]>("dm", (d, minor) => `${d}:${minor}`);

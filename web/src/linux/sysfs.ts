@@ -6,6 +6,7 @@
 import type { Store } from "../sim/store";
 import { fail, type Kernel } from "./kernel";
 import { DISK, DM, LOOP, type Gendisk } from "./objects";
+import { heldDevices } from "./dm/held";
 import { backingPath } from "./loop/device";
 
 /** The registered, live disk behind a /sys/block/<name> directory, or undefined. */
@@ -22,7 +23,12 @@ export function sysBlockDisk(store: Store, d: string, name: string): { key: stri
 
 type Dir = { kind: "dir"; entries: () => string[] };
 type Attr = { kind: "attr"; value: () => string };
-type Node = Dir | Attr;
+/** A symlink; `target` is relative to the link's directory, as kernfs writes it. */
+type Link = { kind: "link"; target: string };
+type Node = Dir | Attr | Link;
+
+/** What a sysfs path is, for the VFS: a directory with its entries, an attribute, or a symlink. */
+export type SysfsEntry = { kind: "dir"; entries: string[] } | { kind: "attr" } | { kind: "link"; target: string };
 
 const bool = (b: boolean) => (b ? "1\n" : "0\n");
 
@@ -58,12 +64,26 @@ function sysfsNode(store: Store, k: Kernel, d: string, path: string): Node | und
   const loop = disk.driver === "loop" ? LOOP.get(store, disk.driverKey) : undefined;
   const loopAttrs = loop && (loop.state === "bound" || loop.state === "rundown");
   const md = disk.driver === "dm" ? DM.get(store, disk.driverKey) : undefined;
+  // bd_link_disk_holder makes both links of a pair at once (block/holder.c):
+  // the lower disk's holders/<upper> and the upper disk's slaves/<lower>.
+  // Only dm links holders in the model, so a disk's slaves are the devices
+  // its tables hold whose holders/ name it: read from that one record.
+  const slaves = (): string[] => {
+    if (!md) return [];
+    const names: string[] = [];
+    for (const key of heldDevices([md.live, md.inactive])) {
+      const lower = DISK.get(store, key);
+      if (lower?.holders.includes(disk.name)) names.push(lower.name);
+    }
+    return names;
+  };
   const top: Record<string, Node> = {
     dev: { kind: "attr", value: () => `${disk.major}:${disk.minor}\n` },
     diskseq: { kind: "attr", value: () => `${disk.diskseq}\n` },
     ro: { kind: "attr", value: () => bool(disk.readOnly) },
     size: { kind: "attr", value: () => `${disk.sectors}\n` },
     holders: { kind: "dir", entries: () => [...disk.holders].sort() },
+    slaves: { kind: "dir", entries: () => slaves().sort() },
   };
   if (loopAttrs) {
     const lo = loop!;
@@ -95,28 +115,32 @@ function sysfsNode(store: Store, k: Kernel, d: string, path: string): Node | und
   }
   if (rest.length === 0) return { kind: "dir", entries: () => Object.keys(top).sort() };
   if (rest.length === 1) return top[rest[0]!];
-  if (rest.length === 2 && rest[0] === "holders" && disk.holders.includes(rest[1]!)) {
-    // A symlink to the holder's directory; reading it as a file is refused like any directory.
-    return { kind: "dir", entries: () => [] };
-  }
-  return undefined;
+  const linked = rest[0] === "holders" ? disk.holders.includes(rest[1]!) : rest[0] === "slaves" && slaves().includes(rest[1]!);
+  if (!linked) return undefined;
+  // Both directories live under /sys/devices/virtual/block/<name>, so kernfs
+  // writes the link to a sibling disk as ../../<other> (kernfs_get_target_path);
+  // in the model's /sys/block that resolves to the same directory.
+  if (rest.length === 2) return { kind: "link", target: `../../${rest[1]}` };
+  // A path through the link continues in the other disk's directory.
+  return sysfsNode(store, k, d, `/sys/block/${rest.slice(1).join("/")}`);
 }
 
 export function isSysfsPath(path: string): boolean {
   return path === "/sys" || path.startsWith("/sys/");
 }
 
-/** The text of a sysfs attribute. */
+/** The text of a sysfs attribute (the VFS has followed any link before). */
 export function readSysfs(store: Store, k: Kernel, d: string, path: string): string {
   const n = sysfsNode(store, k, d, path);
   if (!n) fail("ENOENT", `${path}: no such file or directory`);
-  if (n.kind === "dir") fail("EISDIR", `${path} is a directory`);
+  if (n.kind !== "attr") fail("EISDIR", `${path} is a directory`);
   return n.value();
 }
 
-/** A sysfs directory's entries, sorted; undefined when the path is not a sysfs directory. */
-export function sysfsEntries(store: Store, k: Kernel, d: string, path: string): string[] | "attr" | undefined {
+/** What is at a sysfs path (a directory's entries sorted), or undefined when nothing is. */
+export function sysfsEntry(store: Store, k: Kernel, d: string, path: string): SysfsEntry | undefined {
   const n = sysfsNode(store, k, d, path);
   if (!n) return undefined;
-  return n.kind === "dir" ? n.entries() : "attr";
+  if (n.kind === "dir") return { kind: "dir", entries: n.entries() };
+  return n.kind === "link" ? n : { kind: "attr" };
 }

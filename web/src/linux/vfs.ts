@@ -5,17 +5,17 @@
 
 import { errnoOf, type StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
-import { diskByDevt } from "./block";
+import { diskByDevt, readDisk, SECTOR } from "./block";
 import { blkdevClose, blkdevOpen } from "./bdev";
 import { isRoot } from "./creds";
 import { fdHolder, freeFd, installFd, lookupFd, removeFd } from "./fdtable";
 import { FILE, IMAGE_IDS, isTextFile, normalizePath, type FileObject, type ImageFile } from "./files";
 import { LOOP_CTRL_MINOR, LOOP_MAJOR, MAPPER_CTRL_MINOR, MISC_MAJOR } from "./kconfig";
 import { fail, ModelBug, type Kernel } from "./kernel";
-import { readDiskBytes, writeDiskBytes } from "./io";
+import { bufferedRead, bufferedWrite, directRead, directWrite, writeBack } from "./pagecache";
 import { loopAdd } from "./loop/device";
 import { DEV_NODE, LOOP, SYMLINK, type DeviceNode, type OpenFile } from "./objects";
-import { isSysfsPath, readSysfs, sysBlockDisk, sysfsEntries } from "./sysfs";
+import { isSysfsPath, readSysfs, sysBlockDisk, sysfsEntry } from "./sysfs";
 import { observePair } from "./pairs";
 
 export interface OpenFlags {
@@ -25,6 +25,8 @@ export interface OpenFlags {
   create?: boolean;
   /** O_DIRECTORY: ENOTDIR unless the path is a directory. */
   directory?: boolean;
+  /** O_DIRECT: a disk's reads and writes bypass its page cache, in whole logical blocks. */
+  direct?: boolean;
 }
 
 export interface StatResult {
@@ -56,10 +58,7 @@ function linkTarget(linkPath: string, target: string): string {
 /** Whether a path is a directory: fixed, a sysfs directory, or a prefix of something that exists. */
 function isDir(store: Store, k: Kernel, d: string, path: string): boolean {
   if (FIXED_DIRS.has(path)) return true;
-  if (isSysfsPath(path)) {
-    const e = sysfsEntries(store, k, d, path);
-    return e !== undefined && e !== "attr";
-  }
+  if (isSysfsPath(path)) return sysfsEntry(store, k, d, path)?.kind === "dir";
   const prefix = `${path}/`;
   for (const kind of PATH_KINDS) {
     const head = kind.key(d, prefix);
@@ -68,18 +67,27 @@ function isDir(store: Store, k: Kernel, d: string, path: string): boolean {
   return false;
 }
 
+/** The target of the symlink at `path`: udev's (stored) or sysfs's (holders/, slaves/), or undefined. */
+function linkAt(store: Store, k: Kernel, d: string, path: string): string | undefined {
+  if (isSysfsPath(path)) {
+    const e = sysfsEntry(store, k, d, path);
+    return e?.kind === "link" ? e.target : undefined;
+  }
+  return SYMLINK.get(store, SYMLINK.key(d, path))?.target;
+}
+
 /** Resolves a path, following a final symlink (ELOOP after 8 hops); ENOENT when nothing is there. */
 function resolve(store: Store, k: Kernel, d: string, rawPath: unknown, follow = true): Resolved | { kind: "link"; path: string; target: string } {
   let path = normalizePath(rawPath);
   for (let hop = 0; ; hop++) {
-    const link = SYMLINK.get(store, SYMLINK.key(d, path));
-    if (link === undefined) break;
-    if (!follow) return { kind: "link", path, target: link.target };
+    const target = linkAt(store, k, d, path);
+    if (target === undefined) break;
+    if (!follow) return { kind: "link", path, target };
     if (hop >= MAX_SYMLINK_HOPS) fail("ELOOP", `${String(rawPath)}: too many levels of symbolic links`);
-    path = linkTarget(path, link.target);
+    path = linkTarget(path, target);
   }
   if (isSysfsPath(path)) {
-    if (sysfsEntries(store, k, d, path) === undefined) fail("ENOENT", `${path}: no such file or directory`);
+    if (sysfsEntry(store, k, d, path) === undefined) fail("ENOENT", `${path}: no such file or directory`);
     return { kind: "sysfs", path };
   }
   const node = DEV_NODE.get(store, DEV_NODE.key(d, path));
@@ -140,8 +148,21 @@ export function vfsOpen(ctx: StepContext, k: Kernel, rawPath: unknown, flags: Op
       f = openNode(ctx, k, d, r.path, r.node, fd, write, flags.excl ?? false);
       break;
   }
+  if (flags.direct) f = withDirect(k, f, r.path);
   installFd(ctx, fd, f);
   return fd;
+}
+
+/**
+ * do_dentry_open's O_DIRECT check, after the file's own open: a block
+ * device takes it (def_blk_aops has direct_IO); a regular file where tmpfs
+ * does (`tmpfsDirectIO`); a directory or a char device does not (EINVAL,
+ * the device's open undone as the failed open releases it).
+ */
+function withDirect(k: Kernel, f: OpenFile, path: string): OpenFile {
+  if (f.kind === "disk") return { ...f, direct: true };
+  if (f.kind === "file" && k.cfg.tmpfsDirectIO) return f;
+  return fail("EINVAL", `${path}: O_DIRECT is not supported here`);
 }
 
 function openNode(ctx: StepContext, k: Kernel, d: string, path: string, node: DeviceNode, fd: number, write: boolean, excl: boolean): OpenFile {
@@ -193,7 +214,7 @@ export function vfsRead(ctx: StepContext, k: Kernel, fd: number, offset: number,
       return n === 0 ? new Uint8Array(0) : k.dp!.readImage(file.image, offset, n);
     }
     case "disk":
-      return readDiskBytes(ctx, k, f.disk, offset, length);
+      return f.direct ? directRead(ctx, k, f.disk, offset, length) : bufferedRead(ctx, k, f.disk, offset, length);
   }
 }
 
@@ -219,8 +240,65 @@ export function vfsWrite(ctx: StepContext, k: Kernel, fd: number, offset: number
     }
     case "disk":
       if (!f.write) fail("EBADF", "the fd is not open for writing");
-      return writeDiskBytes(ctx, k, f.disk, offset, bytes);
+      return f.direct ? directWrite(ctx, k, f.disk, offset, bytes) : bufferedWrite(ctx, k, f.disk, offset, bytes);
   }
+}
+
+/**
+ * fsync(2) and fdatasync(2) (the same for a block device: blkdev_fsync
+ * ignores datasync): a disk's dirty pages written back, EIO if one failed;
+ * then blkdev_issue_flush, which succeeds in the model (nothing below
+ * caches). A file or directory (tmpfs: noop_fsync) has nothing to sync; a
+ * control device has no fsync (EINVAL, vfs_fsync_range).
+ */
+export function vfsFsync(ctx: StepContext, k: Kernel, fd: number): void {
+  const f = lookupFd(ctx, fd);
+  if (f.kind === "misc") fail("EINVAL", "a control device has no fsync");
+  if (f.kind !== "disk") return;
+  const err = writeBack(ctx, k, f.disk);
+  if (err) fail(err, "writing back the page cache failed");
+}
+
+export type Whence = "SEEK_SET" | "SEEK_CUR" | "SEEK_END";
+
+/** include/uapi/linux/fs.h; SEEK_DATA and SEEK_HOLE are not modelled (EINVAL). */
+const WHENCE: Record<Whence, number> = { SEEK_SET: 0, SEEK_CUR: 1, SEEK_END: 2 };
+
+/**
+ * lseek(2): the new position, from the start, the current position or the
+ * end. A block device's end is its size and no position may pass it
+ * (fixed_size_llseek); a file's may (tmpfs: generic_file_llseek_size up to
+ * MAX_LFS_FILESIZE); a directory has no SEEK_END (dcache_dir_lseek); a
+ * control device is not seekable (nonseekable_open: ESPIPE). A negative
+ * result is EINVAL. Only lseek uses the position: read and write are pread
+ * and pwrite.
+ */
+export function vfsLseek(ctx: StepContext, k: Kernel, fd: number, offset: unknown, whence: unknown): number {
+  const f = lookupFd(ctx, fd);
+  const w = typeof whence === "number" ? whence : WHENCE[whence as Whence];
+  // ksys_lseek: a whence past SEEK_MAX is EINVAL before the file is asked.
+  if (w === undefined || !Number.isInteger(w) || w < 0 || w > 4) fail("EINVAL", `bad whence ${JSON.stringify(whence)}`);
+  if (typeof offset !== "number" || !Number.isSafeInteger(offset)) fail("EINVAL", `bad offset ${JSON.stringify(offset)}`);
+  if (f.kind === "misc") fail("ESPIPE", "a control device is not seekable");
+  if (w > 2) fail("EINVAL", "SEEK_DATA and SEEK_HOLE are not modelled");
+  const pos = f.pos ?? 0;
+  let end: number;
+  let max = Number.MAX_SAFE_INTEGER;
+  if (f.kind === "disk") {
+    end = readDisk(ctx.store, f.disk).sectors * SECTOR;
+    max = end;
+  } else if (f.kind === "file") {
+    const file = FILE.get(ctx.store, f.file);
+    if (!file) throw new ModelBug(`open file ${f.file} vanished`);
+    end = isTextFile(file) ? new TextEncoder().encode(file.content).length : file.size;
+  } else {
+    if (w === 2) fail("EINVAL", "a directory has no SEEK_END");
+    end = 0;
+  }
+  const next = w === 0 ? offset : w === 1 ? pos + offset : end + offset;
+  if (next < 0 || next > max) fail("EINVAL", `position ${next} is outside 0..${max}`);
+  if (next !== pos) installFd(ctx, fd, { ...f, pos: next });
+  return next;
 }
 
 export function vfsStat(ctx: StepContext, k: Kernel, path: unknown): StatResult {
@@ -231,7 +309,7 @@ export function vfsStat(ctx: StepContext, k: Kernel, path: unknown): StatResult 
     case "node": return { type: r.node.type, rdev: { major: r.node.major, minor: r.node.minor }, size: 0 };
     case "file": return { type: "file", rdev: none, size: isTextFile(r.file) ? new TextEncoder().encode(r.file.content).length : r.file.size };
     case "dir": return { type: "directory", rdev: none, size: 0 };
-    case "sysfs": return { type: sysfsEntries(ctx.store, k, ctx.who.domain, r.path) === "attr" ? "file" : "directory", rdev: none, size: 4096 };
+    case "sysfs": return { type: sysfsEntry(ctx.store, k, ctx.who.domain, r.path)?.kind === "attr" ? "file" : "directory", rdev: none, size: 4096 };
   }
 }
 
@@ -240,9 +318,9 @@ export function vfsReaddir(ctx: StepContext, k: Kernel, path: unknown): string[]
   const d = ctx.who.domain;
   const r = resolve(ctx.store, k, d, path);
   if (r.kind === "sysfs") {
-    const e = sysfsEntries(ctx.store, k, d, r.path);
-    if (e === "attr" || e === undefined) fail("ENOTDIR", `${r.path} is not a directory`);
-    return e;
+    const e = sysfsEntry(ctx.store, k, d, r.path);
+    if (e?.kind !== "dir") fail("ENOTDIR", `${r.path} is not a directory`);
+    return e.entries;
   }
   if (r.kind !== "dir") fail("ENOTDIR", `${r.path} is not a directory`);
   const dir = r.path === "/" ? "" : r.path;

@@ -15,7 +15,8 @@ import type { DmCall } from "./call";
 import { CopiedBack, byteLength, cloneParam, type DmParam } from "./header";
 import { cellByName, cellByUuid, findCell, hashedNames, hashInsert, hashRemove, type Cell } from "./hash";
 import { devStatus, listDevices, listVersions, queriedTable, retrieveDeps, retrieveStatus } from "./status";
-import { buildTable, deviceTooSmall, heldDevices, linkAllHolders, releaseTables, TARGET_VERSIONS, tableSectors } from "./table";
+import { heldDevices } from "./held";
+import { buildTable, deviceTooSmall, linkAllHolders, stackedBlockSizes, releaseTables, TARGET_VERSIONS, tableSectors } from "./table";
 import { DM_DATA_OFFSET, DM_DISABLE_UEVENTS_FLAG, DM_FLAGS, DM_IOCTL_SIZE, DM_NAME_LEN, DM_UUID_LEN, type DmCommand } from "./uapi";
 
 const F = DM_FLAGS;
@@ -225,7 +226,7 @@ function doResume(c: DmCall): void {
     oldMap = md.live;
     md = DM.update(c.ctx.store, key, md, { live: newMap, geometry: size !== disk.sectors ? null : md.geometry });
     // __bind's capacity and do_resume's set_disk_ro. The RESIZE rides on dm's own uevent below (one event, as since "dm: send just one event on resize, not two").
-    DISK.update(c.ctx.store, md.disk, disk, { sectors: size, readOnly: newMap.readOnly });
+    DISK.update(c.ctx.store, md.disk, disk, { sectors: size, readOnly: newMap.readOnly, ...stackedBlockSizes(c.ctx.store, newMap) });
   }
   let err: string | undefined;
   if (md.suspended) {
@@ -269,6 +270,8 @@ function tableLoad(c: DmCall): void {
       releaseTables(c.ctx, c.k, c.d, now, [table], [now.live, now.inactive]);
       fail("EINVAL", `unable to set up device queue for new table: ${tooSmall}`);
     }
+    // dm_setup_md_queue sets the queue's limits from this first table, then add_disk.
+    DISK.update(c.ctx.store, now.disk, readDisk(c.ctx.store, now.disk), stackedBlockSizes(c.ctx.store, table));
     addDisk(c.ctx, c.d, now.disk, { uevent: !now.disableUevents });
     linkAllHolders(c.ctx, now, heldDevices([now.live, now.inactive, table]));
     now = DM.update(c.ctx.store, key, now, { typeSet: true });

@@ -22,6 +22,7 @@ import { loopAdd } from "../loop/device";
 import { DISK, LOOP, type DmTable, type DmTableTarget, type DmTargetType, type MappedDevice } from "../objects";
 import { vfsStat } from "../vfs";
 import { byteLength, type DmParam } from "./header";
+import { heldDevices } from "./held";
 import { align8, DM_IOCTL_SIZE, DM_TARGET_SPEC_SIZE } from "./uapi";
 
 /** The holder of every table open: dm's one claim pointer, per domain. */
@@ -39,13 +40,6 @@ export const TARGET_VERSIONS: { name: DmTargetType; version: [number, number, nu
 
 /** The data plane keeps a table in 4080 bytes: 32 per target, 16 per stripe leg (a model limit, reported as ENOMEM). */
 const TABLE_BYTES = 4096 - 16;
-
-/** The gendisks a set of tables holds open, each once. */
-export function heldDevices(tables: (DmTable | null)[]): string[] {
-  const out: string[] = [];
-  for (const t of tables) for (const dev of t?.devices ?? []) if (!out.includes(dev)) out.push(dev);
-  return out;
-}
 
 export function tableSectors(t: DmTable): number {
   const last = t.targets[t.targets.length - 1];
@@ -230,6 +224,26 @@ function linkHolder(ctx: StepContext, lower: string, upperName: string): void {
 function unlinkHolder(ctx: StepContext, lower: string, upperName: string): void {
   const disk = DISK.get(ctx.store, lower);
   if (disk?.holders.includes(upperName)) DISK.update(ctx.store, lower, disk, { holders: disk.holders.filter((h) => h !== upperName) });
+}
+
+/**
+ * dm_calculate_queue_limits, for the block sizes: the largest logical and
+ * physical block size of the disks under the table, at least 512 (a zero or
+ * error target brings the stacking defaults). Taken when the table is bound
+ * (first load, resume), as Linux sets the queue's limits then.
+ */
+export function stackedBlockSizes(store: Store, t: DmTable): { logicalBlockSize: number; physicalBlockSize: number } {
+  let logicalBlockSize = 512;
+  let physicalBlockSize = 512;
+  for (const tg of t.targets) {
+    for (const leg of tg.legs) {
+      const disk = DISK.get(store, leg.disk);
+      if (!disk) continue;
+      logicalBlockSize = Math.max(logicalBlockSize, disk.logicalBlockSize);
+      physicalBlockSize = Math.max(physicalBlockSize, disk.physicalBlockSize);
+    }
+  }
+  return { logicalBlockSize, physicalBlockSize };
 }
 
 /** dm_setup_md_queue after add_disk: every device the md already holds gets its holders/ link. */

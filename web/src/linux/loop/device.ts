@@ -10,6 +10,7 @@ import { FILE, filePath, isTextFile } from "../files";
 import { LOOP_MAJOR } from "../kconfig";
 import { must, type Kernel } from "../kernel";
 import { DISK, LOOP, type Gendisk, type LoopDevice, type LoopState } from "../objects";
+import { dropClean } from "../pagecache";
 
 /** uapi loop.h */
 export const LO_FLAGS = {
@@ -92,7 +93,10 @@ export function loopUnbind(ctx: StepContext, k: Kernel, d: string, key: string):
   let lo = readLoop(ctx.store, key);
   const backing = lo.backing;
   lo = writeLoop(ctx, d, key, lo, { backing: null, offset: 0, sizelimit: 0, fileName: "", blockSize: 512 });
-  let disk: Gendisk = DISK.update(ctx.store, lo.disk, readDisk(ctx.store, lo.disk), { sectors: 0, readOnly: false });
+  // invalidate_disk: the clean cached pages go (dirty ones stay, and past the new end are never written).
+  dropClean(ctx, lo.disk);
+  // The queue's block sizes go back to 512 (__loop_clr_fd).
+  let disk: Gendisk = DISK.update(ctx.store, lo.disk, readDisk(ctx.store, lo.disk), { sectors: 0, readOnly: false, logicalBlockSize: SECTOR, physicalBlockSize: SECTOR });
   queueUevent(ctx, d, disk, "change");
   disk = mediaChange(ctx, k, d, lo.disk);
   lo = writeLoop(ctx, d, key, lo, { flags: 0 });

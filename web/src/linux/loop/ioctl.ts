@@ -187,10 +187,12 @@ function configure(ctx: StepContext, k: Kernel, at: IoctlTarget, cfg: { fd: unkn
     DISK.update(ctx.store, backing.file, lower, { openers: lower.openers + 1 });
   }
   mediaChange(ctx, k, d, lo.disk);
+  const blockSize = bs || 512;
   writeLoop(ctx, d, key, readLoop(ctx.store, key), {
-    state: "bound", backing, offset: info.offset, sizelimit: info.sizelimit, flags, fileName: info.fileName, blockSize: bs || 512,
+    state: "bound", backing, offset: info.offset, sizelimit: info.sizelimit, flags, fileName: info.fileName, blockSize,
   });
-  const after = DISK.update(ctx.store, lo.disk, readDisk(ctx.store, lo.disk), { readOnly: (flags & LO_FLAGS.LO_FLAGS_READ_ONLY) !== 0 });
+  // The queue's logical and physical block size are the loop block size (loop_configure; loop_reconfigure_limits on 6.12).
+  const after = DISK.update(ctx.store, lo.disk, readDisk(ctx.store, lo.disk), { readOnly: (flags & LO_FLAGS.LO_FLAGS_READ_ONLY) !== 0, logicalBlockSize: blockSize, physicalBlockSize: blockSize });
   setCapacity(ctx, d, lo.disk, sectors);
   if (k.cfg.loopConfigureUevent) queueUevent(ctx, d, { ...after, sectors }, "change");
   return 0;
