@@ -120,6 +120,13 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
   }
 }
 
+/**
+ * Actors a search handles: its sets of actors (enabled, backtrack, sleep)
+ * are 32-bit masks, the sign bit unused. Scenarios are held to it when
+ * built (api/capacity.ts), the kernel's own threads counted.
+ */
+export const MAX_ACTORS = 31;
+
 /** Thrown to end a search early (a bound, a violation, or a stale search); the result says which. */
 class Stop extends Error {}
 
@@ -209,7 +216,7 @@ class Search {
   async run(): Promise<ExhaustiveResult> {
     const { exec, res, stack, races } = this;
     await exec.start();
-    if (this.nActors > 31) throw new RangeError(`exhaustive search handles at most 31 actors (sets of actors are bitmasks); this scenario has ${this.nActors}`);
+    if (this.nActors > MAX_ACTORS) throw new RangeError(`exhaustive search handles at most ${MAX_ACTORS} actors (sets of actors are bitmasks); this scenario has ${this.nActors}`);
     try {
       const v = this.checkStep();
       if (v) this.report(v);
