@@ -172,10 +172,7 @@ declare module "blocklab" {
     domains?: { [name: string]: DomainDefinition };
     /** Files that exist at the start, by absolute path. */
     files?: { [path: string]: FileDefinition };
-    /**
-     * The processes, each an async function over `Sys` (in dom0), or an `ActorDefinition`.
-     * With the kernel's own threads (udev, dm-deferred, xenwatch, blkback, hotplug runners) at most 31 actors.
-     */
+    /** The processes, each an async function over `Sys` (in dom0), or an `ActorDefinition`. */
     actors: { [name: string]: ActorFunction | ActorDefinition };
     /** Built-in invariant names and the scenario's own checks; default: every built-in one. */
     invariants?: (BuiltinInvariant | WorldCheck)[];

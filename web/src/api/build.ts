@@ -1,8 +1,7 @@
 // From a scenario definition and a configuration to what the runtime runs:
 // the execution spec (initial world, actors over Sys) and the properties to
 // check. The definition is checked again here, since a scenario file may
-// export a plain object without calling scenario(), and so is what only the
-// build knows: how many actors there are, the kernel's threads included.
+// export a plain object without calling scenario().
 
 import { DivergenceError, ScriptError, type ActorSpec, type ExecutionSpec } from "../sim/execution";
 import { SysError } from "../sim/op";
@@ -16,7 +15,6 @@ import { stalePairViolation } from "../linux/pairs";
 import { xsPeek } from "../xen/xenstore";
 import { isolationViolation, leakViolation } from "../xen/invariants";
 import { ringView } from "../xen/blkfront-raw";
-import { actorProblem } from "./capacity";
 import { BUILTIN_INVARIANTS, ScenarioError, parseSize, scenarioProblems } from "./scenario";
 import { Diagnostics, makeProcess } from "./sys";
 import type { ActorDefinition, ActorFunction, BuiltinInvariant, Config, DomainDefinition, ScenarioDefinition, WorldCheck, WorldView } from "./types";
@@ -127,12 +125,8 @@ export function buildScenario(def: ScenarioDefinition, config: Config): BuiltSce
   const xen = machine.xenActors((ch, who) => makeProcess(ch, who, machine));
   const unprivileged = Object.entries(def.actors).flatMap(([name, a]) =>
     typeof a !== "function" && a.privileged === false ? [{ domain: a.domain ?? "dom0", name }] : []);
-  const actors = [...kernelActors, ...xen, ...userActors];
-  // Only now is the number known: the kernel's threads depend on the domains and where the actors run.
-  const tooMany = actorProblem(actors, userActors.length);
-  if (tooMany !== undefined) throw new ScenarioError([tooMany]);
   const spec: ExecutionSpec = {
-    actors,
+    actors: [...kernelActors, ...xen, ...userActors],
     setup: (store) => {
       machine.boot(store);
       for (const p of unprivileged) setCredentials(store, p.domain, p.name, { root: false });

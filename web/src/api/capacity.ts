@@ -1,14 +1,11 @@
 // What one machine can hold, checked when a scenario is built: a scenario
 // past a capacity gets a ScenarioError that names the limit and the number,
 // instead of an internal error from deep inside a run. The capacities are
-// the data plane's own (assembly/abi.ts, through LIMITS) and the exhaustive
-// search's (MAX_ACTORS), each below what Linux and Xen allow;
-// docs/scenario-api.md lists them for users.
+// the data plane's own (assembly/abi.ts, through LIMITS), each below what
+// Linux and Xen allow; docs/scenario-api.md lists them for users.
 
 import { LIMITS } from "../core/data-plane";
 import { EXT4_MAX_FILE_BYTES } from "../linux/vfs";
-import type { ActorSpec } from "../sim/execution";
-import { MAX_ACTORS } from "../sim/exhaustive";
 
 /** The largest image a scenario may fill with a byte: fill writes every byte of it whenever the world is reset. */
 export const MAX_FILLED_IMAGE = 64 << 20;
@@ -67,12 +64,4 @@ export function capacityProblems(guests: number, images: readonly ImageSpec[]): 
     problems.push(`files: the filled images hold ${sizeText(filled)} in all; at most ${sizeText(MAX_FILLED_TOTAL)} (fill writes every byte into the data plane's arena at each reset)`);
   }
   return problems;
-}
-
-/** The exhaustive search's limit against every actor of a built scenario, the kernel's own threads included. */
-export function actorProblem(actors: readonly ActorSpec[], userActors: number): string | undefined {
-  if (actors.length <= MAX_ACTORS) return undefined;
-  const kernel = actors.length - userActors;
-  return `${actors.length} actors: at most ${MAX_ACTORS} (the explorer's sets of actors are 32-bit masks), and they count the kernel's own threads: ` +
-    `${kernel} here besides your ${userActors} (udev and dm-deferred in each domain that runs a process, and with guests xenwatch in every domain, a blkback ring thread per guest in each backend, a hotplug runner per backend)`;
 }

@@ -134,14 +134,7 @@ export async function loadScenario(code: ScenarioCode, options: LoadOptions = {}
       : { phase: "config", message: `the scenario's configuration: ${e.message}` };
     return { ok: false, problem, def: checked };
   }
-  let built: BuiltScenario;
-  try {
-    built = buildScenario(options.prepare ? options.prepare(checked) : checked, config);
-  } catch (e) {
-    // A capacity only the build can check (the actors, the kernel's threads counted).
-    if (e instanceof ScenarioError) return { ok: false, problem: { phase: "load", message: e.message }, def: checked, config };
-    throw e;
-  }
+  const built = buildScenario(options.prepare ? options.prepare(checked) : checked, config);
   if (options.schedule !== undefined) {
     const message = scheduleProblem(options.schedule, built.spec.actors.length);
     if (message !== undefined) return { ok: false, problem: { phase: "schedule", message }, def: checked, config };
