@@ -44,8 +44,8 @@ export function preemptions(path: readonly Transition[], enabledAtEachStep: read
  * qubes-lifecycle's is proved shortest in far fewer; that one's
  * 0-preemption search goes from the original 198 steps to 164 (found after
  * 113,424 states; 165 after 56,946), where the 5 s deadline this replaces
- * printed 165 to 187 steps depending on the machine's load. About 6 s on
- * one core of a 2-core shared machine.
+ * printed 165 to 187 steps depending on the machine's load. About 7 s of
+ * CPU time on the development machine.
  */
 export const SHORTEN_STATES = 120_000;
 
@@ -145,11 +145,12 @@ export async function shortenWithStats(spec: ExecutionSpec, props: Properties, f
       const cp = exec.checkpoint();
       try {
         for (const a of movers) {
+          if (depth >= bound) break; // a shorter one was found meanwhile
           const cost = lastEnabled && a !== last ? 1 : 0;
           // Probed in this state (restored after each sibling): the step applies what the probe recorded.
           const probe = exec.probe(a);
           for (let alt = 0; alt < probe.alternatives.length; alt++) {
-            if (depth >= bound) break; // a shorter one was found meanwhile
+            if (depth >= bound) break;
             const t = probe.alternatives[alt]!;
             const taken = exec.stepNow(t, undefined, { probe, alt });
             if (taken instanceof Promise) await taken;
