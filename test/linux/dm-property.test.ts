@@ -223,7 +223,7 @@ describe("random dm and loop calls by 1-3 actors keep the §9.4 invariants", () 
           };
           const b = buildScenario(def, resolveConfig(kernel, PATCHES[patchIdx]!));
           b.props.invariants.push(invariants());
-          const r = await verify(b.spec, b.props, { mode: "random", seed, maxExecutions: 3, maxSteps: 2000, shortenSeconds: 0 });
+          const r = await verify(b.spec, b.props, { mode: "random", seed, maxExecutions: 3, maxSteps: 2000, shortenStates: 0 });
           if (r.verdict === "error") throw (r as { error?: { error?: unknown } }).error?.error ?? new Error("verify error");
           expect(r.violations.map((v) => v.message)).toEqual([]);
         },

@@ -74,3 +74,33 @@ describe("exhaustive search on small models with known answers", () => {
     expect(reduced.states).toBeLessThan(naive.states);
   });
 });
+
+describe("any number of actors (sets of actors span as many words as needed)", () => {
+  // Four actors racing on one counter, one of them with a lock, among idle
+  // actors that finish at once: the same search whether the four sit at
+  // 0..3 or are spread over two words of the actor sets (indices 2, 33,
+  // 35, 39 of 40), and the same end states with every reduction as with
+  // caching alone.
+  const incr = (locked: boolean) => async (s: import("../support/toy").ToySys) => {
+    if (locked) await s.lock("L");
+    await s.write("n", (await s.read("n")) + 1);
+    if (locked) await s.unlock("L");
+  };
+  const idle = async () => {};
+  const racers = [incr(false), incr(true), incr(false), incr(true)];
+  const spread = (at: number[], n: number) =>
+    toyScenario(Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, at.includes(i) ? racers[at.indexOf(i)]! : idle])));
+
+  it("explores 40 actors as it explores the 4 that move", async () => {
+    const p = () => props([varIs("n", 4)]);
+    const opts = { stopAtFirst: false, collectEndStates: true, debug: true };
+    const compact = await exploreExhaustive(spread([0, 1, 2, 3], 4), p(), opts);
+    const wide = await exploreExhaustive(spread([2, 33, 35, 39], 40), p(), opts);
+    expect(compact.violations.map((v) => v.invariant)).toEqual(["n = 4"]);
+    expect(wide.violations.map((v) => v.invariant)).toEqual(["n = 4"]);
+    expect([wide.states, wide.transitions, wide.executions, wide.complete]).toEqual([compact.states, compact.transitions, compact.executions, true]);
+    const cachingOnly = await exploreExhaustive(spread([2, 33, 35, 39], 40), p(), { ...opts, por: false, sleepSets: false });
+    expect(wide.endStates).toEqual(cachingOnly.endStates);
+    expect(cachingOnly.states).toBeGreaterThan(wide.states);
+  });
+});

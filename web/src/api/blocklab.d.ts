@@ -96,12 +96,13 @@ declare module "blocklab" {
 
   /** A disk image: its size and the VM whose data it holds. */
   export interface ImageFileDefinition {
+    /** At most 4096G (4 TiB), the data plane's largest image; 256 images per scenario. */
     size: Size;
     /** The domain allowed to see this image's data. */
     owner?: string;
     /** The domain whose filesystem holds the file (default `"dom0"`). */
     domain?: string;
-    /** Every byte of the image starts with this value (0..255; default: zeros). At most 64M. */
+    /** Every byte of the image starts with this value (0..255; default: zeros). At most 64M per image, 256M for all. */
     fill?: number;
   }
 
@@ -167,7 +168,7 @@ declare module "blocklab" {
     kernel?: KernelId;
     /** Patch switches (default `"none"`); the CLI's `--patches`/`--patch` override them. */
     patches?: PatchSelection;
-    /** Guest VMs; dom0 always exists. Guests get domids 1, 2, ... in this order. */
+    /** Guest VMs (at most 63); dom0 always exists. Guests get domids 1, 2, ... in this order. */
     domains?: { [name: string]: DomainDefinition };
     /** Files that exist at the start, by absolute path. */
     files?: { [path: string]: FileDefinition };

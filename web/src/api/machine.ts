@@ -9,6 +9,7 @@
 // restored with the store, so exploring back and forth also undoes what
 // I/O wrote.
 
+import { arenaFrames } from "./capacity";
 import type { Config } from "./types";
 import { DataPlane } from "../core/data-plane";
 import { daemonLoop, type Channel } from "../sim/actor";
@@ -34,9 +35,6 @@ export interface InitialFile {
   path: string;
   file: { content: string } | { size: number; owner?: string; fill?: number };
 }
-
-/** The arena the data plane may use: 256 MiB of written image data per run (sparse images cost nothing until written). */
-const ARENA_FRAMES = 1 << 16;
 
 export class Machine implements Kernel, ExternalState {
   readonly cfg: KernelConfig;
@@ -65,7 +63,9 @@ export class Machine implements Kernel, ExternalState {
 
   async ready(): Promise<void> {
     if (this.plane) return;
-    this.plane = await DataPlane.create({ maxFrames: ARENA_FRAMES });
+    // 256 MiB for what the run writes (sparse images cost nothing until written), and room for the fills.
+    const filled = this.files.flatMap((f) => ("size" in f.file && f.file.fill !== undefined ? [f.file.size] : []));
+    this.plane = await DataPlane.create({ maxFrames: arenaFrames(filled) });
     this.base = this.plane.checkpoint();
   }
 

@@ -2,6 +2,7 @@
 // checks the definition at once, so a typo fails where it was written (the
 // error's stack points at the scenario file) rather than as a puzzling run.
 
+import { capacityProblems, type ImageSpec } from "./capacity";
 import { isKernelId, resolveConfig } from "./config";
 import { formatValue } from "../sim/format-value";
 import type { BuiltinInvariant, ScenarioDefinition } from "./types";
@@ -15,9 +16,6 @@ export class ScenarioError extends Error {
 }
 
 export const BUILTIN_INVARIANTS: readonly BuiltinInvariant[] = ["isolation", "no-leak", "no-stale-open", "progress"];
-
-/** The largest image a scenario may fill with a byte: fill writes every byte of it whenever the world is reset. */
-export const MAX_FILLED_IMAGE = 64 << 20;
 
 const SIZE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 
@@ -63,6 +61,7 @@ export function scenarioProblems(def: unknown): string[] {
   }
 
   const domains = new Set(["dom0"]);
+  const images: ImageSpec[] = [];
   if (def.domains !== undefined) {
     if (!isObject(def.domains)) problems.push("domains must be an object: { work: {}, vault: {} }");
     else {
@@ -94,25 +93,24 @@ export function scenarioProblems(def: unknown): string[] {
         const hasSize = f.size !== undefined;
         const hasContent = f.content !== undefined;
         if (hasSize === hasContent) problems.push(`${where}: give either size (a disk image) or content (a text file)`);
+        let size: number | undefined;
         if (hasSize) {
-          try { parseSize(f.size); } catch (e) { problems.push(`${where}: ${(e as Error).message}`); }
+          try { size = parseSize(f.size); } catch (e) { problems.push(`${where}: ${(e as Error).message}`); }
         }
         if (hasContent && typeof f.content !== "string") problems.push(`${where}: content must be a string`);
         if (f.owner !== undefined && !hasSize) problems.push(`${where}: owner belongs to a disk image (one with a size)`);
         if (f.fill !== undefined) {
           if (!hasSize) problems.push(`${where}: fill belongs to a disk image (one with a size)`);
           else if (typeof f.fill !== "number" || !Number.isInteger(f.fill) || f.fill < 0 || f.fill > 255) problems.push(`${where}: fill must be a byte value 0..255`);
-          else {
-            try {
-              if (parseSize(f.size) > MAX_FILLED_IMAGE) problems.push(`${where}: a filled image may be at most 64M (fill writes every byte at each reset)`);
-            } catch { /* reported above */ }
-          }
         }
+        if (size !== undefined && !hasContent) images.push({ where, size, ...(typeof f.fill === "number" && f.fill !== 0 ? { fill: f.fill } : {}) });
         knownDomain(`${where}.owner`, f.owner);
         knownDomain(`${where}.domain`, f.domain);
       }
     }
   }
+
+  problems.push(...capacityProblems(domains.size - 1, images));
 
   if (!isObject(def.actors)) problems.push("actors must be an object of name -> async (sys) => { ... }");
   else {

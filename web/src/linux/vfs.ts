@@ -3,6 +3,8 @@
 // layer's checks, read and write through the data plane, stat, readdir,
 // mknod, readlink. docs/linux-model.md §4.2-4.4.
 
+import { LIMITS } from "../core/data-plane";
+import { CoreOutOfMemoryError } from "../core/errors";
 import { errnoOf, type StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
 import { diskByDevt, readDisk, SECTOR } from "./block";
@@ -194,6 +196,11 @@ function checkRange(offset: unknown, length: unknown): void {
   if (typeof length !== "number" || !Number.isSafeInteger(length) || length < 0) fail("EINVAL", `bad length ${JSON.stringify(length)}`);
 }
 
+/** s_maxbytes of ext4 with 4 KiB blocks (ext4_max_size for extent files: 2^32 - 1 blocks), the largest file Linux would write. */
+export const EXT4_MAX_FILE_BYTES = (2 ** 32 - 1) * 4096;
+/** The largest file of the model: the data plane's images end at 4 TiB, below ext4's limit. */
+export const MAX_FILE_BYTES = Math.min(EXT4_MAX_FILE_BYTES, LIMITS.imageBytes);
+
 /** The most one read or write may move in the model (a bound on memory, not a kernel limit). */
 export const MAX_IO_BYTES = 16 << 20;
 
@@ -234,9 +241,19 @@ export function vfsWrite(ctx: StepContext, k: Kernel, fd: number, offset: number
       if (!file) throw new ModelBug(`open file ${f.file} vanished`);
       if (isTextFile(file)) fail("EINVAL", "text files are written whole with writeFile in the model");
       if (bytes.length === 0) return 0;
-      k.dp!.writeImage(file.image, offset, bytes);
-      FILE.update(ctx.store, f.file, file, { size: Math.max(file.size, offset + bytes.length), gen: file.gen + 1 });
-      return bytes.length;
+      // generic_write_check_limits: EFBIG at or past s_maxbytes, and a write across it is cut short there.
+      if (offset >= MAX_FILE_BYTES) fail("EFBIG", `offset ${offset} is at or past the largest file, ${MAX_FILE_BYTES} bytes (the data plane's images end at 4 TiB)`);
+      const n = Math.min(bytes.length, MAX_FILE_BYTES - offset);
+      try {
+        k.dp!.writeImage(file.image, offset, bytes.subarray(0, n));
+      } catch (e) {
+        if (!(e instanceof CoreOutOfMemoryError)) throw e;
+        // The filesystem is full: the arena has no frame left for the run's written data. Part of it may be on the image.
+        FILE.update(ctx.store, f.file, file, { gen: file.gen + 1 });
+        fail("ENOSPC", "no space left: the data plane's arena holds 256 MiB of data written by a run");
+      }
+      FILE.update(ctx.store, f.file, file, { size: Math.max(file.size, offset + n), gen: file.gen + 1 });
+      return n;
     }
     case "disk":
       if (!f.write) fail("EBADF", "the fd is not open for writing");

@@ -22,6 +22,7 @@
 // Happens-before is kept as vector clocks on the path: per step, per actor,
 // 1 + the index of that actor's last step that happens before it (0: none).
 
+import { add, has, type ActorSet } from "./actor-set";
 import { InternalError, internal } from "./assert";
 import type { Probe, Transition } from "./execution";
 import { dependent, type Bits, type FootprintEncoder } from "./footprint-bits";
@@ -29,14 +30,14 @@ import type { Summary } from "./summaries";
 
 /** A state on the current path, as DPOR sees it: what it may still ask to explore from it. */
 export interface Frame {
-  /** Sets of actors as bitmasks (bit i: actor i): those that can move in this state. */
-  enabled: number;
+  /** Sets of actors (actor-set.ts): those that can move in this state. */
+  enabled: ActorSet;
   /** Those to explore from it (always within `enabled`). */
-  backtrack: number;
+  backtrack: ActorSet;
   /** The backtrack set in the order actors were added (the order they are explored). */
   order: number[];
   /** Those asleep in this state (sleep-sets.ts): a race they would reverse is covered already. */
-  sleep: number;
+  sleep: ActorSet;
 }
 
 /** A step on the current path. */
@@ -76,16 +77,16 @@ export class Races {
   }
 
   addBacktrack(f: Frame, q: number): void {
-    if ((f.backtrack >>> q) & 1) return;
-    if (!((f.enabled >>> q) & 1)) throw new InternalError(`actor ${q} added to the backtrack set of a state where it cannot move`);
-    f.backtrack |= 1 << q;
+    if (has(f.backtrack, q)) return;
+    if (!has(f.enabled, q)) throw new InternalError(`actor ${q} added to the backtrack set of a state where it cannot move`);
+    add(f.backtrack, q);
     f.order.push(q);
     this.added++;
   }
 
   /** Every actor that can move in `f`: when no initial of a reversal can (see the top of this file). */
   private addEveryEnabled(f: Frame): void {
-    for (let q = 0; q < this.nActors; q++) if ((f.enabled >>> q) & 1) this.addBacktrack(f, q);
+    for (let q = 0; q < this.nActors; q++) if (has(f.enabled, q)) this.addBacktrack(f, q);
   }
 
   /** A step taken: on the path, with its clock (it happens after the steps of the path it depends on). */
@@ -151,13 +152,13 @@ export class Races {
       seen[q] = 1;
       if (this.noPredAfter(s.clock, q, i)) {
         initials.push(q);
-        if (((f.backtrack | f.sleep) >>> q) & 1) covered = true;
+        if (has(f.backtrack, q) || has(f.sleep, q)) covered = true;
       }
     }
     if (nc !== null) {
       if (!seen[p] && this.noPredAfter(nc, p, i)) {
         initials.push(p);
-        if (((f.backtrack | f.sleep) >>> p) & 1) covered = true;
+        if (has(f.backtrack, p) || has(f.sleep, p)) covered = true;
       }
       // v's first step on the path has no predecessor in v, nor has e' when v is e' alone.
       if (initials.length === 0) throw new InternalError(`the race of step ${i} with actor ${p}'s next step: v has no initial`);
@@ -165,14 +166,14 @@ export class Races {
       // v is made of steps below the cached state only: any of their actors
       // may start it; when none can move here, every actor that can (as above).
       let any = false;
-      for (let q = 0; q < this.nActors; q++) if (below![q] && (f.enabled >>> q) & 1) { this.addBacktrack(f, q); any = true; }
+      for (let q = 0; q < this.nActors; q++) if (below![q] && has(f.enabled, q)) { this.addBacktrack(f, q); any = true; }
       if (!any) this.addEveryEnabled(f);
       return;
     }
     if (covered) return;
     let pick = -1;
-    if (nc !== null && initials.includes(p) && (f.enabled >>> p) & 1) pick = p;
-    else for (const q of initials) if ((f.enabled >>> q) & 1) { pick = q; break; }
+    if (nc !== null && initials.includes(p) && has(f.enabled, p)) pick = p;
+    else for (const q of initials) if (has(f.enabled, q)) { pick = q; break; }
     if (pick >= 0) this.addBacktrack(f, pick);
     else this.addEveryEnabled(f);
   }

@@ -32,6 +32,7 @@
 // checks always, costlier ones with `debug`, which property tests turn on.
 // None of them changes what is explored.
 
+import { add, clear, has, members, sameSet, within, wordsFor, type ActorSet } from "./actor-set";
 import { InternalError, internal } from "./assert";
 import { Races, type Frame } from "./dpor";
 import { Execution, type ExecCheckpoint, type ExecutionSpec, type Probe, type Transition } from "./execution";
@@ -39,7 +40,7 @@ import { FootprintEncoder, covers, mergeBits, type Bits } from "./footprint-bits
 import { collisionOdds, hex64, type Hash64 } from "./hash";
 import type { LiveCounts } from "./live";
 import { checkAtEnd, type Properties, type Violation } from "./properties";
-import { asleepMask, sleepAfter, type Sleepers } from "./sleep-sets";
+import { asleepInto, sleepAfter, type Sleepers } from "./sleep-sets";
 import { StateTable } from "./state-table";
 import { emptySummary, mergeProbes, mergeStep, mergeSummary, type Summary } from "./summaries";
 import { Visibility, primeObserved } from "./visibility";
@@ -123,13 +124,10 @@ export async function exploreExhaustive(spec: ExecutionSpec, props: Properties, 
 /** Thrown to end a search early (a bound, a violation, or a stale search); the result says which. */
 class Stop extends Error {}
 
-/** Every actor (a bitmask). */
-const ALL = -1;
-
 /** A state being explored, on the depth-first stack (stack[i] is the state before path[i]). */
 interface Node extends Frame {
   depth: number;
-  /** The sleeping actors' footprints (the bitmask is Frame.sleep). */
+  /** The sleeping actors' footprints (their set is Frame.sleep). */
   sleepers: Sleepers;
   /** Each waiting actor's probe in this state (undefined: done, dead or failed). */
   probes: (Probe | undefined)[];
@@ -137,8 +135,8 @@ interface Node extends Frame {
   cached: number;
   /** What lies below this state, as explored from here so far. */
   summary: Summary;
-  /** Explored before with this sleep set: only what slept then and is awake now is new (ALL: not explored before). */
-  stored: number;
+  /** Explored before with this sleep set: only what slept then and is awake now is new (every actor: not explored before). */
+  stored: ActorSet;
   cp: ExecCheckpoint;
   /** Per actor explored here, the union of its alternatives' footprints (it sleeps in later siblings). */
   done: Sleepers;
@@ -184,6 +182,8 @@ class Search {
   private readonly scratchProbes: (Probe | undefined)[];
   /** Nobody asleep (shared, never changed). */
   private readonly noSleep: Sleepers;
+  /** Words of a set of actors (actor-set.ts). */
+  private readonly words: number;
 
   constructor(spec: ExecutionSpec, private readonly props: Properties, private readonly opts: ExhaustiveOptions, readonly visibility: Visibility, private readonly now: () => number, private readonly deadline: number) {
     this.caching = opts.caching ?? true;
@@ -200,7 +200,8 @@ class Search {
     // where a check fails is a dead end, and an actor put to sleep after w
     // was explored before w, where its change with w's may have made one.
     this.enc = new FootprintEncoder(this.por || this.sleepSets ? visibility.seesWrite : null);
-    this.visited = new StateTable<Summary>(this.debug);
+    this.words = wordsFor(this.nActors);
+    this.visited = new StateTable<Summary>(this.words, this.debug);
     this.races = new Races(this.nActors, this.stack, this.debug);
     this.scratchProbes = new Array(this.nActors);
     this.noSleep = new Array<Bits | null>(this.nActors).fill(null);
@@ -209,7 +210,6 @@ class Search {
   async run(): Promise<ExhaustiveResult> {
     const { exec, res, stack, races } = this;
     await exec.start();
-    if (this.nActors > 31) throw new RangeError(`exhaustive search handles at most 31 actors (sets of actors are bitmasks); this scenario has ${this.nActors}`);
     try {
       const v = this.checkStep();
       if (v) this.report(v);
@@ -271,11 +271,19 @@ class Search {
     // Races of every actor's next step with the path so far, at every state
     // reached, whatever happens to it next.
     if (this.por) this.races.detectRaces(probes, parentProbes, newest, this.enc);
-    let enabled = 0;
-    for (let p = 0; p < this.nActors; p++) if (probes[p] !== undefined && exec.isEnabled(p)) enabled |= 1 << p;
+    // The node's own sets are filled in place (a recycled node's, or new ones it takes).
+    const enabled = recycled ? recycled.enabled : new Int32Array(this.words);
+    clear(enabled);
+    let anyEnabled = false;
+    for (let p = 0; p < this.nActors; p++) {
+      if (probes[p] !== undefined && exec.isEnabled(p)) {
+        add(enabled, p);
+        anyEnabled = true;
+      }
+    }
     // Nothing explored below: an end state, or the step bound (the first bound met is the one reported).
-    if (enabled === 0 || depth >= this.maxSteps) {
-      if (enabled === 0) this.endOfExecution(key, summary, probes);
+    if (!anyEnabled || depth >= this.maxSteps) {
+      if (!anyEnabled) this.endOfExecution(key, summary, probes);
       else {
         this.res.complete = false;
         this.res.stoppedBy ??= "steps";
@@ -285,20 +293,28 @@ class Search {
     }
     if (cached >= 0 && this.por) this.races.summaryRaces(visited.value(cached));
 
-    const asleep = this.sleepSets ? asleepMask(sleep) : 0;
-    let stored = ALL;
+    const asleep = recycled ? recycled.sleep : new Int32Array(this.words);
+    if (this.sleepSets) asleepInto(sleep, asleep);
+    else clear(asleep);
+    const node = this.node(recycled, probes, enabled, asleep, depth, sleep, cached, summary);
+    const stored = node.stored;
     if (cached >= 0) {
-      stored = visited.tag(cached);
-      visited.setTag(cached, stored & asleep);
-    } else if (this.caching) {
-      visited.add(key[0], key[1], summary, asleep);
+      visited.tagInto(cached, stored);
+      visited.keepInTag(cached, asleep);
+    } else {
+      for (let w = 0; w < this.words; w++) stored[w] = -1; // not explored before: every actor is new
+      if (this.caching) visited.add(key[0], key[1], summary, asleep);
     }
-    const node = this.node(recycled, probes, enabled, asleep, depth, sleep, cached, summary, stored);
-    const allowed = enabled & ~asleep & stored;
-    for (let p = 0; p < this.nActors; p++) {
-      if (!((allowed >>> p) & 1)) continue;
-      this.races.addBacktrack(node, p);
-      if (this.por && cached < 0) break; // DPOR: one actor first, races add the rest
+    // Enabled, awake and new since an earlier visit, in actor order; DPOR takes one first, races add the rest.
+    const first = this.por && cached < 0;
+    for (let w = 0; w < this.words; w++) {
+      for (let bits = enabled[w]! & ~asleep[w]! & stored[w]!; bits !== 0; bits &= bits - 1) {
+        this.races.addBacktrack(node, (w << 5) + 31 - Math.clz32(bits & -bits));
+        if (first) {
+          this.stack.push(node);
+          return null;
+        }
+      }
     }
     this.stack.push(node);
     return null;
@@ -333,25 +349,26 @@ class Search {
     if (this.por && this.caching) mergeProbes(summary, probes, this.enc);
   }
 
-  /** A node for a state about to be explored, reusing one done with when there is one. */
-  private node(recycled: Node | undefined, probes: (Probe | undefined)[], enabled: number, asleep: number, depth: number, sleepers: Sleepers, cached: number, summary: Summary, stored: number): Node {
+  /**
+   * A node for a state about to be explored, reusing one done with when
+   * there is one: then `enabled` and `asleep` are its own sets, filled in
+   * place. Its `stored` is for the caller to fill.
+   */
+  private node(recycled: Node | undefined, probes: (Probe | undefined)[], enabled: ActorSet, asleep: ActorSet, depth: number, sleepers: Sleepers, cached: number, summary: Summary): Node {
     const cp = this.exec.checkpoint();
     if (!recycled) {
       return {
-        enabled, backtrack: 0, order: [], sleep: asleep, depth, sleepers, probes, cached, summary, stored, cp,
+        enabled, backtrack: new Int32Array(this.words), order: [], sleep: asleep, depth, sleepers, probes, cached, summary, stored: new Int32Array(this.words), cp,
         done: new Array<Bits | null>(this.nActors).fill(null), k: 0, alt: 0, actor: -1, fp: null,
       };
     }
     const node = recycled;
-    node.enabled = enabled;
-    node.backtrack = 0;
+    clear(node.backtrack);
     node.order.length = 0;
-    node.sleep = asleep;
     node.depth = depth;
     node.sleepers = sleepers;
     node.cached = cached;
     node.summary = summary;
-    node.stored = stored;
     node.cp = cp;
     node.done.fill(null);
     node.k = 0;
@@ -369,12 +386,11 @@ class Search {
    */
   private nextTransition(node: Node): Transition | null {
     const order = node.order;
-    const allowed = ~node.sleep & node.stored;
     for (;;) {
       if (node.k >= order.length) return null;
       const a = order[node.k]!;
       const alts = node.probes[a]!.alternatives; // probed: backtrack sets hold enabled actors only
-      if (!((allowed >>> a) & 1) || node.alt >= alts.length) {
+      if (has(node.sleep, a) || !has(node.stored, a) || node.alt >= alts.length) {
         node.k++;
         node.alt = 0;
         continue;
@@ -455,13 +471,13 @@ class Search {
 
   /** Debug: a state done with: its backtrack set is its order's actors, once each, all enabled; its summary holds every step taken from it. */
   private verifyNode(node: Node): void {
-    let mask = 0;
+    const ordered = new Int32Array(this.words);
     for (const q of node.order) {
-      internal(((mask >>> q) & 1) === 0, () => `actor ${q} twice in a backtrack order`);
-      mask |= 1 << q;
+      internal(!has(ordered, q), () => `actor ${q} twice in a backtrack order`);
+      add(ordered, q);
     }
-    internal(mask === node.backtrack, () => `backtrack set ${node.backtrack.toString(2)} but order ${node.order.join(",")}`);
-    internal((node.backtrack & ~node.enabled) === 0, () => `backtrack set ${node.backtrack.toString(2)} outside the enabled actors ${node.enabled.toString(2)}`);
+    internal(sameSet(ordered, node.backtrack), () => `backtrack set ${members(node.backtrack, this.nActors)} but order ${node.order.join(",")}`);
+    internal(within(node.backtrack, node.enabled), () => `backtrack set ${members(node.backtrack, this.nActors)} outside the enabled actors ${members(node.enabled, this.nActors)}`);
     for (let a = 0; a < this.nActors; a++) {
       const d = node.done[a];
       internal(!d || (node.summary[a] !== null && covers(node.summary[a]!, d)), () => `the summary of a state lacks actor ${a}'s steps from it`);

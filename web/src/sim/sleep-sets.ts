@@ -5,16 +5,16 @@
 // is equivalent to one already explored from the state. An actor wakes up
 // when a step dependent with it is taken.
 
+import { add, clear, type ActorSet } from "./actor-set";
 import { dependent, type Bits } from "./footprint-bits";
 
 /** Per actor, the footprint it sleeps with (the union of its alternatives'), or null: awake. */
 export type Sleepers = (Bits | null)[];
 
-/** Bit i: actor i sleeps. */
-export function asleepMask(sleepers: Sleepers): number {
-  let m = 0;
-  for (let p = 0; p < sleepers.length; p++) if (sleepers[p]) m |= 1 << p;
-  return m;
+/** The sleeping actors, into `out` (emptied first). */
+export function asleepInto(sleepers: Sleepers, out: ActorSet): void {
+  clear(out);
+  for (let p = 0; p < sleepers.length; p++) if (sleepers[p]) add(out, p);
 }
 
 /**

@@ -1,8 +1,10 @@
 // The visited-state table of the exhaustive search: per 64-bit state key, a
-// value and a 32-bit tag. Keys live in two typed arrays with open addressing
-// (linear probing, at most half full), so a state costs no allocation but
-// its value: searches visit millions.
+// value and a tag, a set of actors (the sleep set the state was explored
+// with). Keys live in two typed arrays with open addressing (linear
+// probing, at most half full), and tags in one more, `words` per entry, so
+// a state costs no allocation but its value: searches visit millions.
 
+import type { ActorSet } from "./actor-set";
 import { InternalError, internal } from "./assert";
 
 export class StateTable<V> {
@@ -11,10 +13,12 @@ export class StateTable<V> {
   /** Index + 1 into values; 0: an empty slot. */
   private slot = new Int32Array(1024);
   private readonly values: V[] = [];
-  private tags = new Int32Array(1024);
+  private tags: Int32Array;
 
-  /** `debug`: check the whole table each time it grows (costs a pass over it). */
-  constructor(private readonly debug = false) {}
+  /** `words`: of each tag (actor-set.ts); `debug`: check the whole table each time it grows (costs a pass over it). */
+  constructor(private readonly words: number, private readonly debug = false) {
+    this.tags = new Int32Array(1024 * words);
+  }
 
   get size(): number {
     return this.values.length;
@@ -40,26 +44,31 @@ export class StateTable<V> {
     return this.values[i]!;
   }
 
-  tag(i: number): number {
-    return this.tags[i]!;
+  /** Entry i's tag, into `out`. */
+  tagInto(i: number, out: ActorSet): void {
+    const base = i * this.words;
+    for (let w = 0; w < this.words; w++) out[w] = this.tags[base + w]!;
   }
 
-  setTag(i: number, tag: number): void {
-    this.tags[i] = tag;
+  /** Entry i's tag becomes its intersection with `s`. */
+  keepInTag(i: number, s: ActorSet): void {
+    const base = i * this.words;
+    for (let w = 0; w < this.words; w++) this.tags[base + w]! &= s[w]!;
   }
 
   /** A new entry (the key must be absent: a second entry would hide the first's value). */
-  add(a: number, b: number, v: V, tag: number): void {
+  add(a: number, b: number, v: V, tag: ActorSet): void {
     if ((this.values.length + 1) * 2 > this.slot.length) this.grow();
     const i = this.find(a, b);
     if (this.slot[i] !== 0) throw new InternalError(`state ${(a >>> 0).toString(16)}:${(b >>> 0).toString(16)} added to the visited table twice`);
     this.values.push(v);
-    if (this.values.length > this.tags.length) {
+    if (this.values.length * this.words > this.tags.length) {
       const t = new Int32Array(this.tags.length * 2);
       t.set(this.tags);
       this.tags = t;
     }
-    this.tags[this.values.length - 1] = tag;
+    const base = (this.values.length - 1) * this.words;
+    for (let w = 0; w < this.words; w++) this.tags[base + w] = tag[w]!;
     this.k0[i] = a;
     this.k1[i] = b;
     this.slot[i] = this.values.length;

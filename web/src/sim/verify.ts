@@ -28,8 +28,9 @@ export interface VerifyOptions {
   maxStates?: number;
   /** Exhaustive search: dynamic partial-order reduction (on unless false; see exhaustive.ts). */
   por?: boolean;
-  /** Time spent shortening each counterexample (default 5 s). */
-  shortenSeconds?: number;
+  /** States visited shortening each counterexample (default SHORTEN_STATES): work, not time, so that what is printed is the same on any machine. */
+  shortenStates?: number;
+  /** The clock of the maxSeconds bound; also called while a counterexample is shortened, for live progress only. */
   now?: () => number;
   /** Counters the search keeps up to date (at least whenever it reads the clock), for live progress. */
   live?: LiveCounts;
@@ -88,7 +89,7 @@ function errorResult(mode: Mode, e: unknown): VerifyResult {
  * segments with the racing pair marked.
  */
 async function present(spec: ExecutionSpec, props: Properties, found: FoundViolation, opts: VerifyOptions): Promise<ReportedViolation> {
-  const short = await shortenWithStats(spec, props, found, { maxSeconds: opts.shortenSeconds ?? 5, now: opts.now });
+  const short = await shortenWithStats(spec, props, found, { maxStates: opts.shortenStates, tick: opts.now });
   const r = await replaySchedule(spec, props, short.violation.path, { maxSteps: short.violation.path.length });
   const steps = r.exec.steps;
   const trace = traceOf(r.exec);

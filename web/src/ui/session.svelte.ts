@@ -49,7 +49,7 @@ export interface Outcome {
 /** The budgets (docs/ui.md): steps per execution, and wall time. */
 export const RUN_WALL_SECONDS = 5;
 export const EXPLORE_SECONDS = 20;
-/** After the engine's own deadline, shortening a counterexample may take up to 5 s more; then the page kills the worker. */
+/** After the engine's own deadline, shortening a counterexample (bounded by states, not time: sim/shorten.ts) takes up to about 6 s more; then the page kills the worker. */
 const EXPLORE_GRACE_SECONDS = 10;
 export const MAX_STEPS = 1000;
 
