@@ -127,7 +127,9 @@ declare module "blocklab" {
     /**
      * Root (default `true`): may open device nodes and make them. An
      * unprivileged process gets EACCES opening a device node (they are
-     * 0600/0660 root:disk) and EPERM from mknod (no CAP_MKNOD).
+     * 0600/0660 root:disk), EPERM from mknod (no CAP_MKNOD), and EACCES
+     * from every `xl` command and xenstore request (privcmd, the xenbus
+     * device and xenstored's socket are root's).
      */
     privileged?: boolean;
     /** A service that may wait forever: not a deadlock when everything else is done. */
@@ -556,6 +558,9 @@ declare module "blocklab" {
    * `EINVAL` (bad path, bad permission list), `EPERM` (a guest changing a
    * node's owner), `E2BIG` (request over 4096 bytes), `EAGAIN` (a
    * transaction's commit lost a race). dom0 may do anything.
+   * Only root may use xenstore: every request of a process that is not is
+   * EACCES (the xenbus device and xenstored's socket are root's). A guest's
+   * root acts as its domain.
    *
    * Permissions are lists like `["n0", "r1"]`: entry 0 is the owner (every
    * right) and its letter the default for domains not listed; `r` read,
@@ -607,7 +612,10 @@ declare module "blocklab" {
   /**
    * The toolstack, as `xl` drives libxl (several steps each; other actors
    * run in between). EINVAL for a domain that is not a guest of the
-   * scenario or a bad virtual device name.
+   * scenario or a bad virtual device name. Only root in dom0 may use it: a
+   * process that is not root gets EACCES (`/dev/xen/privcmd` is root's),
+   * root in a guest or a driver domain EPERM (Xen answers the toolstack's
+   * hypercalls only from the control domain); the refusal comes first.
    */
   export interface Xl {
     /** Every scenario domain starts running: EEXIST while it runs, ENOSYS after it was destroyed (re-creation is not modelled). */

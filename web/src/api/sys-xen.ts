@@ -17,8 +17,8 @@ type Ring = Sys["ring"];
 
 type Call = <R>(op: Op<R>) => Promise<R>;
 
-export function xlFor(call: Call, actor: string, k: XenKernel & { scripts: ScriptTable }): Xl {
-  const env: XlEnv = { call, k, scripts: k.scripts, actor, jobs: { n: 0 } };
+export function xlFor(call: Call, actor: string, domain: string, k: XenKernel & { scripts: ScriptTable }): Xl {
+  const env: XlEnv = { call, k, scripts: k.scripts, actor, domid: Math.max(0, k.domains.indexOf(domain)), jobs: { n: 0 } };
   return {
     create: (domain) => xlCreate(env, domain),
     shutdown: (domain) => xlShutdown(env, domain),

@@ -91,7 +91,7 @@ export function makeProcess(ch: Channel, who: Who, machine: Machine): Process {
     },
     // A xenstore connection holds watches and transactions until exit, like fds.
     xenstore: xenstoreClient((op) => (op.call === "xenstore.watch" || op.call === "xenstore.transaction.start" ? holding(call(op)) : call(op)), xenstoreSyscalls(Math.max(0, machine.domains.indexOf(d)), d, who.name)),
-    xl: xlFor(call, who.name, machine),
+    xl: xlFor(call, who.name, d, machine),
     disk: diskFor(call, d, machine),
     ring: ringFor(call, d, machine),
 

@@ -19,8 +19,14 @@
 // A transaction is one step here: its reads and writes are private until
 // it commits, so running them as separate steps would add no interleaving
 // (and none can conflict with a transaction that is a single step).
+//
+// Every command first opens /dev/xen/privcmd and asks Xen for the domain
+// list, which only root in the control domain may (xen/control-access.ts):
+// the check is folded into the command's first step, and comes before any
+// complaint about its arguments, as xl's libxl_ctx_alloc comes before the
+// command.
 
-import type { Op } from "../sim/op";
+import { SysError, type Op } from "../sim/op";
 import type { Store } from "../sim/store";
 import { fail } from "../linux/kernel";
 import { XS_NODE } from "../xen/xenstore/node";
@@ -32,6 +38,8 @@ import { XBDEV, XenbusState } from "../xen/xenbus";
 import { awaitJob, queueJob, type HotplugFunction, type ScriptTable } from "./hotplug/runner";
 import { domainAlive, domainGet, domainRunning } from "../xen/domain";
 import { domainDestroy } from "../xen/domctl";
+import { requireControl } from "../xen/control-access";
+import { formatValue } from "../sim/format-value";
 
 export interface XlEnv {
   call<R>(op: Op<R>): Promise<R>;
@@ -39,6 +47,8 @@ export interface XlEnv {
   scripts: ScriptTable;
   /** The toolstack process's name: job ids are `<actor>:<n>`. */
   actor: string;
+  /** The domain the process runs in (only dom0's root may use the toolstack). */
+  domid: number;
   jobs: { n: number };
 }
 
@@ -49,6 +59,31 @@ export interface DiskSpec {
   script?: "block" | "qubes-block" | HotplugFunction;
   /** xl's `backend=`: the domain that serves the disk (dom0 by default, or a driver domain). */
   backend?: string;
+}
+
+/** A command's first step, behind xl's access to privcmd and Xen's to the domain list. */
+function privileged<R>(env: XlEnv, op: Op<R>): Op<R> {
+  return {
+    ...op,
+    run: (ctx) => {
+      requireControl(ctx, env.domid, "privcmd");
+      return op.run(ctx);
+    },
+  };
+}
+
+/**
+ * The command's checks of its arguments (`check`, which throws a SysError):
+ * their result, or, when they fail, the command ends in one step that is
+ * refused access first and otherwise fails with their error.
+ */
+async function checked<T>(env: XlEnv, call: string, args: readonly unknown[], check: () => T): Promise<T> {
+  try {
+    return check();
+  } catch (e) {
+    if (!(e instanceof SysError)) throw e;
+    return env.call(privileged(env, { call, args, run: () => { throw e; } }));
+  }
 }
 
 function nodeValue(store: Store, path: string): string | undefined {
@@ -70,14 +105,14 @@ type DiskPaths = ReturnType<typeof paths>;
 function backendOf(k: XenKernel, d: DiskSpec, front: number): number {
   if (d.backend === undefined) return 0;
   const id = typeof d.backend === "string" ? domidOf(k, d.backend) : undefined;
-  if (id === undefined || !isBackend(k, id)) fail("EINVAL", `backend ${JSON.stringify(d.backend)} is not dom0 or a driver domain ({ backend: true }) of this scenario`);
+  if (id === undefined || !isBackend(k, id)) fail("EINVAL", `backend ${formatValue(d.backend)} is not dom0 or a driver domain ({ backend: true }) of this scenario`);
   if (id === front) fail("EINVAL", `${k.domains[front]} cannot serve its own disk`);
   return id;
 }
 
 function guest(k: XenKernel, domain: unknown): number {
   const id = typeof domain === "string" ? domidOf(k, domain) : undefined;
-  if (id === undefined || id === 0) fail("EINVAL", `${String(domain)} is not a guest of this scenario`);
+  if (id === undefined || id === 0) fail("EINVAL", `${formatValue(domain)} is not a guest of this scenario`);
   return id;
 }
 
@@ -135,7 +170,7 @@ function waitBackend(be: string, states: number[], front: number, orDead: boolea
 function scriptOf(d: DiskSpec): string {
   if (d.script === undefined) return "block";
   if (typeof d.script === "function") return d.script.name ? `user:${d.script.name}` : "user";
-  if (d.script !== "block" && d.script !== "qubes-block") fail("EINVAL", `unknown hotplug script ${JSON.stringify(d.script)}`);
+  if (d.script !== "block" && d.script !== "qubes-block") fail("EINVAL", `unknown hotplug script ${formatValue(d.script)}`);
   return d.script;
 }
 
@@ -147,14 +182,16 @@ async function runHotplug(env: XlEnv, script: string, fn: HotplugFunction | unde
 }
 
 export async function xlBlockAttach(env: XlEnv, domain: string, d: DiskSpec): Promise<void> {
-  const front = guest(env.k, domain);
-  if (typeof d !== "object" || d === null || typeof d.target !== "string" || typeof d.vdev !== "string") fail("EINVAL", "blockAttach takes { target, vdev, mode?, script?, backend? }");
-  const back = backendOf(env.k, d, front);
-  const devid = vdevToDevid(d.vdev);
-  if (devid === undefined) fail("EINVAL", `${d.vdev} is not a virtual device name`);
-  const script = scriptOf(d);
+  const { front, back, devid, script } = await checked(env, "xl block-attach", [domain], () => {
+    const front = guest(env.k, domain);
+    if (typeof d !== "object" || d === null || typeof d.target !== "string" || typeof d.vdev !== "string") fail("EINVAL", "blockAttach takes { target, vdev, mode?, script?, backend? }");
+    const back = backendOf(env.k, d, front);
+    const devid = vdevToDevid(d.vdev);
+    if (devid === undefined) fail("EINVAL", `${d.vdev} is not a virtual device name`);
+    return { front, back, devid, script: scriptOf(d) };
+  });
   const p = paths(front, devid, back);
-  await env.call(attachTransaction(env.k, domain, front, back, devid, d, script));
+  await env.call(privileged(env, attachTransaction(env.k, domain, front, back, devid, d, script)));
   const state = await env.call(waitBackend(p.be, [XenbusState.InitWait, XenbusState.Closing, XenbusState.Closed], front, true));
   if (state !== String(XenbusState.InitWait)) fail("EIO", `the backend of ${d.vdev} did not reach InitWait (state ${state ?? "gone"})`);
   const r = await runHotplug(env, script, typeof d.script === "function" ? d.script : undefined, p.be, "add");
@@ -221,12 +258,15 @@ async function detach(env: XlEnv, front: number, devid: number): Promise<void> {
 }
 
 export async function xlBlockDetach(env: XlEnv, domain: string, vdev: string): Promise<void> {
-  const front = guest(env.k, domain);
-  const devid = typeof vdev === "string" ? vdevToDevid(vdev) : undefined;
-  if (devid === undefined) fail("EINVAL", `${String(vdev)} is not a virtual device name`);
+  const { front, devid } = await checked(env, "xl block-detach", [domain, vdev], () => {
+    const front = guest(env.k, domain);
+    const devid = typeof vdev === "string" ? vdevToDevid(vdev) : undefined;
+    if (devid === undefined) fail("EINVAL", `${formatValue(vdev)} is not a virtual device name`);
+    return { front, devid };
+  });
   // libxl finds the disk (and the domain serving it) in its own copy.
   const libxl = paths(front, devid).libxl;
-  const exists = await env.call<boolean>({ call: "xenstore read", args: [`${libxl}/backend`], run: (ctx) => xsTryRead(ctx, 0, `${libxl}/backend`) !== undefined });
+  const exists = await env.call<boolean>(privileged(env, { call: "xenstore read", args: [`${libxl}/backend`], run: (ctx) => xsTryRead(ctx, 0, `${libxl}/backend`) !== undefined }));
   if (!exists) fail("ENOENT", `${vdev} is not attached to ${domain}`);
   await detach(env, front, devid);
 }
@@ -266,14 +306,14 @@ function domainDeath(k: XenKernel, front: number): Op<void> {
 }
 
 export async function xlDestroy(env: XlEnv, domain: string): Promise<void> {
-  const front = guest(env.k, domain);
-  await env.call(domainDeath(env.k, front));
+  const front = await checked(env, "xl destroy", [domain], () => guest(env.k, domain));
+  await env.call(privileged(env, domainDeath(env.k, front)));
   for (const devid of await env.call(disksOf(front))) await detach(env, front, devid);
 }
 
 export async function xlShutdown(env: XlEnv, domain: string): Promise<void> {
-  const front = guest(env.k, domain);
-  await env.call<void>({ call: "xenstore write", args: [`/local/domain/${front}/control/shutdown`, "poweroff"], run: (ctx) => xsWrite(ctx, 0, `/local/domain/${front}/control/shutdown`, "poweroff") });
+  const front = await checked(env, "xl shutdown", [domain], () => guest(env.k, domain));
+  await env.call<void>(privileged(env, { call: "xenstore write", args: [`/local/domain/${front}/control/shutdown`, "poweroff"], run: (ctx) => xsWrite(ctx, 0, `/local/domain/${front}/control/shutdown`, "poweroff") }));
   // xenbus_dev_shutdown: each connected frontend goes Closing and waits for its backend to follow.
   await env.call<void>({
     call: "wait for shutdown",
@@ -291,14 +331,14 @@ export async function xlShutdown(env: XlEnv, domain: string): Promise<void> {
 }
 
 export async function xlCreate(env: XlEnv, domain: string): Promise<void> {
-  const front = guest(env.k, domain);
-  await env.call<void>({
+  const front = await checked(env, "xl create", [domain], () => guest(env.k, domain));
+  await env.call<void>(privileged(env, {
     call: "domain create",
     args: [domain],
     run: (ctx) => {
       if (domainGet(ctx.store, front)?.state === "running") fail("EEXIST", `${domain} is already running (scenario domains start running)`);
       fail("ENOSYS", `re-creating ${domain} after its destruction is not modelled`);
     },
-  });
+  }));
 }
 

@@ -22,6 +22,8 @@ import { LOOP_MAJOR } from "../linux/kconfig";
 import type { Kernel } from "../linux/kernel";
 import { loopAdd } from "../linux/loop/device";
 import { DISK, LOOP } from "../linux/objects";
+import { formatValue } from "../sim/format-value";
+import { vsscanf } from "./xenbus-scanf";
 
 /** What backend_changed makes of the keys: nothing yet (the watch fired early), a device, or a fatal error. */
 export type PhysicalDevice =
@@ -32,42 +34,14 @@ export type PhysicalDevice =
 /** How the running blkback reads the keys: mainline, or patch 3/7 in one of its two wire forms. */
 export type DiskseqMode = "none" | "node" | "inline";
 
-/**
- * sscanf(value, "%x:%x"), as xenbus_scanf runs it: leading blanks and a 0x
- * prefix are accepted, trailing junk is ignored; the number of items
- * converted (0 when the first fails).
- */
-export function scanHexPair(value: string): { items: number; major: number; minor: number } {
-  let i = 0;
-  const hex = (): number | undefined => {
-    while (i < value.length && " \t\n\v\f\r".includes(value[i]!)) i++;
-    let j = i;
-    if (value[j] === "+" ) j++;
-    if (value[j] === "0" && (value[j + 1] === "x" || value[j + 1] === "X") && /[0-9a-fA-F]/.test(value[j + 2] ?? "")) j += 2;
-    const start = j;
-    while (j < value.length && /[0-9a-fA-F]/.test(value[j]!)) j++;
-    if (j === start) return undefined;
-    const n = parseInt(value.slice(start, j), 16) >>> 0;
-    i = j;
-    return n;
-  };
-  const major = hex();
-  if (major === undefined) return { items: 0, major: 0, minor: 0 };
-  if (value[i] !== ":") return { items: 1, major, minor: 0 };
-  i++;
-  const minor = hex();
-  if (minor === undefined) return { items: 1, major, minor: 0 };
-  return { items: 2, major, minor };
-}
-
 /** Mainline's reading of physical-device: a missing node or nothing convertible is "not yet" (XENBUS_EXIST_ERR). */
 function parseMainline(value: string | undefined): PhysicalDevice {
   if (value === undefined) return { kind: "absent" };
-  const r = scanHexPair(value);
+  const items = vsscanf(value, "%x:%x");
   // xenbus_scanf turns 0 items into -ERANGE, which XENBUS_EXIST_ERR takes for "not written yet".
-  if (r.items === 0) return { kind: "absent" };
-  if (r.items !== 2) return { kind: "fatal", err: -r.items, message: "reading physical-device" };
-  return { kind: "device", major: r.major, minor: r.minor, diskseq: 0 };
+  if (items.length === 0) return { kind: "absent" };
+  if (items.length !== 2) return { kind: "fatal", err: -items.length, message: "reading physical-device" };
+  return { kind: "device", major: Number(items[0]), minor: Number(items[1]), diskseq: 0 };
 }
 
 const HEX = /^[0-9a-f]+$/i;
@@ -80,7 +54,7 @@ const HEX = /^[0-9a-f]+$/i;
  */
 function parseInline(value: string | undefined): PhysicalDevice {
   if (value === undefined) return { kind: "absent" };
-  const bad = (why: string): PhysicalDevice => ({ kind: "fatal", err: ERRNO.EINVAL, message: `invalid physical-device ${JSON.stringify(value)}: ${why}` });
+  const bad = (why: string): PhysicalDevice => ({ kind: "fatal", err: ERRNO.EINVAL, message: `invalid physical-device ${formatValue(value)}: ${why}` });
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c < 0x21 || c > 0x7e) return bad("a byte outside 0x21..0x7e");
@@ -112,9 +86,9 @@ function parseInline(value: string | undefined): PhysicalDevice {
 export function parseDiskseqNode(value: string | undefined): { ok: true; diskseq: number } | { ok: false; err: number; message: string } {
   if (value === undefined) return { ok: true, diskseq: 0 };
   if (value.length === 0) return { ok: false, err: ERRNO.EFAULT, message: "diskseq is empty" };
-  if (value.length > 16) return { ok: false, err: ERRNO.ERANGE, message: `diskseq ${JSON.stringify(value)} is too long` };
-  if (value[0] === "0") return { ok: false, err: ERRNO.ERANGE, message: `diskseq ${JSON.stringify(value)} has a leading 0` };
-  if (!HEX.test(value)) return { ok: false, err: ERRNO.EINVAL, message: `diskseq ${JSON.stringify(value)} is not hexadecimal` };
+  if (value.length > 16) return { ok: false, err: ERRNO.ERANGE, message: `diskseq ${formatValue(value)} is too long` };
+  if (value[0] === "0") return { ok: false, err: ERRNO.ERANGE, message: `diskseq ${formatValue(value)} has a leading 0` };
+  if (!HEX.test(value)) return { ok: false, err: ERRNO.EINVAL, message: `diskseq ${formatValue(value)} is not hexadecimal` };
   return { ok: true, diskseq: Number(BigInt(`0x${value}`)) };
 }
 

@@ -37,10 +37,11 @@ import { MAX_INDIRECT_SEGMENTS, type BlkifAbi } from "../core/abi";
 import { bumpImageGens } from "./images";
 import { BLKIF_RING, EMPTY_RING } from "./blkif-ring";
 import { parsePhysicalDevice, vbdCreate, vbdFree, type Vbd } from "./blkback-vbd";
-import { ERRNO } from "../linux/errno";
+import { ERRNO, type Errno } from "../linux/errno";
 import { programStack } from "../linux/io";
 import { blkbackMode, type XenKernel } from "./xen-kernel";
-import { devFatal, devState, readState, switchDevState, XBDEV, XenbusState } from "./xenbus";
+import { devFatal, devState, readOtherendDetails, readState, switchDevState, XBDEV, XenbusState } from "./xenbus";
+import { kstrtoul, xenbusReadUnsigned, xenbusScanf } from "./xenbus-scanf";
 import { evtchnBindInterdomain, evtchnClose, evtchnDeliverable, evtchnSend, evtchnTake, EVTCHN_PORT } from "./evtchn";
 import { deviceToken } from "./watch-tokens";
 import type { XsConn } from "./xs-conn";
@@ -136,12 +137,9 @@ export function blkbackBusChanged(ctx: StepContext, k: XenKernel, xs: XsConn, _p
 
 /** xen_blkbk_probe, after xenbus_dev_probe read the other end and watched its state. */
 function blkbackProbe(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, nodename: string, front: number, devid: number): void {
-  const frontend = xs.read(`${nodename}/frontend`);
-  const frontendId = Number(xs.read(`${nodename}/frontend-id`) ?? NaN);
-  if (frontend === undefined || !Number.isInteger(frontendId)) {
-    devFatal(ctx.store, xs, nodename, ERRNO.ENOENT, "reading other end details");
-    return;
-  }
+  const other = readOtherendDetails(ctx.store, xs, nodename, "frontend-id", "frontend");
+  if (!other) return;
+  const { path: frontend, id: frontendId } = other;
   const be: BlkbackDevice = { nodename, frontend, frontendId, devid, vbd: null, served: [], removed: false };
   BLKBACK.set(ctx.store, key, be);
   // xenbus_dev_probe's watch_otherend: the backend bus gives it frontend_will_handle (XSA-349),
@@ -180,7 +178,13 @@ export function blkbackBackendChanged(ctx: StepContext, k: XenKernel, xs: XsConn
     }
     return;
   }
-  const modeKey = xs.read(`${nodename}/mode`) ?? "";
+  const modeKey = xs.read(`${nodename}/mode`);
+  if (modeKey === undefined) {
+    devFatal(ctx.store, xs, nodename, ERRNO.ENOENT, "reading mode");
+    return;
+  }
+  // The vbd's handle: the frontend directory's last component, kstrtoul(..., 0); a failure ends the callback quietly.
+  if (kstrtoul(be.frontend.slice(be.frontend.lastIndexOf("/") + 1)) === undefined) return;
   const readOnly = !modeKey.includes("w");
   const d = k.domains[xs.domid]!;
   const r = vbdCreate(ctx, k, d, pd, readOnly, mode.diskseq !== "none");
@@ -243,40 +247,61 @@ export function blkbackFrontendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
   }
 }
 
-/** connect_ring: the frontend's keys, and a check that the ring grant maps. Undefined after a fatal error. */
+/** xenblk_max_queues: the model serves one queue (it advertises multi-queue-max-queues = 1). */
+const MAX_QUEUES = 1;
+
+/**
+ * connect_ring and read_per_ring_refs (xen-blkback/xenbus.c): the
+ * frontend's keys as Linux reads them (xenbus-scanf.ts), and a check that
+ * the ring grant maps and the event channel binds (xen_blkif_map).
+ * Undefined after a fatal error, with the error node Linux writes.
+ */
 function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevice): BlkbackRing["ring"] | undefined {
   const fe = be.frontend;
-  const protocol = xs.read(`${fe}/protocol`) ?? "x86_32-abi";
-  if (!ABIS.includes(protocol)) {
-    devFatal(ctx.store, xs, be.nodename, ERRNO.ENOSYS, `unknown fe protocol ${protocol}`);
+  const fatal = (err: number, message: string) => {
+    devFatal(ctx.store, xs, be.nodename, err, message);
     return undefined;
+  };
+  // "%63s": a word of at most 63 bytes; none at all means the default ABI (x86_32 on x86).
+  const proto = xenbusScanf(xs, fe, "protocol", "%63s");
+  const protocol = proto.ok ? (proto.items[0] as string) : "x86_32-abi";
+  // A protocol it does not know is fatal with scanf's count (1) passed as the error: printed -1.
+  if (!ABIS.includes(protocol)) return fatal(-1, `unknown fe protocol ${protocol}`);
+  const err = proto.ok ? 1 : proto.err;
+  const queues = xenbusReadUnsigned(xs, fe, "multi-queue-num-queues", 1);
+  if (queues > MAX_QUEUES || queues === 0) return fatal(-err, `guest requested ${queues} queues, exceeding the maximum of ${MAX_QUEUES}.`);
+  // ring-page-order present (and within the maximum) means ring-ref0..N-1, absent or unreadable one ring-ref.
+  const order = xenbusScanf(xs, fe, "ring-page-order", "%u");
+  const orderValue = order.ok ? Number(order.items[0]) : 0;
+  if (order.ok && orderValue > MAX_RING_PAGE_ORDER) return fatal(ERRNO.EINVAL, `requested ring page order ${orderValue | 0} exceed max:${MAX_RING_PAGE_ORDER}`);
+  const evtchn = xenbusScanf(xs, fe, "event-channel", "%u");
+  if (!evtchn.ok) return fatal(ERRNO.EINVAL, `reading ${fe}/event-channel`);
+  const port = Number(evtchn.items[0]);
+  const refs: number[] = [];
+  for (let i = 0; i < 1 << orderValue; i++) {
+    const name = order.ok ? `ring-ref${i}` : "ring-ref";
+    const r = xenbusScanf(xs, fe, name, "%u");
+    if (!r.ok) return fatal(ERRNO.EINVAL, `reading ${fe}/${name}`);
+    refs.push(Number(r.items[0]));
   }
-  const order = Number(xs.read(`${fe}/ring-page-order`) ?? "0");
-  if (!Number.isInteger(order) || order > MAX_RING_PAGE_ORDER) {
-    devFatal(ctx.store, xs, be.nodename, ERRNO.EINVAL, `${fe}/request %d ring page order exceed max:${MAX_RING_PAGE_ORDER}`);
-    return undefined;
-  }
-  const ref = Number(xs.read(`${fe}/ring-ref`) ?? NaN);
-  const port = Number(xs.read(`${fe}/event-channel`) ?? NaN);
-  if (!Number.isInteger(ref) || !Number.isInteger(port)) {
-    devFatal(ctx.store, xs, be.nodename, ERRNO.ENOENT, `reading ${fe}/ring-ref and event-channel`);
-    return undefined;
-  }
+  // xen_blkif_map: xenbus_map_ring_valloc (a failed map is fatal there with the grant status, and -ENOENT here).
   const dp = k.dp!;
-  const m = dp.mapGrant(xs.domid, be.frontendId, ref);
-  if (!m.ok) {
-    devFatal(ctx.store, xs, be.nodename, ERRNO.ENOMEM, `mapping ring-ref ${ref} port ${port}`);
-    return undefined;
+  for (const ref of refs) {
+    const m = dp.mapGrant(xs.domid, be.frontendId, ref);
+    if (!m.ok) {
+      devFatal(ctx.store, xs, be.nodename, -m.status, `mapping in shared page ${ref | 0} from domain ${be.frontendId}`);
+      return fatal(ERRNO.ENOENT, `mapping ring-ref port ${port}`);
+    }
+    dp.unmapGrant(xs.domid, m.handle);
   }
-  dp.unmapGrant(xs.domid, m.handle);
-  // xen_blkif_map: bind_interdomain_evtchn_to_irqhandler_lateeoi.
+  // bind_interdomain_evtchn_to_irqhandler_lateeoi: its errno, through the same message.
   let localPort: number;
   try {
     localPort = evtchnBindInterdomain(ctx, xs.domid, be.frontendId, port);
   } catch (e) {
-    if (errnoOf(e) === undefined) throw e;
-    devFatal(ctx.store, xs, be.nodename, ERRNO.EINVAL, `mapping ring-ref ${ref} port ${port}`);
-    return undefined;
+    const errno = errnoOf(e);
+    if (errno === undefined) throw e;
+    return fatal(ERRNO[errno as Errno] ?? ERRNO.EINVAL, `mapping ring-ref port ${port}`);
   }
   // The new port starts pending (Xen's conservative choice): its upcall sets waiting_reqs, and
   // the ring thread's first pass, whenever it comes, finds the ring as blkfront initialised it
@@ -284,7 +309,7 @@ function connectRing(ctx: StepContext, k: XenKernel, xs: XsConn, be: BlkbackDevi
   // there (the bit coalesces). That pass changes nothing, so it is folded in here: the event is
   // taken at the bind instead of being a step of its own (which costs 1.6× the states).
   evtchnTake(ctx, xs.domid, localPort);
-  return { refs: [ref], port, localPort, abi: protocol as BlkifAbi };
+  return { refs, port, localPort, abi: protocol as BlkifAbi };
 }
 
 /** connect(): when both the ring is bound and the device is open, in either order. */
@@ -296,7 +321,8 @@ function tryConnect(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, be:
   const dp = k.dp!;
   const r = dp.backendConnect(xs.domid, be.frontendId, { grefs: rs.ring.refs, abi: rs.ring.abi, device: 0, sectors: be.vbd.sectors, readOnly: be.vbd.readOnly });
   if (!r.ok) {
-    devFatal(ctx.store, xs, be.nodename, ERRNO.ENOMEM, `mapping ring-ref ${rs.ring.refs[0]} port ${rs.ring.port}`);
+    // The ring grant was checked at frontend_changed; revoked since, its map fails as xen_blkif_map's would.
+    devFatal(ctx.store, xs, be.nodename, ERRNO.ENOENT, `mapping ring-ref port ${rs.ring.port}`);
     return;
   }
   const rk = BLKIF_RING.key(be.frontendId, be.devid);

@@ -22,7 +22,7 @@
 // queue, one ring page; a process waits for its disk to be connected (a
 // real one would find no /dev/xvdX yet).
 
-import type { Op, StepContext } from "../sim/op";
+import { errnoOf, type Op, type StepContext } from "../sim/op";
 import { declareKind } from "../sim/object-kind";
 import type { Store } from "../sim/store";
 import { BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_RSP, encodeRequest, SECTOR_SIZE, PAGE_SIZE, type Segment } from "../core/abi";
@@ -31,7 +31,9 @@ import { BLKIF_RING, EMPTY_RING } from "./blkif-ring";
 import { evtchnAllocUnbound, evtchnClose, evtchnSend, evtchnTake, EVTCHN_PORT } from "./evtchn";
 import { VDISK_READONLY } from "./blkback";
 import type { XenKernel } from "./xen-kernel";
-import { devState, readState, switchDevState, XBDEV, XenbusState } from "./xenbus";
+import { ERRNO, type Errno } from "../linux/errno";
+import { devFatal, devState, readOtherendDetails, readState, switchDevState, XBDEV, XenbusState } from "./xenbus";
+import { xenbusExistErr, xenbusGather, xenbusScanf } from "./xenbus-scanf";
 import { deviceToken } from "./watch-tokens";
 import type { XsConn } from "./xs-conn";
 
@@ -123,9 +125,17 @@ export function blkfrontBusChanged(ctx: StepContext, k: XenKernel, xs: XsConn, _
     if (!p) continue;
     const key = BLKFRONT.key(p.front, p.devid);
     if (BLKFRONT.has(ctx.store, key) || readState(xs, p.nodename) !== XenbusState.Initialising) continue;
-    const backend = xs.read(`${p.nodename}/backend`);
-    const backendId = Number(xs.read(`${p.nodename}/backend-id`) ?? NaN);
-    if (backend === undefined || !Number.isInteger(backendId)) continue;
+    // xenbus_dev_probe: talk_to_otherend (backend-id "%i", backend), then blkfront_probe's
+    // virtual-device (or virtual-device-ext) "%i"; a failure is fatal and the device stays unprobed.
+    const other = readOtherendDetails(ctx.store, xs, p.nodename, "backend-id", "backend");
+    if (!other) continue;
+    const vdev = xenbusScanf(xs, p.nodename, "virtual-device", "%i");
+    const vdevExt = vdev.ok ? vdev : xenbusScanf(xs, p.nodename, "virtual-device-ext", "%i");
+    if (!vdevExt.ok) {
+      devFatal(ctx.store, xs, p.nodename, -vdevExt.err, "reading virtual-device");
+      continue;
+    }
+    const { path: backend, id: backendId } = other;
     const used = new Set(BLKFRONT.list(ctx.store, String(p.front)).map((x) => BLKFRONT.get(ctx.store, x)!.slot));
     let slot = 0;
     while (used.has(slot)) slot++;
@@ -150,7 +160,11 @@ export function blkfrontBackendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
       return;
     case XenbusState.Connected:
       // talk_to_blkback unless it already ran (dev->state Initialised or Connected: a repeated 4 is a resize).
-      if (mine !== XenbusState.Initialised && mine !== XenbusState.Connected) fe = talkToBlkback(ctx, k, xs, key, fe);
+      if (mine !== XenbusState.Initialised && mine !== XenbusState.Connected) {
+        const talked = talkToBlkback(ctx, k, xs, key, fe);
+        if (!talked) return;
+        fe = talked;
+      }
       blkfrontConnect(ctx, xs, key, fe);
       // A disk that connects after the guest was asked to power off is closed by the
       // shutdown's device_shutdown, which runs after every pending xenbus event.
@@ -170,17 +184,32 @@ export function blkfrontBackendChanged(ctx: StepContext, k: XenKernel, xs: XsCon
   }
 }
 
-/** talk_to_blkback: ring, grant, event channel, the keys in one transaction, Initialised. */
-function talkToBlkback(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, fe: BlkfrontDevice): BlkfrontDevice {
+/**
+ * talk_to_blkback: ring, grant, event channel, the keys in one transaction,
+ * Initialised. Undefined when xenbus_alloc_evtchn fails (a backend domain
+ * that is gone: the model's EVTCHNOP_alloc_unbound answers ESRCH), which is
+ * fatal ("allocating event channel") and frees the ring (blkif_free).
+ */
+function talkToBlkback(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, fe: BlkfrontDevice): BlkfrontDevice | undefined {
   const dp = k.dp!;
+  // xenbus_alloc_evtchn: an unbound port the backend domain may bind (kept across a reconnect).
+  let port = fe.port;
+  if (port === 0) {
+    try {
+      port = evtchnAllocUnbound(ctx, xs.domid, fe.backendId);
+    } catch (e) {
+      const errno = errnoOf(e);
+      if (errno === undefined) throw e;
+      devFatal(ctx.store, xs, fe.nodename, ERRNO[errno as Errno] ?? ERRNO.EINVAL, "allocating event channel");
+      return undefined;
+    }
+  }
   let ring = fe.ring;
   const gfn = gfnOf(fe.slot, 0);
   if (ring === null) {
     ring = dp.frontendInit(xs.domid, [gfn]);
     dp.grantAccess(xs.domid, refOf(fe.slot, 0), fe.backendId, gfn);
   }
-  // xenbus_alloc_evtchn: an unbound port the backend domain may bind (kept across a reconnect).
-  const port = fe.port !== 0 ? fe.port : evtchnAllocUnbound(ctx, xs.domid, fe.backendId);
   const n = fe.nodename;
   xs.write(`${n}/ring-ref`, String(refOf(fe.slot, 0)));
   xs.write(`${n}/event-channel`, String(port));
@@ -192,12 +221,27 @@ function talkToBlkback(ctx: StepContext, k: XenKernel, xs: XsConn, key: string, 
   return BLKFRONT.update(ctx.store, key, fe, { ring, port, phase: "initialised" });
 }
 
-/** blkfront_connect: the disk's size and flags; Connected. Again while connected: the size is re-read (resize). */
+/**
+ * blkfront_connect: the first time, xenbus_gather of sectors ("%llu"), info
+ * ("%u") and sector-size ("%lu"), any of them missing or unreadable being
+ * fatal ("reading backend fields at <backend>"), then Connected. Again while
+ * connected (a resize): only sectors ("%Lu") is read again, and a missing
+ * or unreadable one changes nothing.
+ */
 function blkfrontConnect(ctx: StepContext, xs: XsConn, key: string, fe: BlkfrontDevice): void {
-  const sectors = Number(xs.read(`${fe.backend}/sectors`) ?? NaN);
-  const info = Number(xs.read(`${fe.backend}/info`) ?? "0");
-  if (!Number.isSafeInteger(sectors)) return;
-  BLKFRONT.update(ctx.store, key, fe, { sectors, readOnly: (info & VDISK_READONLY) !== 0, phase: "connected" });
+  if (fe.phase === "connected") {
+    const r = xenbusScanf(xs, fe.backend, "sectors", "%Lu");
+    if (!r.ok && xenbusExistErr(r.err)) return;
+    if (r.ok) BLKFRONT.update(ctx.store, key, fe, { sectors: Number(r.items[0]) });
+    return;
+  }
+  const r = xenbusGather(xs, fe.backend, [["sectors", "%llu"], ["info", "%u"], ["sector-size", "%lu"]]);
+  if (!r.ok) {
+    devFatal(ctx.store, xs, fe.nodename, -r.err, `reading backend fields at ${fe.backend}`);
+    return;
+  }
+  const [sectors, info] = r.values as bigint[];
+  BLKFRONT.update(ctx.store, key, fe, { sectors: Number(sectors), readOnly: (Number(info) & VDISK_READONLY) !== 0, phase: "connected" });
   switchDevState(ctx.store, xs, fe.nodename, XenbusState.Connected);
 }
 

@@ -1,28 +1,36 @@
 // The xenstore requests of a process as Ops (one atomic step each): what
 // `sys.xenstore` hands to the runtime, as a process using libxenstore
 // sends one request per call. The connection is the process (its actor
-// name): its watches and transactions are its own.
+// name): its watches and transactions are its own; its domain's domid is
+// whose rights xenstored applies. A process that may not open the xenbus
+// device (control-access.ts: not root) has every request refused, EACCES.
 
 import type { Op, StepContext } from "../sim/op";
 import type { Store } from "../sim/store";
+import { controlRefused, requireControl } from "./control-access";
 import {
   xsDirectory, xsGetPerms, xsHasEvent, xsRead, xsRm, xsSetPerms, xsTakeEvent, xsTransactionEnd, xsTransactionStart,
   xsTryRead, xsUnwatch, xsWatch, xsWrite, type WatchEvent,
 } from "./xenstore";
 
-function op<R>(call: string, args: readonly unknown[], run: Op<R>["run"], extra: Partial<Op<R>> = {}): Op<R> {
-  return { call, args, run, ...extra };
-}
 
 /** A guard has only the store; reads through it still record (a guard's reads are the blocked step's). */
-function guardContext(store: Store, domain: string): StepContext {
-  return { store, who: { index: -1, name: "guard", domain }, choose: () => 0, emit: () => {} };
+function guardContext(store: Store, domain: string, proc: string): StepContext {
+  return { store, who: { index: -1, name: proc, domain }, choose: () => 0, emit: () => {} };
 }
 
 /** The queue a process's watch delivers into. */
 export const processWatchQueue = (proc: string, token: string): string => `${proc}#${token}`;
 
 export function xenstoreSyscalls(domid: number, domain: string, proc: string) {
+  // Every request first goes through the device the process opened: refused to one that may not open it.
+  const op = <R>(call: string, args: readonly unknown[], run: Op<R>["run"], extra: Partial<Op<R>> = {}): Op<R> => ({
+    call, args, ...extra,
+    run: (ctx) => {
+      requireControl(ctx, domid, "xenbus");
+      return run(ctx);
+    },
+  });
   const tx = (id?: number) => (id === undefined ? undefined : { conn: proc, id });
   const withTx = (args: unknown[], id?: number) => (id === undefined ? args : [...args, { tx: id }]);
   /** What a read returns for waitFor: the value, or undefined when missing or unreadable. */
@@ -50,7 +58,7 @@ export function xenstoreSyscalls(domid: number, domain: string, proc: string) {
     nextEvent: (path: string, token: string): Op<WatchEvent> => {
       const queue = processWatchQueue(proc, token);
       return op("xenstore.watch.next", [path], (ctx) => xsTakeEvent(ctx, queue)!, {
-        ready: (store) => xsHasEvent(store, queue),
+        ready: (store) => controlRefused(guardContext(store, domain, proc), domid, "xenbus") || xsHasEvent(store, queue),
         waitingFor: `a xenstore watch event on ${path}`,
       });
     },
@@ -66,7 +74,8 @@ export function xenstoreSyscalls(domid: number, domain: string, proc: string) {
         return v;
       }, {
         ready: (store) => {
-          const v = valueFor(guardContext(store, domain), path);
+          if (controlRefused(guardContext(store, domain, proc), domid, "xenbus")) return true;
+          const v = valueFor(guardContext(store, domain, proc), path);
           try {
             return Boolean(predicate(v));
           } catch {
